@@ -1,0 +1,403 @@
+"""Rule expressions: parsed once, compiled to an Excel formula and evaluated with pandas.
+
+The same expression text drives the template's live formulas and conditional formatting and the
+checker's recomputation, so both give the same answer by construction. The language is a small,
+safe subset of Python expression syntax:
+
+    names (field ids), numbers, "strings", + - * /, unary -, one comparison (< <= > >= == !=),
+    and / or / not, and the functions in FUNCTIONS.
+
+An expression is only meaningful when the fields it names have values: `guard` is the condition
+under which it is evaluated (every name outside filled()/count_filled() and the candidates of
+one_of() has a value, and every divisor is non-zero).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+# name -> (min args, max args or None for any)
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "filled": (1, 1),
+    "count_filled": (1, None),
+    "one_of": (2, None),
+    "abs": (1, 1),
+    "min": (2, None),
+    "max": (2, None),
+    "list_count": (1, 1),
+    "chars": (1, 1),
+}
+# Functions whose arguments may be empty: they do not add their names to the guard.
+_EMPTY_AWARE = {"filled", "count_filled"}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_EXCEL_CMP = {"==": "=", "!=": "<>"}
+
+
+class ExprError(ValueError):
+    """The expression text is not in the rule language; the message is in Chinese."""
+
+
+@dataclass(frozen=True)
+class Expr:
+    text: str
+    tree: ast.expr
+
+    # ---- static analysis -------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Every field id the expression mentions, in order of first appearance."""
+        funcs = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+        seen: dict[str, None] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and id(node) not in funcs:
+                seen.setdefault(node.id, None)
+        return list(seen)
+
+    @property
+    def guard_names(self) -> list[str]:
+        """Field ids that must have a value for the expression to be evaluated."""
+        out: dict[str, None] = {}
+        _collect_guard(self.tree, out)
+        return list(out)
+
+    @property
+    def divisors(self) -> list[ast.expr]:
+        return [n.right for n in ast.walk(self.tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div)]
+
+    @property
+    def list_categories(self) -> list[str]:
+        return [
+            n.args[0].value
+            for n in ast.walk(self.tree)
+            if isinstance(n, ast.Call) and n.func.id == "list_count"  # type: ignore[attr-defined]
+        ]
+
+    @property
+    def is_reference(self) -> bool:
+        """True when the expression is a bare field id (a copy of another cell)."""
+        return isinstance(self.tree, ast.Name)
+
+    # ---- Excel -------------------------------------------------------------------------------
+    def to_excel(self, ref: Callable[[str], str], is_text: Callable[[str], bool],
+                 list_count: Callable[[str], str] | None = None) -> str:
+        """The expression as an Excel formula body (no leading '=')."""
+        return _ExcelEmitter(ref, is_text, list_count).emit(self.tree)
+
+    def excel_guard(self, ref: Callable[[str], str], is_text: Callable[[str], bool],
+                    list_count: Callable[[str], str] | None = None) -> str | None:
+        emitter = _ExcelEmitter(ref, is_text, list_count)
+        parts = [emitter.filled(n) for n in self.guard_names]
+        parts += [f"{emitter.emit(d)}<>0" for d in self.divisors]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else f"AND({','.join(parts)})"
+
+    def excel_value_formula(self, ref, is_text, list_count=None) -> str:
+        """A derived cell: the value when the guard holds, otherwise an empty string."""
+        body = self.to_excel(ref, is_text, list_count)
+        guard = self.excel_guard(ref, is_text, list_count)
+        return f"={body}" if guard is None else f'=IF({guard},{body},"")'
+
+    def excel_violation_formula(self, ref, is_text, list_count=None) -> str:
+        """True exactly when the guard holds and the check fails (for conditional formatting)."""
+        body = self.to_excel(ref, is_text, list_count)
+        guard = self.excel_guard(ref, is_text, list_count)
+        return f"NOT({body})" if guard is None else f"AND({guard},NOT({body}))"
+
+    # ---- pandas ------------------------------------------------------------------------------
+    def evaluate(self, frame: pd.DataFrame) -> pd.Series:
+        """Evaluate on every row of `frame` (one row per return, one column per field id).
+
+        `list_count("x")` reads column `list_count__x`. The result is not guarded; see guard().
+        """
+        return _as_series(_PandasEvaluator(frame).eval(self.tree), frame.index)
+
+    def guard(self, frame: pd.DataFrame) -> pd.Series:
+        ev = _PandasEvaluator(frame)
+        mask = pd.Series(True, index=frame.index)
+        for name in self.guard_names:
+            mask &= _filled(ev.column(name))
+        for d in self.divisors:
+            value = _as_series(ev.eval(d), frame.index)
+            mask &= value.notna() & (value != 0)
+        return mask
+
+    def value(self, frame: pd.DataFrame) -> pd.Series:
+        """The guarded value: NaN/None where the guard fails."""
+        mask = self.guard(frame)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result = self.evaluate(frame)
+        return result.where(mask)
+
+    def violations(self, frame: pd.DataFrame) -> pd.Series:
+        """Boolean per row: the guard holds and the check does not."""
+        mask = self.guard(frame)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result = self.evaluate(frame)
+        return mask & ~result.fillna(False).astype(bool)
+
+
+def parse(text: str, *, allowed_names: set[str] | None = None) -> Expr:
+    """Parse and check an expression; raise ExprError with a Chinese message when it is not valid."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise ExprError(f"表达式“{text}”语法错误（第{exc.offset}个字符附近）") from None
+    _validate(tree, text)
+    expr = Expr(text=text, tree=tree)
+    if allowed_names is not None:
+        unknown = [n for n in expr.names if n not in allowed_names]
+        if unknown:
+            raise ExprError(f"表达式“{text}”引用了不存在的字段：{'、'.join(unknown)}")
+    return expr
+
+
+# ---- validation ------------------------------------------------------------------------------
+def _validate(node: ast.AST, text: str) -> None:
+    if isinstance(node, ast.Name):
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
+            raise ExprError(f"表达式“{text}”中只能使用数字或带引号的文字常量")
+        return
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        _validate(node.left, text)
+        _validate(node.right, text)
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+        _validate(node.operand, text)
+        return
+    if isinstance(node, ast.BoolOp):
+        for v in node.values:
+            _validate(v, text)
+        return
+    if isinstance(node, ast.Compare):
+        if len(node.ops) != 1 or type(node.ops[0]) not in _CMPOPS:
+            raise ExprError(f"表达式“{text}”中每次只能比较两个值（不支持连续比较或 in/is）")
+        _validate(node.left, text)
+        _validate(node.comparators[0], text)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+            raise ExprError(f"表达式“{text}”使用了不支持的函数；可用函数：{'、'.join(FUNCTIONS)}")
+        lo, hi = FUNCTIONS[node.func.id]
+        if len(node.args) < lo or (hi is not None and len(node.args) > hi):
+            raise ExprError(f"表达式“{text}”中函数 {node.func.id} 的参数个数不对")
+        if node.func.id == "list_count":
+            arg = node.args[0]
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                raise ExprError(f"表达式“{text}”中 list_count 的参数应为带引号的清单类别编号")
+            return
+        for a in node.args:
+            _validate(a, text)
+        return
+    raise ExprError(f"表达式“{text}”包含不支持的写法：{ast.unparse(node)}")
+
+
+def _collect_guard(node: ast.AST, out: dict[str, None]) -> None:
+    if isinstance(node, ast.Name):
+        out.setdefault(node.id, None)
+        return
+    if isinstance(node, ast.Call):
+        name = node.func.id  # type: ignore[attr-defined]
+        if name in _EMPTY_AWARE or name == "list_count":
+            return
+        if name == "one_of":
+            _collect_guard(node.args[0], out)
+            return
+    for child in ast.iter_child_nodes(node):
+        _collect_guard(child, out)
+
+
+# ---- Excel emitter ---------------------------------------------------------------------------
+def _excel_number(value: float | int) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def _excel_string(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+class _ExcelEmitter:
+    def __init__(self, ref, is_text, list_count):
+        self.ref, self.is_text, self.list_count = ref, is_text, list_count
+
+    def filled(self, name: str) -> str:
+        r = self.ref(name)
+        return f'LEN(TRIM({r}))>0' if self.is_text(name) else f"ISNUMBER({r})"
+
+    def emit(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name):
+            return self.ref(node.id)
+        if isinstance(node, ast.Constant):
+            return _excel_string(node.value) if isinstance(node.value, str) else _excel_number(node.value)
+        if isinstance(node, ast.BinOp):
+            return f"({self.emit(node.left)}{_BINOPS[type(node.op)]}{self.emit(node.right)})"
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return f"NOT({self.emit(node.operand)})"
+            sign = "-" if isinstance(node.op, ast.USub) else "+"
+            return f"({sign}{self.emit(node.operand)})"
+        if isinstance(node, ast.BoolOp):
+            fn = "AND" if isinstance(node.op, ast.And) else "OR"
+            return f"{fn}({','.join(self.emit(v) for v in node.values)})"
+        if isinstance(node, ast.Compare):
+            op = _CMPOPS[type(node.ops[0])]
+            return f"({self.emit(node.left)}{_EXCEL_CMP.get(op, op)}{self.emit(node.comparators[0])})"
+        if isinstance(node, ast.Call):
+            return self.call(node.func.id, node.args)  # type: ignore[attr-defined]
+        raise AssertionError(node)
+
+    def _filled_expr(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name):
+            return f"(LEN(TRIM({self.ref(node.id)}))>0)"
+        return f"(LEN(TRIM({self.emit(node)}))>0)"
+
+    def call(self, name: str, args: list[ast.expr]) -> str:
+        if name == "filled":
+            return self._filled_expr(args[0])
+        if name == "count_filled":
+            return "(" + "+".join(f"{self._filled_expr(a)}*1" for a in args) + ")"
+        if name == "one_of":
+            x = self.emit(args[0])
+            options = [f"AND({self._filled_expr(a)},TRIM({x})=TRIM({self.emit(a)}))" for a in args[1:]]
+            return f"OR({','.join(options)})"
+        if name in ("abs", "min", "max"):
+            return f"{name.upper()}({','.join(self.emit(a) for a in args)})"
+        if name == "chars":
+            return f"LEN({self.emit(args[0])})"
+        if name == "list_count":
+            if self.list_count is None:
+                raise ExprError("list_count 只能用于带企业清单的表单")
+            return self.list_count(args[0].value)  # type: ignore[attr-defined]
+        raise AssertionError(name)
+
+
+# ---- pandas evaluator ------------------------------------------------------------------------
+def _as_series(value, index) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value
+    return pd.Series([value] * len(index), index=index, dtype=object if isinstance(value, str) else None)
+
+
+def _filled(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.notna()
+    text = col.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    return text != ""
+
+
+def _text(col: pd.Series) -> pd.Series:
+    return col.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+
+
+class _PandasEvaluator:
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def column(self, name: str) -> pd.Series:
+        if name not in self.frame.columns:
+            return pd.Series(np.nan, index=self.frame.index)
+        return self.frame[name]
+
+    def eval(self, node: ast.AST):
+        if isinstance(node, ast.Name):
+            return self.column(node.id)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.BinOp):
+            left, right = self.num(node.left), self.num(node.right)
+            op = type(node.op)
+            if op is ast.Add:
+                return left + right
+            if op is ast.Sub:
+                return left - right
+            if op is ast.Mult:
+                return left * right
+            if isinstance(right, pd.Series):
+                right = right.where(right != 0)
+            elif right == 0:
+                right = np.nan
+            return left / right
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return ~self.bool(node.operand)
+            v = self.num(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BoolOp):
+            values = [self.bool(v) for v in node.values]
+            out = values[0]
+            for v in values[1:]:
+                out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+            return out
+        if isinstance(node, ast.Compare):
+            op = _CMPOPS[type(node.ops[0])]
+            left, right = self.eval(node.left), self.eval(node.comparators[0])
+            if _is_textual(left) or _is_textual(right):
+                left, right = self.text(left), self.text(right)
+            else:
+                left, right = self.num(node.left), self.num(node.comparators[0])
+            result = {
+                "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+                ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+            }[op](left, right)
+            return _as_series(result, self.frame.index).fillna(False).astype(bool)
+        if isinstance(node, ast.Call):
+            return self.call(node.func.id, node.args)  # type: ignore[attr-defined]
+        raise AssertionError(node)
+
+    def num(self, node: ast.AST):
+        v = self.eval(node)
+        if isinstance(v, pd.Series):
+            return pd.to_numeric(v, errors="coerce").astype(float)
+        return v
+
+    def bool(self, node: ast.AST) -> pd.Series:
+        return _as_series(self.eval(node), self.frame.index).fillna(False).astype(bool)
+
+    def text(self, value):
+        if isinstance(value, pd.Series):
+            return _text(value)
+        return str(value).strip()
+
+    def call(self, name: str, args: list[ast.expr]):
+        index = self.frame.index
+        if name == "filled":
+            return _filled(_as_series(self.eval(args[0]), index))
+        if name == "count_filled":
+            return sum(_filled(_as_series(self.eval(a), index)).astype(int) for a in args)
+        if name == "one_of":
+            x = _text(_as_series(self.eval(args[0]), index))
+            hit = pd.Series(False, index=index)
+            for a in args[1:]:
+                option = _text(_as_series(self.eval(a), index))
+                hit |= (option != "") & (x.str.casefold() == option.str.casefold())
+            return hit
+        if name == "abs":
+            return abs(self.num(args[0]))
+        if name in ("min", "max"):
+            cols = pd.concat([_as_series(self.num(a), index) for a in args], axis=1)
+            # Excel's MIN/MAX ignore empty cells; so does skipna.
+            return cols.min(axis=1) if name == "min" else cols.max(axis=1)
+        if name == "chars":
+            return _text(_as_series(self.eval(args[0]), index)).str.len()
+        if name == "list_count":
+            return self.column(f"list_count__{args[0].value}").fillna(0)  # type: ignore[attr-defined]
+        raise AssertionError(name)
+
+
+def _is_textual(value) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, pd.Series):
+        return not pd.api.types.is_numeric_dtype(value.dtype) and not pd.api.types.is_bool_dtype(value.dtype)
+    return False

@@ -1,0 +1,618 @@
+"""Load the rule files and compile one category into a concrete Form.
+
+A Form is what every other step works from: its fields (one per input or computed cell, with
+families of years and repeated rows expanded), its rules (with repetitions expanded), its sheets
+and blocks in the order of the official form, and its enterprise list. Loading validates the rule
+files: every mistake is reported as a RuleFileError naming the file, the key path and, where it
+can, the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from . import expr as expr_mod
+from .spec import (
+    BlockSpec,
+    CategoryFile,
+    CommonFile,
+    EnterpriseListSpec,
+    FieldSpec,
+    Footnote,
+    Interval,
+    ListCategorySpec,
+    RuleSpec,
+    TextParagraph,
+)
+
+COMMON_FILE = "common.yaml"
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+
+class RuleFileError(Exception):
+    """A rule file is wrong. The message (Chinese) names the file, the key path and the problem."""
+
+    def __init__(self, file: Path | str, path: str, problem: str, line: int | None = None):
+        self.file, self.path, self.problem, self.line = str(file), path, problem, line
+        where = f"{self.file}" + (f" 第{line}行" if line else "") + (f"，{path}" if path else "")
+        super().__init__(f"规则文件错误：{where}：{problem}")
+
+
+# ---- the compiled model ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    id: str
+    family: str
+    label: str
+    type: str
+    sheet: str
+    block: str
+    unit: str | None = None
+    year: int | None = None
+    index: int | None = None
+    required: bool = False
+    source: str = "form"
+    choices: tuple[str, ...] | None = None
+    choices_from: tuple[str, ...] | None = None
+    format: str | None = None
+    range: Interval | None = None
+    plausible: Interval | None = None
+    formula: expr_mod.Expr | None = None
+    tolerance: float | None = None
+    part_of: str | None = None
+    footnote: Footnote | None = None
+    hint: str | None = None
+    max_chars: int | None = None
+    headings: tuple[str, ...] | None = None
+    decimals: int | None = None
+    explains: str | None = None  # for 情况说明 fields: the family they explain
+    note_field: str | None = None  # the 情况说明 field of this field's row, if any
+
+    @property
+    def is_derived(self) -> bool:
+        return self.formula is not None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("number", "integer")
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in ("text", "longtext", "choice")
+
+    @property
+    def display_label(self) -> str:
+        """The label with its year or row number, as used in messages: "2025年营业收入（亿元）"."""
+        if self.year is not None:
+            return f"{self.year}年{self.label}"
+        if self.index is not None:
+            return f"第{self.index}个{self.label}"
+        return self.label
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    check: expr_mod.Expr
+    target: str
+    message: str
+    bindings: tuple[tuple[str, Any], ...] = ()
+    source: str = ""  # "file: rules[i]", to trace a rule back to where it is written
+
+    @property
+    def key(self) -> str:
+        if not self.bindings:
+            return self.id
+        return self.id + "[" + ",".join(f"{k}={v}" for k, v in self.bindings) + "]"
+
+
+@dataclass(frozen=True)
+class Block:
+    id: str
+    kind: str
+    title: str | None
+    intro: str | None
+    outro: str | None
+    footnote: Footnote | None
+    paragraphs: tuple[TextParagraph, ...]
+    families: tuple[str, ...]  # family ids in display order
+    count: int | None = None
+    number_label: str | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    id: str
+    title: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class ListCategory:
+    id: str
+    label: str
+    count_field: str
+
+
+@dataclass(frozen=True)
+class EnterpriseList:
+    sheet_title: str
+    title: str
+    rows: int
+    columns: tuple
+    categories: tuple[ListCategory, ...]
+    exclusive: tuple[tuple[str, str], ...]
+    expected_subset: tuple[tuple[str, str], ...]
+
+    def category(self, cid: str) -> ListCategory:
+        return next(c for c in self.categories if c.id == cid)
+
+
+@dataclass
+class Form:
+    category_id: str
+    category_name: str
+    order: int
+    title: str
+    subtitle: str
+    template_version: str
+    years: tuple[int, ...]
+    created: Any
+    sheets: tuple[Sheet, ...]
+    fields: dict[str, Field]
+    families: dict[str, tuple[str, ...]]  # family id -> concrete field ids
+    rules: tuple[Rule, ...]
+    enterprise_list: EnterpriseList
+    fingerprint: str
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def field(self, fid: str) -> Field:
+        return self.fields[fid]
+
+    def input_fields(self) -> list[Field]:
+        return [f for f in self.fields.values() if not f.is_derived]
+
+    def derived_fields(self) -> list[Field]:
+        return [f for f in self.fields.values() if f.is_derived]
+
+    def sheet_of(self, fid: str) -> Sheet:
+        sid = self.fields[fid].sheet
+        return next(s for s in self.sheets if s.id == sid)
+
+
+# ---- loading -----------------------------------------------------------------------------------
+def rule_files(rules_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(rules_dir).glob("*.yaml") if p.name != COMMON_FILE and not p.name.startswith("_"))
+
+
+def load_forms(rules_dir: Path | str = DEFAULT_RULES_DIR) -> dict[str, Form]:
+    """Every category in rules_dir, compiled, in the order the category files give."""
+    rules_dir = Path(rules_dir)
+    common_path = rules_dir / COMMON_FILE
+    if not common_path.is_file():
+        raise RuleFileError(common_path, "", "找不到共用规则文件 common.yaml")
+    common_raw, common_lines = _read_yaml(common_path)
+    common = _validate_model(CommonFile, common_raw, common_path, common_lines)
+    forms: dict[str, Form] = {}
+    files = rule_files(rules_dir)
+    if not files:
+        raise RuleFileError(rules_dir, "", "没有任何类别规则文件（*.yaml）")
+    for path in files:
+        raw, lines = _read_yaml(path)
+        cat = _validate_model(CategoryFile, raw, path, lines)
+        if cat.category.id in forms:
+            raise RuleFileError(path, "category.id", f"类别编号“{cat.category.id}”与其他规则文件重复", lines.get("category.id"))
+        fingerprint = hashlib.sha256(
+            json.dumps([common_raw, raw], ensure_ascii=False, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+        forms[cat.category.id] = _Compiler(common, common_path, common_lines, cat, path, lines, fingerprint).compile()
+    return dict(sorted(forms.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def load_form(category: str, rules_dir: Path | str = DEFAULT_RULES_DIR) -> Form:
+    forms = load_forms(rules_dir)
+    if category not in forms:
+        raise KeyError(f"没有类别“{category}”；可用类别：{'、'.join(forms)}")
+    return forms[category]
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RuleFileError(path, "", "文件不是 UTF-8 编码") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RuleFileError(path, "", f"YAML 格式错误：{getattr(exc, 'problem', exc)}",
+                            mark.line + 1 if mark else None) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _index_lines(node, "", lines)
+    return data, lines
+
+
+def _index_lines(node, path: str, out: dict[str, int]) -> None:
+    """Map "a.b[2].c" key paths to 1-based line numbers, so errors can point at the line."""
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            sub = f"{path}.{k.value}" if path else str(k.value)
+            out[sub] = k.start_mark.line + 1
+            _index_lines(v, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _index_lines(v, f"{path}[{i}]", out)
+
+
+def _loc_to_path(loc: Iterable) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "tagged-union")) or part in ("list[...]",):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_PYDANTIC_ZH = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不认识的键（拼写错误？）",
+    "literal_error": "取值不在允许范围内",
+    "string_type": "应为文字",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为键值对",
+    "model_type": "应为键值对",
+    "string_pattern_mismatch": "编号只能由小写字母、数字和下划线组成，且以字母开头",
+    "too_short": "内容太少",
+    "too_long": "内容太多",
+    "greater_than": "数值太小",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "string_too_long": "文字太长",
+}
+
+
+def _validate_model(model, raw, path: Path, lines: dict[str, int]):
+    if not isinstance(raw, dict):
+        raise RuleFileError(path, "", "文件内容应为键值对（YAML 映射）")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _loc_to_path(err["loc"])
+        if err["type"] in ("value_error", "assertion_error"):
+            problem = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            problem = _PYDANTIC_ZH.get(err["type"], err["msg"])
+            if err["type"] == "literal_error":
+                problem += f"（可选：{err.get('ctx', {}).get('expected', '')}）"
+        more = len(exc.errors()) - 1
+        if more:
+            problem += f"（另有{more}处错误）"
+        line = lines.get(key)
+        probe = key
+        while line is None and probe:
+            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            line = lines.get(probe) if probe else None
+        raise RuleFileError(path, key, problem, line) from None
+
+
+class _Compiler:
+    """Expands one category (common part + category file) into a Form, checking references."""
+
+    def __init__(self, common: CommonFile, common_path: Path, common_lines, cat: CategoryFile, cat_path: Path,
+                 cat_lines, fingerprint: str):
+        self.common, self.cat = common, cat
+        self.paths = {"common": common_path, "cat": cat_path}
+        self.lines = {"common": common_lines, "cat": cat_lines}
+        self.fingerprint = fingerprint
+        self.years = tuple(common.form.years)
+        self.fields: dict[str, Field] = {}
+        self.families: dict[str, tuple[str, ...]] = {}
+        self.family_origin: dict[str, tuple[str, str]] = {}
+        self.texts = {
+            "category_name": cat.category.name,
+            "form_title": common.form.title,
+            "form_subtitle": common.form.subtitle,
+            **cat.texts,
+        }
+
+    def fail(self, which: str, path: str, problem: str):
+        raise RuleFileError(self.paths[which], path, problem, self.lines[which].get(path))
+
+    def text(self, value: str | None, which: str, path: str) -> str | None:
+        if value is None:
+            return None
+        try:
+            names = {n for _, n, _, _ in string.Formatter().parse(value) if n}
+        except ValueError:
+            self.fail(which, path, "文字中的花括号不成对")
+        missing = sorted(names - set(self.texts))
+        if missing:
+            self.fail(which, path, f"文字中引用了未定义的占位符 {{{'}、{'.join(missing)}}}；请在类别文件的 texts 中定义")
+        return value.format_map(self.texts)
+
+    # -- fields
+    def compile(self) -> Form:
+        sheets = []
+        extra = {}
+        for i, b in enumerate(self.cat.blocks):
+            extra.setdefault(b.sheet, []).append((i, b))
+        sheet_ids = {s.id for s in self.common.sheets}
+        for sid in extra:
+            if sid not in sheet_ids:
+                i = extra[sid][0][0]
+                self.fail("cat", f"blocks[{i}].sheet", f"没有编号为“{sid}”的工作表；可用：{'、'.join(sheet_ids)}")
+        block_ids: set[str] = set()
+        for si, s in enumerate(self.common.sheets):
+            blocks = []
+            located = [("common", f"sheets[{si}].blocks[{bi}]", b) for bi, b in enumerate(s.blocks)]
+            located += [("cat", f"blocks[{i}]", b) for i, b in extra.get(s.id, [])]
+            for which, path, b in located:
+                if b.id in block_ids:
+                    self.fail(which, f"{path}.id", f"块编号“{b.id}”重复")
+                block_ids.add(b.id)
+                blocks.append(self.block(b, s.id, which, path))
+            sheets.append(Sheet(s.id, s.title, tuple(blocks)))
+        self.check_fields()
+        enterprise_list = self.enterprise_list()
+        rules = self.rules(enterprise_list)
+        self.add_notes(rules)
+        return Form(
+            category_id=self.cat.category.id,
+            category_name=self.cat.category.name,
+            order=self.cat.category.order,
+            title=self.common.form.title,
+            subtitle=self.common.form.subtitle,
+            template_version=self.common.form.template_version,
+            years=self.years,
+            created=self.common.form.created,
+            sheets=tuple(sheets),
+            fields=self.fields,
+            families=self.families,
+            rules=tuple(rules),
+            enterprise_list=enterprise_list,
+            fingerprint=self.fingerprint,
+            texts=dict(self.texts),
+        )
+
+    def block(self, b: BlockSpec, sheet: str, which: str, path: str) -> Block:
+        families = []
+        for fi, f in enumerate(b.fields):
+            fpath = f"{path}.fields[{fi}]"
+            self.add_family(f, b, sheet, which, fpath)
+            families.append(f.id)
+        paragraphs = tuple(
+            TextParagraph(text=self.text(p.text, which, f"{path}.paragraphs[{i}].text"), style=p.style)
+            for i, p in enumerate(b.paragraphs)
+        )
+        return Block(
+            id=b.id, kind=b.kind, title=self.text(b.title, which, f"{path}.title"),
+            intro=self.text(b.intro, which, f"{path}.intro"), outro=self.text(b.outro, which, f"{path}.outro"),
+            footnote=b.footnote, paragraphs=paragraphs, families=tuple(families), count=b.count,
+            number_label=b.number_label,
+        )
+
+    def add_family(self, f: FieldSpec, b: BlockSpec, sheet: str, which: str, path: str) -> None:
+        if f.id in self.families:
+            self.fail(which, f"{path}.id", f"字段编号“{f.id}”重复")
+        if f.formula_by_year and b.kind != "years":
+            self.fail(which, f"{path}.formula_by_year", "formula_by_year 只用于年度表（kind: years）")
+        if f.formula_by_year and set(f.formula_by_year) - set(self.years):
+            self.fail(which, f"{path}.formula_by_year", f"年份应为 {list(self.years)} 之一")
+        common = dict(
+            family=f.id, label=f.label, type=f.type, sheet=sheet, block=b.id, unit=f.unit, required=f.required,
+            source=f.source, choices=tuple(f.choices) if f.choices else None,
+            choices_from=tuple(f.choices_from) if f.choices_from else None, format=f.format, range=f.range,
+            plausible=f.plausible, tolerance=f.tolerance, part_of=f.part_of, footnote=f.footnote,
+            hint=self.text(f.hint, which, f"{path}.hint"), max_chars=f.max_chars,
+            headings=tuple(f.headings) if f.headings else None, decimals=f.decimals,
+        )
+        concrete: list[Field] = []
+        if b.kind == "years":
+            for y in self.years:
+                formula = (f.formula_by_year or {}).get(y, f.formula)
+                concrete.append(Field(id=f"{f.id}_{y}", year=y, formula=self.formula(formula, y=y), **common))
+        elif b.kind == "repeat":
+            for i in range(1, b.count + 1):
+                concrete.append(Field(id=f"{f.id}_{i}", index=i, formula=self.formula(f.formula, i=i), **common))
+        else:
+            concrete.append(Field(id=f.id, formula=self.formula(f.formula), **common))
+        for c in concrete:
+            if c.id in self.fields:
+                self.fail(which, f"{path}.id", f"字段编号“{c.id}”与其他字段重复")
+            self.fields[c.id] = c
+        self.families[f.id] = tuple(c.id for c in concrete)
+        self.family_origin[f.id] = (which, path)
+
+    @staticmethod
+    def formula(text: str | None, y: int | None = None, i: int | None = None):
+        if text is None:
+            return None
+        return text.replace("{year}", str(y)) if y is not None else text.replace("{index}", str(i or ""))
+
+    def check_fields(self) -> None:
+        names = set(self.fields)
+        parsed: dict[str, expr_mod.Expr] = {}
+        for fid, f in list(self.fields.items()):
+            which, path = self.family_origin[f.family]
+            if f.formula is not None:
+                try:
+                    e = expr_mod.parse(f.formula, allowed_names=names)  # type: ignore[arg-type]
+                except expr_mod.ExprError as exc:
+                    self.fail(which, f"{path}.formula", str(exc))
+                parsed[fid] = e
+                self.fields[fid] = _replace(f, formula=e)
+            if f.part_of is not None:
+                fam = self.families.get(f.part_of)
+                if fam is None or not any(f2 in parsed or self.fields[f2].formula for f2 in fam):
+                    self.fail(which, f"{path}.part_of", f"part_of 应指向本表中的计算字段，“{f.part_of}”不是")
+            if f.choices_from:
+                unknown = [c for c in f.choices_from if c not in names]
+                if unknown:
+                    self.fail(which, f"{path}.choices_from", f"引用了不存在的字段：{'、'.join(unknown)}")
+        # Formulas may refer to other computed fields, but never in a circle.
+        state: dict[str, int] = {}
+
+        def visit(fid: str, trail: list[str]):
+            if state.get(fid) == 2:
+                return
+            if state.get(fid) == 1:
+                which, path = self.family_origin[self.fields[fid].family]
+                self.fail(which, f"{path}.formula", f"计算公式循环引用：{' → '.join(trail + [fid])}")
+            state[fid] = 1
+            if fid in parsed:
+                for n in parsed[fid].names:
+                    visit(n, trail + [fid])
+            state[fid] = 2
+
+        for fid in parsed:
+            visit(fid, [])
+
+    def enterprise_list(self) -> EnterpriseList:
+        spec: EnterpriseListSpec = self.common.enterprise_list
+        cats = [("common", f"enterprise_list.categories[{i}]", c) for i, c in enumerate(spec.categories)]
+        cats += [("cat", f"list_categories[{i}]", c) for i, c in enumerate(self.cat.list_categories)]
+        seen: dict[str, str] = {}
+        out = []
+        for which, path, c in cats:
+            if c.id in seen:
+                self.fail(which, f"{path}.id", f"清单类别编号“{c.id}”重复")
+            if c.label in seen.values():
+                self.fail(which, f"{path}.label", f"清单类别名称“{c.label}”重复")
+            seen[c.id] = c.label
+            f = self.fields.get(c.count_field)
+            if f is None or f.type != "integer":
+                self.fail(which, f"{path}.count_field", f"count_field 应指向整数字段，“{c.count_field}”不是")
+            out.append(ListCategory(c.id, c.label, c.count_field))
+        for key in ("exclusive", "expected_subset"):
+            for i, pair in enumerate(getattr(spec, key)):
+                for cid in pair:
+                    if cid not in seen:
+                        self.fail("common", f"enterprise_list.{key}[{i}]", f"没有清单类别“{cid}”")
+        return EnterpriseList(spec.sheet_title, self.text(spec.title, "common", "enterprise_list.title"),
+                              spec.rows, tuple(spec.columns), tuple(out), tuple(spec.exclusive),
+                              tuple(spec.expected_subset))
+
+    # -- rules
+    def rules(self, enterprise_list: EnterpriseList) -> list[Rule]:
+        located = [("common", f"rules[{i}]", r) for i, r in enumerate(self.common.rules)]
+        located += [("cat", f"rules[{i}]", r) for i, r in enumerate(self.cat.rules)]
+        out: list[Rule] = []
+        ids: set[str] = set()
+        names = set(self.fields)
+        categories = {c.id for c in enterprise_list.categories}
+        for which, path, r in located:
+            if r.id in ids:
+                self.fail(which, f"{path}.id", f"规则编号“{r.id}”重复")
+            ids.add(r.id)
+            for bindings in self.expand(r):
+                sub = dict(bindings)
+                try:
+                    check = expr_mod.parse(_subst(r.check, sub), allowed_names=names)
+                except expr_mod.ExprError as exc:
+                    self.fail(which, f"{path}.check", str(exc))
+                except KeyError as exc:
+                    self.fail(which, f"{path}.check", f"占位符 {{{exc.args[0]}}} 没有定义")
+                unknown = [c for c in check.list_categories if c not in categories]
+                if unknown:
+                    self.fail(which, f"{path}.check", f"list_count 引用了不存在的清单类别：{'、'.join(unknown)}")
+                try:
+                    target = _subst(r.target, sub)
+                except KeyError as exc:
+                    self.fail(which, f"{path}.target", f"占位符 {{{exc.args[0]}}} 没有定义")
+                if target not in names:
+                    self.fail(which, f"{path}.target", f"target“{target}”不是字段编号")
+                message = self.text(_subst(r.message, sub, strict=False), which, f"{path}.message")
+                out.append(Rule(r.id, r.severity, check, target, message, tuple(bindings),
+                                f"{self.paths[which].name}: {path}"))
+        # Footnote 5: every list category must match the count the park entered.
+        for c in enterprise_list.categories:
+            out.append(Rule(
+                "list_count_matches", "error",
+                expr_mod.parse(f'{c.count_field} == list_count("{c.id}")'),
+                c.count_field,
+                f"“企业清单”中{c.label}的数量与填写的数量不一致。",
+                (("category", c.id),),
+                f"{self.paths['common'].name}: enterprise_list",
+            ))
+        return out
+
+    def expand(self, r: RuleSpec) -> list[list[tuple[str, Any]]]:
+        if r.per_year:
+            uses_prev = "{prev_year}" in r.check or "{prev_year}" in r.target
+            out = []
+            for i, y in enumerate(self.years):
+                if uses_prev:
+                    if i + 1 >= len(self.years):
+                        continue
+                    out.append([("year", y), ("prev_year", self.years[i + 1])])
+                else:
+                    out.append([("year", y)])
+            return out
+        if r.for_each:
+            (name, values), = r.for_each.items()
+            return [[(name, v)] for v in values]
+        return [[]]
+
+    # -- 情况说明: one per row whose values have a plausibility rule
+    def add_notes(self, rules: list[Rule]) -> None:
+        explained: dict[str, None] = {}
+        for f in self.fields.values():
+            if f.plausible is not None or f.max_chars is not None:
+                explained.setdefault(f.family, None)
+        for r in rules:
+            if r.severity == "warning":
+                explained.setdefault(self.fields[r.target].family, None)
+        for family in explained:
+            members = self.families[family]
+            first = self.fields[members[0]]
+            note_id = f"{family}_note"
+            if note_id in self.fields:
+                which, path = self.family_origin[family]
+                self.fail(which, f"{path}.id", f"字段编号“{note_id}”与自动生成的情况说明字段重复")
+            self.fields[note_id] = Field(
+                id=note_id, family=note_id, label="情况说明", type="longtext", sheet=first.sheet, block=first.block,
+                source="added", explains=family,
+                hint=f"{first.label}超出常见范围或与其他数据不够协调时，请说明具体原因。",
+            )
+            self.families[note_id] = (note_id,)
+            for m in members:
+                self.fields[m] = _replace(self.fields[m], note_field=note_id)
+
+
+def _subst(text: str, bindings: dict[str, Any], strict: bool = True) -> str:
+    out = text
+    for k, v in bindings.items():
+        out = out.replace("{" + k + "}", str(v))
+    left = re.search(r"\{([a-z_]+)\}", out)
+    if strict and left:
+        raise KeyError(left.group(1))
+    return out
+
+
+def _replace(f: Field, **changes) -> Field:
+    from dataclasses import replace
+
+    return replace(f, **changes)

@@ -1,0 +1,274 @@
+"""The schema of the rule files in rules/, as pydantic models.
+
+These models describe the YAML as written (families of fields, rules with repetitions); the loader
+in form.py expands them into the concrete fields and rules that everything else uses. Unknown
+keys are rejected so that a typo in a rule file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+_INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^\])\s]*)\s*([\])])\s*$")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A range written as "(0, 100]": open or closed at each end, either end may be absent."""
+
+    low: float | dt.date | None
+    low_closed: bool
+    high: float | dt.date | None
+    high_closed: bool
+    text: str
+
+    def contains(self, value) -> bool:
+        if self.low is not None and (value < self.low or (value == self.low and not self.low_closed)):
+            return False
+        if self.high is not None and (value > self.high or (value == self.high and not self.high_closed)):
+            return False
+        return True
+
+    def describe(self, unit: str | None = None) -> str:
+        """Chinese wording of the range, as shown to parks: "大于0且不大于100"."""
+        u = "" if not unit or unit in ("无", "%") else unit
+        pct = "%" if unit == "%" else ""
+        parts = []
+        if self.low is not None:
+            parts.append(("不小于" if self.low_closed else "大于") + f"{_fmt(self.low)}{pct}{u}")
+        if self.high is not None:
+            parts.append(("不大于" if self.high_closed else "小于") + f"{_fmt(self.high)}{pct}{u}")
+        return "且".join(parts) or "任意值"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _fmt(v) -> str:
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _bound(text: str) -> float | dt.date | None:
+    if text == "":
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return dt.date.fromisoformat(text)
+    value = float(text)
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError
+    return value
+
+
+def parse_interval(value) -> Interval:
+    if isinstance(value, Interval):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("区间应写成字符串，如 \"(0, 100]\" 或 \"[0, )\"")
+    m = _INTERVAL.match(value)
+    if not m:
+        raise ValueError(f"区间“{value}”写法不对，应写成 \"(0, 100]\" 或 \"[0, )\" 的形式")
+    try:
+        low, high = _bound(m.group(2)), _bound(m.group(3))
+    except ValueError:
+        raise ValueError(f"区间“{value}”的端点不是数字或日期（YYYY-MM-DD）") from None
+    if low is None and high is None:
+        raise ValueError(f"区间“{value}”两端都为空，没有意义")
+    if low is not None and high is not None and type(low) is not type(high):
+        raise ValueError(f"区间“{value}”两端类型不一致")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"区间“{value}”的下限大于上限")
+    return Interval(low, m.group(1) == "[", high, m.group(4) == "]", value.strip())
+
+
+IntervalField = Annotated[Interval, BeforeValidator(parse_interval)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Footnote(Strict):
+    number: int
+    text: str
+
+
+FieldType = Literal["text", "longtext", "number", "integer", "choice", "date"]
+
+
+class FieldSpec(Strict):
+    id: Id
+    label: str
+    type: FieldType
+    unit: str | None = None
+    required: bool = False
+    source: Literal["form", "added"] = "form"
+    choices: list[str] | None = None
+    choices_from: list[Id] | None = None
+    format: Literal["phone", "email", "uscc", "industry"] | None = None
+    range: IntervalField | None = None
+    plausible: IntervalField | None = None
+    formula: str | None = None
+    formula_by_year: dict[int, str] | None = None
+    tolerance: float | None = Field(default=None, ge=0)
+    part_of: Id | None = None
+    footnote: Footnote | None = None
+    hint: str | None = None
+    max_chars: int | None = Field(default=None, gt=0)
+    headings: list[str] | None = None
+    decimals: int | None = Field(default=None, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.type == "choice" and not (self.choices or self.choices_from):
+            raise ValueError("单选字段（type: choice）需要 choices 或 choices_from")
+        if self.type != "choice" and (self.choices or self.choices_from):
+            raise ValueError("只有单选字段（type: choice）可以有 choices / choices_from")
+        if (self.range or self.plausible) and self.type not in ("number", "integer", "date"):
+            raise ValueError("只有数字或日期字段可以有 range / plausible")
+        if self.tolerance is not None and not (self.formula or self.formula_by_year):
+            raise ValueError("tolerance 只用于有 formula 的计算字段")
+        if (self.formula or self.formula_by_year) and self.type in ("number", "integer") and self.tolerance is None \
+                and not self.formula_by_year:
+            raise ValueError("数字计算字段需要 tolerance（复算允许误差）")
+        if self.max_chars is not None and self.type not in ("text", "longtext"):
+            raise ValueError("max_chars 只用于文字字段")
+        return self
+
+
+class TextParagraph(Strict):
+    text: str
+    style: Literal["normal", "heading", "note"] = "normal"
+
+
+BlockKind = Literal["text", "fields", "years", "repeat"]
+
+
+class BlockSpec(Strict):
+    id: Id
+    kind: BlockKind
+    title: str | None = None
+    sheet: Id | None = None  # only in category files: the sheet the block is appended to
+    intro: str | None = None
+    outro: str | None = None
+    footnote: Footnote | None = None
+    paragraphs: list[TextParagraph] = []
+    fields: list[FieldSpec] = []
+    count: int | None = Field(default=None, ge=1, le=50)
+    number_label: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.kind == "text" and self.fields:
+            raise ValueError("文字块（kind: text）不能有 fields")
+        if self.kind != "text" and not self.fields:
+            raise ValueError("字段块需要至少一个 fields")
+        if self.kind == "repeat" and self.count is None:
+            raise ValueError("重复块（kind: repeat）需要 count")
+        if self.kind != "repeat" and self.count is not None:
+            raise ValueError("只有重复块（kind: repeat）可以有 count")
+        return self
+
+
+class SheetSpec(Strict):
+    id: Id
+    title: str = Field(max_length=31)
+    blocks: list[BlockSpec]
+
+    @field_validator("title")
+    @classmethod
+    def _sheet_title(cls, v: str) -> str:
+        bad = set(v) & set("[]:*?/\\")
+        if bad:
+            raise ValueError(f"工作表名称不能包含字符 {''.join(sorted(bad))}")
+        return v
+
+
+class RuleSpec(Strict):
+    id: Id
+    severity: Literal["error", "warning"]
+    check: str
+    target: str
+    message: str
+    per_year: bool = False
+    for_each: dict[str, list[Union[int, str]]] | None = None
+
+    @model_validator(mode="after")
+    def _one_repetition(self):
+        if self.per_year and self.for_each:
+            raise ValueError("per_year 和 for_each 不能同时使用")
+        if self.for_each is not None and len(self.for_each) != 1:
+            raise ValueError("for_each 只能有一个变量，如 {index: [1, 2, 3]}")
+        return self
+
+
+class ListCategorySpec(Strict):
+    id: Id
+    label: str
+    count_field: Id
+
+
+class ListColumnSpec(Strict):
+    id: Id
+    label: str
+    type: Literal["text", "choice"]
+    required: bool = False
+    format: Literal["uscc", "industry"] | None = None
+    source: Literal["form", "added"] = "form"
+    hint: str | None = None
+
+
+class EnterpriseListSpec(Strict):
+    sheet_title: str = Field(max_length=31)
+    title: str
+    rows: int = Field(ge=10, le=100_000)
+    columns: list[ListColumnSpec]
+    categories: list[ListCategorySpec]
+    exclusive: list[tuple[Id, Id]] = []
+    expected_subset: list[tuple[Id, Id]] = []
+
+
+class FormMeta(Strict):
+    title: str
+    subtitle: str
+    template_version: str
+    years: list[int] = Field(min_length=1)
+    created: dt.datetime
+
+
+class CommonFile(Strict):
+    form: FormMeta
+    sheets: list[SheetSpec]
+    enterprise_list: EnterpriseListSpec
+    rules: list[RuleSpec] = []
+
+
+class CategoryMeta(Strict):
+    id: Id
+    name: str
+    order: int = 0
+
+
+class CategoryFile(Strict):
+    category: CategoryMeta
+    texts: dict[str, str] = {}
+    blocks: list[BlockSpec] = []
+    list_categories: list[ListCategorySpec] = []
+    rules: list[RuleSpec] = []
+
+    @model_validator(mode="after")
+    def _blocks_name_sheet(self):
+        for i, b in enumerate(self.blocks):
+            if b.sheet is None:
+                raise ValueError(f"blocks[{i}] 需要 sheet（追加到哪个工作表）")
+        return self
