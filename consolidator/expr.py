@@ -54,11 +54,9 @@ class Expr:
     def names(self) -> list[str]:
         """Every field id the expression mentions, in order of first appearance."""
         funcs = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
-        seen: dict[str, None] = {}
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and id(node) not in funcs:
-                seen.setdefault(node.id, None)
-        return list(seen)
+        found = [n for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in funcs]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))
+        return list(dict.fromkeys(n.id for n in found))
 
     @property
     def guard_names(self) -> list[str]:
@@ -90,26 +88,30 @@ class Expr:
         """The expression as an Excel formula body (no leading '=')."""
         return _ExcelEmitter(ref, is_text, list_count).emit(self.tree)
 
-    def excel_guard(self, ref: Callable[[str], str], is_text: Callable[[str], bool],
-                    list_count: Callable[[str], str] | None = None) -> str | None:
+    def _excel_guarded(self, ref, is_text, list_count, body: str, otherwise: str) -> str:
+        """IF(filled, IF(divisors non-zero, body, otherwise), otherwise).
+
+        Excel's AND() evaluates every argument, so a divisor test on an empty cell would itself be
+        an error (#VALUE!); the divisor tests are therefore nested inside the filled-test.
+        """
         emitter = _ExcelEmitter(ref, is_text, list_count)
-        parts = [emitter.filled(n) for n in self.guard_names]
-        parts += [f"{emitter.emit(d)}<>0" for d in self.divisors]
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else f"AND({','.join(parts)})"
+        filled = [emitter.filled(n) for n in self.guard_names]
+        nonzero = [f"{emitter.emit(d)}<>0" for d in self.divisors]
+        for group in (nonzero, filled):
+            if group:
+                cond = group[0] if len(group) == 1 else f"AND({','.join(group)})"
+                body = f"IF({cond},{body},{otherwise})"
+        return body
 
     def excel_value_formula(self, ref, is_text, list_count=None) -> str:
         """A derived cell: the value when the guard holds, otherwise an empty string."""
         body = self.to_excel(ref, is_text, list_count)
-        guard = self.excel_guard(ref, is_text, list_count)
-        return f"={body}" if guard is None else f'=IF({guard},{body},"")'
+        return "=" + self._excel_guarded(ref, is_text, list_count, body, '""')
 
     def excel_violation_formula(self, ref, is_text, list_count=None) -> str:
-        """True exactly when the guard holds and the check fails (for conditional formatting)."""
-        body = self.to_excel(ref, is_text, list_count)
-        guard = self.excel_guard(ref, is_text, list_count)
-        return f"NOT({body})" if guard is None else f"AND({guard},NOT({body}))"
+        """TRUE exactly when the guard holds and the check fails (for conditional formatting)."""
+        body = f"NOT({self.to_excel(ref, is_text, list_count)})"
+        return self._excel_guarded(ref, is_text, list_count, body, "FALSE")
 
     # ---- pandas ------------------------------------------------------------------------------
     def evaluate(self, frame: pd.DataFrame) -> pd.Series:

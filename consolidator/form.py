@@ -14,6 +14,7 @@ import json
 import re
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -134,6 +135,7 @@ class Block:
 class Sheet:
     id: str
     title: str
+    heading: str | None
     blocks: tuple[Block, ...]
 
 
@@ -158,7 +160,7 @@ class EnterpriseList:
         return next(c for c in self.categories if c.id == cid)
 
 
-@dataclass
+@dataclass(eq=False)
 class Form:
     category_id: str
     category_name: str
@@ -184,6 +186,23 @@ class Form:
 
     def derived_fields(self) -> list[Field]:
         return [f for f in self.fields.values() if f.is_derived]
+
+    @cached_property
+    def derived_order(self) -> tuple[str, ...]:
+        """Derived field ids, each after every derived field its formula uses."""
+        done: dict[str, None] = {}
+
+        def visit(fid: str) -> None:
+            if fid in done:
+                return
+            for n in self.fields[fid].formula.names:
+                if self.fields[n].is_derived:
+                    visit(n)
+            done[fid] = None
+
+        for f in self.derived_fields():
+            visit(f.id)
+        return tuple(done)
 
     def sheet_of(self, fid: str) -> Sheet:
         sid = self.fields[fid].sheet
@@ -350,7 +369,8 @@ class _Compiler:
             self.fail(which, path, "文字中的花括号不成对")
         missing = sorted(names - set(self.texts))
         if missing:
-            self.fail(which, path, f"文字中引用了未定义的占位符 {{{'}、{'.join(missing)}}}；请在类别文件的 texts 中定义")
+            used = f"{self.paths[which].name} 第{self.lines[which].get(path, '?')}行 {path}"
+            self.fail("cat", "texts", f"texts 中缺少占位符 {{{'}、{'.join(missing)}}} 的文字（在 {used} 中使用）")
         return value.format_map(self.texts)
 
     # -- fields
@@ -374,7 +394,7 @@ class _Compiler:
                     self.fail(which, f"{path}.id", f"块编号“{b.id}”重复")
                 block_ids.add(b.id)
                 blocks.append(self.block(b, s.id, which, path))
-            sheets.append(Sheet(s.id, s.title, tuple(blocks)))
+            sheets.append(Sheet(s.id, s.title, self.text(s.heading, "common", f"sheets[{si}].heading"), tuple(blocks)))
         self.check_fields()
         enterprise_list = self.enterprise_list()
         rules = self.rules(enterprise_list)
@@ -436,7 +456,9 @@ class _Compiler:
                 concrete.append(Field(id=f"{f.id}_{y}", year=y, formula=self.formula(formula, y=y), **common))
         elif b.kind == "repeat":
             for i in range(1, b.count + 1):
-                concrete.append(Field(id=f"{f.id}_{i}", index=i, formula=self.formula(f.formula, i=i), **common))
+                # In a repeated block, `required` applies to the first min_rows rows only.
+                row = dict(common, required=f.required and i <= b.min_rows)
+                concrete.append(Field(id=f"{f.id}_{i}", index=i, formula=self.formula(f.formula, i=i), **row))
         else:
             concrete.append(Field(id=f.id, formula=self.formula(f.formula), **common))
         for c in concrete:

@@ -165,6 +165,7 @@ class BlockSpec(Strict):
     paragraphs: list[TextParagraph] = []
     fields: list[FieldSpec] = []
     count: int | None = Field(default=None, ge=1, le=50)
+    min_rows: int = Field(default=0, ge=0)  # repeat blocks: rows whose required fields must be filled
     number_label: str | None = None
 
     @model_validator(mode="after")
@@ -177,12 +178,15 @@ class BlockSpec(Strict):
             raise ValueError("重复块（kind: repeat）需要 count")
         if self.kind != "repeat" and self.count is not None:
             raise ValueError("只有重复块（kind: repeat）可以有 count")
+        if self.kind == "repeat" and self.min_rows > self.count:
+            raise ValueError("min_rows 不能大于 count")
         return self
 
 
 class SheetSpec(Strict):
     id: Id
     title: str = Field(max_length=31)
+    heading: str | None = None  # shown at the top of the sheet; the sheet tab shows `title`
     blocks: list[BlockSpec]
 
     @field_validator("title")

@@ -1,0 +1,185 @@
+import io
+import re
+import zipfile
+
+import openpyxl
+import pytest
+
+from consolidator.form import DEFAULT_RULES_DIR
+from consolidator.template import (
+    META_SHEET,
+    PROPERTY_PREFIX,
+    build_workbook,
+    field_name,
+    template_filename,
+    workbook_bytes,
+)
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def built(forms):
+    return {cid: build_workbook(f) for cid, f in forms.items()}
+
+
+def test_committed_templates_match_the_rules(forms):
+    for form in forms.values():
+        path = ROOT / "workbook_templates" / template_filename(form)
+        assert path.exists(), f"{path.name} is missing: run `consolidator template`"
+        assert path.read_bytes() == workbook_bytes(form), \
+            f"{path.name} no longer matches rules/: run `consolidator template` and commit the result"
+
+
+def test_generation_is_deterministic(forms):
+    form = forms["green_safety"]
+    assert workbook_bytes(form) == workbook_bytes(form)
+
+
+def test_rule_change_changes_the_template(rules_copy):
+    from consolidator.form import load_forms
+
+    text = (rules_copy / "common.yaml").read_text(encoding="utf-8")
+    (rules_copy / "common.yaml").write_text(text.replace('plausible: "[1, 20000]"', 'plausible: "[1, 30000]"'),
+                                            encoding="utf-8")
+    changed = load_forms(rules_copy)["green_safety"]
+    original = (ROOT / "workbook_templates" / template_filename(changed)).read_bytes()
+    assert workbook_bytes(changed) != original
+
+
+def test_every_field_has_a_defined_name_at_its_cell(forms, built):
+    for cid, (wb, layout) in built.items():
+        form = forms[cid]
+        assert set(layout.cells) == set(form.fields)
+        for fid, (sheet, coord) in layout.cells.items():
+            dest = list(wb.defined_names[field_name(fid)].destinations)
+            assert dest == [(sheet, "$" + re.sub(r"(\d+)", r"$\1", coord))]
+
+
+def test_only_input_cells_are_unlocked_and_every_sheet_is_protected(forms, built):
+    for cid, (wb, layout) in built.items():
+        form = forms[cid]
+        input_cells = {(s, c) for fid, (s, c) in layout.cells.items() if not form.fields[fid].is_derived}
+        list_sheet = wb[form.enterprise_list.sheet_title]
+        for ws in wb.worksheets:
+            assert ws.protection.sheet, ws.title
+            if ws is list_sheet or ws.title == META_SHEET:
+                continue
+            merged_followers = {c for rng in ws.merged_cells.ranges for row in ws[rng.coord] for c in
+                                [x.coordinate for x in row][1:]} if ws.merged_cells.ranges else set()
+            for row in ws.iter_rows():
+                for c in row:
+                    unlocked = c.protection.locked is False
+                    if (ws.title, c.coordinate) in input_cells:
+                        assert unlocked, (ws.title, c.coordinate)
+                    elif unlocked:
+                        # the other cells of a merged input cell
+                        assert any(c.coordinate in rng and (ws.title, rng.start_cell.coordinate) in input_cells
+                                   for rng in ws.merged_cells.ranges), (ws.title, c.coordinate)
+        assert wb.security.lockStructure
+
+
+def test_computed_cells_hold_live_formulas_and_are_locked(forms, built):
+    for cid, (wb, layout) in built.items():
+        for f in forms[cid].derived_fields():
+            sheet, coord = layout.cells[f.id]
+            cell = wb[sheet][coord]
+            assert isinstance(cell.value, str) and cell.value.startswith("=IF("), f.id
+            for name in f.formula.names:
+                assert field_name(name) in cell.value
+            assert cell.protection.locked is not False
+
+
+def _validations(wb):
+    out = {}
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                out[(ws.title, rng.coord.split(":")[0])] = dv
+    return out
+
+
+def test_drop_downs_and_number_validation(forms, built):
+    for cid, (wb, layout) in built.items():
+        dvs = _validations(wb)
+        for f in forms[cid].input_fields():
+            dv = dvs.get(layout.cells[f.id])
+            if f.type == "choice":
+                assert dv is not None and dv.type == "list", f.id
+            elif f.is_numeric:
+                assert dv is not None and dv.type == "custom" and "ISNUMBER" in dv.formula1, f.id
+                assert ("INT(" in dv.formula1) == (f.type == "integer"), f.id
+                assert dv.showErrorMessage and dv.error
+            elif f.type == "date":
+                assert dv is not None and dv.type == "date"
+        focus = dvs[layout.cells["focus_industry"]]
+        assert focus.formula1 == "choices_focus_industry"
+        dest = list(wb.defined_names["choices_focus_industry"].destinations)[0]
+        lead_cells = [layout.cells[f"lead_industry_{i}"][1] for i in (1, 2, 3)]
+        assert dest == ("一、基本信息", f"${lead_cells[0][0]}${lead_cells[0][1:]}:${lead_cells[2][0]}${lead_cells[2][1:]}")
+        list_dv = [dv for dv in wb["企业清单"].data_validations.dataValidation if dv.type == "list"]
+        assert len(list_dv) == 1
+
+
+def test_every_rule_marks_its_target_cell(forms, built):
+    for cid, (wb, layout) in built.items():
+        for rule in forms[cid].rules:
+            sheet, coord = layout.cells[rule.target]
+            ws = wb[sheet]
+            ranges = [cf.sqref for cf in ws.conditional_formatting]
+            assert any(coord in rng for rng in ranges), rule.key
+            row = int(re.sub(r"[A-Z]+", "", coord))
+            check = ws.cell(row=row, column=7).value
+            assert rule.message in check, rule.key
+
+
+def test_identity_is_carried_in_two_places(forms, built):
+    for cid, (wb, _) in built.items():
+        meta = wb[META_SHEET]
+        assert meta.sheet_state == "veryHidden"
+        values = {r[0].value: r[1].value for r in meta.iter_rows()}
+        assert values["category"] == cid
+        assert values["template_version"] == forms[cid].template_version
+        assert values["fingerprint"] == forms[cid].fingerprint
+        props = {p.name: p.value for p in wb.custom_doc_props}
+        assert props[PROPERTY_PREFIX + "category"] == cid
+        assert props[PROPERTY_PREFIX + "template_version"] == forms[cid].template_version
+
+
+def test_personal_copy_is_filled_locked_and_identified(forms):
+    park = {"park_id": "P0007", "park_name": "苏州工业园区", "province_city": "江苏省苏州市", "county": "工业园区"}
+    wb, layout = build_workbook(forms["open_cooperation"], park=park)
+    for fid in ("park_name", "province_city", "county"):
+        sheet, coord = layout.cells[fid]
+        cell = wb[sheet][coord]
+        assert cell.value == park[fid] and cell.protection.locked is not False
+    values = {r[0].value: r[1].value for r in wb[META_SHEET].iter_rows()}
+    assert values["park_id"] == "P0007"
+    assert {p.name: p.value for p in wb.custom_doc_props}[PROPERTY_PREFIX + "park_id"] == "P0007"
+
+
+def test_prints_on_a4(built):
+    for wb, _ in built.values():
+        for ws in wb.worksheets:
+            if ws.title == META_SHEET:
+                continue
+            assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # "9" is A4
+            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.oddFooter.center.text
+
+
+def test_list_sheet_prints_only_filled_rows(forms):
+    data = workbook_bytes(forms["green_safety"])
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml").decode()
+    area = re.search(r'<definedName name="_xlnm.Print_Area" localSheetId="5">([^<]*)<', xml).group(1)
+    assert area.startswith("OFFSET('企业清单'!$A$1") and "lst_name" in area
+
+
+def test_template_opens_in_openpyxl_with_every_sheet(forms):
+    data = workbook_bytes(forms["green_safety"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["填写说明", "封面及承诺声明", "一、基本信息", "二、创新实践概述", "三、发展情况", "企业清单", META_SHEET]
