@@ -30,15 +30,15 @@ def _load(rules_dir: Path):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="consolidator")
-def main():
+@click.version_option(__version__, prog_name="consolidator", message="%(prog)s %(version)s")
+def cli():
     """consolidator：2026年工业园区高质量发展创新实践 数据收集工具。
 
     生成填报模板、批量检查园区报送的表格、汇总全省数据。
     """
 
 
-@main.command()
+@cli.command()
 @rules_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("workbook_templates"), show_default=True, help="模板输出目录。")
@@ -62,7 +62,7 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
         click.echo(f"已生成模板：{path}")
 
 
-@main.command()
+@cli.command()
 @rules_option
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent.parent / "README.md", show_default="项目的 README.md")
@@ -72,6 +72,43 @@ def docs(rules_dir: Path, readme: Path):
 
     changed = update_readme(readme, _load(rules_dir))
     click.echo(f"已更新字段与规则目录：{readme}" if changed else f"字段与规则目录已是最新：{readme}")
+
+
+_CLICK_ZH = [
+    ("No such option:", "没有这个选项："),
+    ("No such option", "没有这个选项"),
+    ("Did you mean", "是否想输入"),
+    ("No such command", "没有这个命令"),
+    ("Missing argument", "缺少参数"),
+    ("Missing option", "缺少选项"),
+    ("Invalid value for", "参数值无效："),
+    ("does not exist", "不存在"),
+    ("Got unexpected extra argument", "多余的参数"),
+    ("requires an argument", "需要一个值"),
+]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's errors reported in Chinese; usage errors exit with 2, others with 1."""
+    import sys
+
+    try:
+        cli.main(args=argv, prog_name="consolidator", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("已取消。", err=True)
+        sys.exit(1)
+    except click.UsageError as exc:
+        message = exc.format_message()
+        for en, zh in _CLICK_ZH:
+            message = message.replace(en, zh)
+        click.echo(f"用法错误：{message}\n运行 consolidator --help 查看说明。", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"错误：{exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
