@@ -45,7 +45,7 @@ LIST_PREFIX = "lst_"
 
 # Columns of the form sheets: A block title, B label, C-E values, F 情况说明, G 校验提示.
 COL_BLOCK, COL_LABEL, COL_V1, COL_V3, COL_NOTE, COL_CHECK = 1, 2, 3, 5, 6, 7
-WIDTHS = {1: 14, 2: 34, 3: 15, 4: 15, 5: 15, 6: 24, 7: 34}
+WIDTHS = {1: 14, 2: 34, 3: 15, 4: 15, 5: 15, 6: 24, 7: 44}
 PRINT_LAST_COL = COL_NOTE
 LINE_PT = 15.0
 MAX_ROW_PT = 400.0
@@ -227,9 +227,12 @@ class _Builder:
         for block in sheet.blocks:
             row = self.block(ws, row, block)
             row += 1
+        if any(b.kind != "text" for b in sheet.blocks):
+            head = ws.cell(row=1, column=COL_CHECK, value="校验提示（此列不打印）")
+            head.font = Font(name=FONT_HEAD, size=11, bold=True, color="C00000")
+            head.alignment = Alignment(vertical="center")
         self.setup_sheet(ws, last_row=row, header_rows=None)
         self.print_setup(ws, f"A1:{get_column_letter(PRINT_LAST_COL)}{max(row - 1, 1)}")
-        ws.cell(row=1, column=COL_CHECK)  # keep the column present even on text-only sheets
 
     def title_row(self, ws, row, text, size=14, height=None) -> int:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=PRINT_LAST_COL)
