@@ -68,6 +68,9 @@ class Layout:
     """Where each field's value cell is: field id -> (sheet title, "C5")."""
 
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # field id -> (sheet, coordinate, text) of the label the value cell is found beside: the reader's
+    # fallback when the defined names are gone (a form pasted into a fresh workbook)
+    anchors: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     list_columns: dict[str, tuple[str, str]] = field(default_factory=dict)  # column id -> (sheet, "B4:B2003")
     list_first_row: int = 0
 
@@ -285,9 +288,16 @@ class _Builder:
                 ws.cell(row=r, column=COL_BLOCK).border = BORDER
         return row
 
+    def anchor(self, ws, coord: str, text: str, *fids: str) -> None:
+        for fid in fids:
+            self.layout.anchors[fid] = (ws.title, coord, text)
+
     def label_cell(self, ws, row, f: Field, text: str | None = None, col=COL_LABEL):
         label = text or f.label
         c = ws.cell(row=row, column=col, value=label)
+        self.anchor(ws, c.coordinate, label, *self.form.families[f.family])
+        if f.note_field:
+            self.anchor(ws, c.coordinate, label, f.note_field)
         c.font = Font(name=FONT_BODY, size=11, color="404040" if f.part_of else None)
         c.alignment = Alignment(wrap_text=True, vertical="center", indent=2 if f.part_of else 0)
         c.border = BORDER
@@ -421,6 +431,7 @@ class _Builder:
             s = COL_V1 + i * width
             e = COL_NOTE if i == len(families) - 1 else s + width - 1
             heads.append((s, e, self.form.fields[self.form.families[fam][0]].label))
+            self.anchor(ws, f"{get_column_letter(s)}{row}", heads[-1][2], *self.form.families[fam])
         for s, e, text in heads:
             if e > s:
                 ws.merge_cells(start_row=row, start_column=s, end_row=row, end_column=e)

@@ -1,0 +1,128 @@
+"""Findings are data: one row per problem, with a stable code from one catalogue.
+
+Cross-field rules of rules/ use their own rule id as code and their own message; every other code
+is listed in CATALOGUE with its severity and its Chinese message template. Tests build the
+expected findings from this catalogue, so a reworded message does not silently break them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+ERROR, WARNING, EXPLAINED, INFO = "error", "warning", "explained", "info"
+SEVERITY_ZH = {ERROR: "错误（强制性）", WARNING: "警告（核实性）", EXPLAINED: "已说明", INFO: "提示"}
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, EXPLAINED: 2, INFO: 3}
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str
+    title: str  # short Chinese name, for the report's rule list
+    template: str  # Chinese message; {placeholders} filled by make()
+
+
+_CODES = [
+    # reading
+    Code("file_unreadable", ERROR, "文件无法读取", "文件无法读取（{reason}）。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。"),
+    Code("file_encrypted", ERROR, "文件已加密", "文件已加密，请取消密码后重新发送。"),
+    Code("file_not_workbook", ERROR, "不是 Excel 工作簿", "文件不是 Excel 工作簿（{kind}），请用下发的模板填写后以 .xlsx 格式发送。"),
+    Code("file_legacy_format", INFO, "旧格式文件", "文件为 {kind} 格式，已尽量读取；请以后另存为 .xlsx 发送。"),
+    Code("not_template", ERROR, "不是填报模板", "工作簿不是本次下发的填报模板（{reason}），请使用下发的模板填写。"),
+    Code("template_version", WARNING, "模板版本不同", "模板版本为“{found}”，当前版本为“{expected}”；已按当前规则检查，请核对栏目是否齐全。"),
+    Code("located_by_label", INFO, "按栏目名称定位", "未找到模板的单元格名称（可能把表格复制到了新工作簿），已按栏目名称定位数据，请核对。"),
+    Code("field_not_found", ERROR, "找不到栏目", "找不到栏目“{label}”，请勿删除或改写模板中的栏目名称。"),
+    Code("formula_not_calculated", WARNING, "公式没有计算结果",
+         "文件中的公式没有保存计算结果（可能不是用 Excel 或 WPS 保存的），已按组成数据重新计算；请用 Excel 或 WPS 打开后保存再发送。"),
+    Code("skipped", INFO, "已跳过的文件", "已跳过：{reason}。"),
+    Code("superseded", INFO, "已被替代", "已被同一园区较新的报送文件“{newer}”替代，不再检查。"),
+    # values
+    Code("value_normalised", INFO, "已转换的填写内容", "“{label}”填写的“{value}”已按“{read}”读取（{how}）。"),
+    Code("required", ERROR, "必填项未填写", "“{label}”未填写。"),
+    Code("type_number", ERROR, "应为数字", "“{label}”应填写数字，实际填写为“{value}”。"),
+    Code("type_integer", ERROR, "应为整数", "“{label}”应填写整数，实际填写为“{value}”。"),
+    Code("type_date", ERROR, "应为日期", "“{label}”应填写日期（如2026年11月30日），实际填写为“{value}”。"),
+    Code("choice", ERROR, "不在可选范围", "“{label}”应从下拉列表中选择（{expected}），实际填写为“{value}”。"),
+    Code("format_phone", ERROR, "电话号码格式", "“{label}”不是有效的手机号或座机号码（如13912345678或0512-66681234）：“{value}”。"),
+    Code("format_email", ERROR, "电子邮箱格式", "“{label}”不是有效的电子邮箱：“{value}”。"),
+    Code("format_uscc", ERROR, "统一社会信用代码", "统一社会信用代码“{value}”有误：{reason}。"),
+    Code("format_industry", ERROR, "行业分类", "行业分类“{value}”不是国民经济行业分类（GB/T 4754-2017）的代码或名称，如C39或“计算机、通信和其他电子设备制造业”。"),
+    Code("range", ERROR, "超出允许范围", "“{label}”应{expected}，实际为{value}。"),
+    Code("plausible", WARNING, "超出常见范围", "“{label}”为{value}，通常{expected}，请核实{hint}并在情况说明中写明原因。"),
+    Code("formula_mismatch", ERROR, "与脚注公式不一致",
+         "“{label}”为{value}，按脚注公式由组成数据计算应为{expected}{trap}，请检查组成数据或恢复公式。"),
+    Code("max_chars", WARNING, "字数超出", "“{label}”共{count}字，原则上不超过{limit}字。"),
+    Code("report_headings", WARNING, "报告结构", "报告缺少以下部分的标题：{missing}（应按“问题导向—解决路径—实践成效”组织）。"),
+    Code("explanation_invalid", WARNING, "情况说明无效", "情况说明“{value}”没有说明具体原因，不能作为核实说明。"),
+    # enterprise lists
+    Code("list_category", ERROR, "清单企业类别", "企业清单第{row}行的企业类别“{value}”不在下拉列表中。"),
+    Code("list_incomplete", ERROR, "清单信息不全", "企业清单第{row}行缺少{missing}。"),
+    Code("list_duplicate", ERROR, "清单重复", "企业清单第{row}行与第{other}行重复（同一类别、同一企业）。"),
+    Code("list_exclusive", ERROR, "上市与独角兽重复", "“{value}”同时列为{a}和{b}，{b}应为未上市企业。"),
+    Code("list_expected_subset", WARNING, "小巨人不在省级清单",
+         "“{value}”列为{a}，但不在{b}清单中（{a}一般从{b}中产生，称号过期的请说明）。"),
+    # across returns
+    Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{code}）同时出现在{others}的企业清单中，请核实企业是否在本园区范围内。"),
+    Code("park_not_in_roster", WARNING, "名单外园区", "园区“{value}”不在报送名单中，请核对园区名称。"),
+    Code("category_mismatch", WARNING, "类别与名单不符", "名单中该园区的类别为“{expected}”，报送的是“{value}”模板。"),
+    Code("not_submitted", WARNING, "未提交", "名单中的园区“{value}”尚未报送。"),
+]
+CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    file: str = ""
+    park: str = ""
+    city: str = ""
+    category: str = ""
+    sheet: str = ""
+    cell: str = ""
+    field: str = ""
+    label: str = ""
+    value: str = ""
+    expected: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FINDING_COLUMNS = [f.name for f in fields(Finding)]
+COLUMNS_ZH = {
+    "code": "规则编号", "severity": "类型", "message": "问题说明", "file": "文件", "park": "园区", "city": "所在省市",
+    "category": "类别", "sheet": "工作表", "cell": "单元格", "field": "字段编号", "label": "栏目", "value": "填写内容",
+    "expected": "应为",
+}
+
+
+def make(code: str, *, severity: str | None = None, **kw) -> Finding:
+    """A finding of a catalogue code; keyword arguments fill both the message and the columns."""
+    entry = CATALOGUE[code]
+    text_args = {k: ("" if v is None else v) for k, v in kw.items()}
+    message = entry.template.format_map(_Default(text_args))
+    cols = {k: ("" if kw.get(k) is None else str(kw[k])) for k in FINDING_COLUMNS if k in kw}
+    return Finding(code=code, severity=severity or entry.severity, message=message, **cols)
+
+
+class _Default(dict):
+    def __missing__(self, key):
+        return ""
+
+
+def display(value: Any) -> str:
+    """A cell value as the park sees it: 1234.5 not 1234.5000001, dates as 2026-11-30."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6g}" if abs(value) >= 1e6 or abs(value) < 1e-3 else f"{round(value, 6):g}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return str(value)

@@ -1,0 +1,224 @@
+"""What parks type, read as what they meant.
+
+Numbers as text ("1,234.5", full-width "１２３", "12.5亿元" in a 亿元 cell, "约100"), "—"/"无"/"/" for
+nothing, "35%" in a % cell, dates typed as text or stored as serial numbers. Each conversion that
+the office should know about comes back with a note (shown as an info finding with the original
+text); what cannot be read comes back with the code of the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+
+from .form import DEFAULT_RULES_DIR, Field
+
+EMPTY_MARKERS = {"", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "没有", "不适用", "空",
+                 "n/a", "na", "null", "none", "/无", "无/"}
+APPROX_PREFIXES = ("大约", "约", "近", "逾")
+# unit written after a number -> (unit of the cell it may stand in, factor to that unit)
+UNIT_FACTORS = {
+    ("亿元", "亿元"): 1.0, ("万元", "万元"): 1.0, ("万元", "亿元"): 1e-4, ("亿元", "万元"): 1e4,
+    ("元", "万元"): 1e-4,
+}
+COUNT_UNITS = ("个", "家", "户")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+@dataclass(frozen=True)
+class Read:
+    """A cell's value as read: `value` (None when empty), or `problem` (a finding code)."""
+
+    value: Any = None
+    problem: str | None = None
+    note: str | None = None  # how the text was converted, when the office should know
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def is_empty_marker(text: str) -> bool:
+    return nfkc(text).strip().lower() in EMPTY_MARKERS
+
+
+def read_value(field: Field, raw: Any) -> Read:
+    """Normalise one raw cell value for `field`."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return Read()
+    if isinstance(raw, str) and raw.strip() == "":
+        return Read()
+    if field.is_numeric:
+        return _number(field, raw)
+    if field.type == "date":
+        return _date(raw)
+    return _text(field, raw)
+
+
+def _number(field: Field, raw: Any) -> Read:
+    if isinstance(raw, bool):
+        return Read(problem="type_number")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+        return Read(problem="type_number")
+    else:
+        text = nfkc(str(raw)).strip()
+        if text.lower() in EMPTY_MARKERS:
+            return Read(note="视为未填写")
+        notes = []
+        text = re.sub(r"\s+", "", text)
+        for prefix in APPROX_PREFIXES:
+            if text.startswith(prefix) and len(text) > len(prefix):
+                text = text[len(prefix):]
+                notes.append(f"去掉了“{prefix}”")
+                break
+        factor = 1.0
+        unit = field.unit or ""
+        if text.endswith("%"):
+            if unit != "%":
+                return Read(problem="type_number")
+            text = text[:-1]
+            notes.append("去掉了百分号")
+        else:
+            for (written, cell_unit), f in sorted(UNIT_FACTORS.items(), key=lambda kv: -len(kv[0][0])):
+                if cell_unit == unit and text.endswith(written):
+                    text = text[: -len(written)]
+                    factor = f
+                    notes.append("去掉了单位" if f == 1 else f"按{written}换算为{unit}")
+                    break
+            else:
+                if unit and unit not in ("无", "%") and text.endswith(unit):
+                    text = text[: -len(unit)]
+                    notes.append("去掉了单位")
+                elif field.type == "integer" and text.endswith(COUNT_UNITS):
+                    text = text[:-1]
+                    notes.append("去掉了单位")
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+            notes.append("去掉了千位分隔符")
+        if not _NUMBER.match(text):
+            return Read(problem="type_number")
+        value = float(text) * factor
+        if nfkc(str(raw)) != str(raw) and not notes:
+            notes.append("全角数字转为半角")
+        note = "，".join(notes) or ("文本格式的数字" if not isinstance(raw, (int, float)) else None)
+        if not math.isfinite(value):
+            return Read(problem="type_number")
+        if field.type == "integer" and not float(value).is_integer():
+            return Read(problem="type_integer")
+        return Read(value=value, note=note)
+    if not math.isfinite(value):
+        return Read(problem="type_number")
+    if field.type == "integer" and not value.is_integer():
+        return Read(problem="type_integer")
+    return Read(value=value)
+
+
+def _date(raw: Any) -> Read:
+    if isinstance(raw, dt.datetime):
+        return Read(value=raw.date())
+    if isinstance(raw, dt.date):
+        return Read(value=raw)
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if 20000 < raw < 80000:  # an Excel serial date in a cell not formatted as a date
+            return Read(value=EXCEL_EPOCH + dt.timedelta(days=int(raw)), note="日期序列号转为日期")
+        return Read(problem="type_date")
+    text = nfkc(str(raw)).strip()
+    if text.lower() in EMPTY_MARKERS:
+        return Read(note="视为未填写")
+    m = _DATE.match(text)
+    if not m:
+        return Read(problem="type_date")
+    try:
+        return Read(value=dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))), note="文本格式的日期")
+    except ValueError:
+        return Read(problem="type_date")
+
+
+def _text(field: Field, raw: Any) -> Read:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = str(int(raw))  # 13912345678 typed into a text cell is stored as a number
+    elif isinstance(raw, (dt.datetime, dt.date)):
+        raw = raw.isoformat()[:10]
+    text = unicodedata.normalize("NFC", str(raw)).strip()
+    if field.type != "longtext" and text.lower() in EMPTY_MARKERS:
+        return Read(note="视为未填写")
+    if field.type == "choice" and field.choices:
+        if text in field.choices:
+            return Read(value=text)
+        folded = {nfkc(c).replace(" ", "").casefold(): c for c in field.choices}
+        hit = folded.get(nfkc(text).replace(" ", "").casefold())
+        if hit is not None:
+            return Read(value=hit, note="按选项读取")
+        return Read(value=text, problem="choice")
+    return Read(value=text)
+
+
+# ---- formats ----------------------------------------------------------------------------------
+def phone_ok(text: str) -> bool:
+    """A Chinese mobile or landline number (0512-66681234, 13912345678, +86 139 1234 5678)."""
+    cleaned = re.sub(r"[\s()（）]", "", nfkc(text))
+    if not re.fullmatch(r"[+\d\-]{7,20}(转\d{1,6})?", cleaned):
+        return False
+    try:
+        number = phonenumbers.parse(cleaned.split("转")[0], "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def email_ok(text: str) -> bool:
+    return bool(_EMAIL.match(nfkc(text).strip()))
+
+
+@lru_cache(maxsize=4)
+def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["sections"]
+    division_section = {}
+    names = set()
+    for letter, sec in data.items():
+        names.add(_squash(sec["name"]))
+        for code, name in sec["divisions"].items():
+            division_section[str(code)] = letter
+            names.add(_squash(name))
+    return division_section, {k: v["name"] for k, v in data.items()}, names
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text))
+
+
+def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | None:
+    """None for a GB/T 4754-2017 code or name; "error" for a malformed code; "unknown" for a name
+    that is not a section or division name (it may be a class name, which is not listed)."""
+    division_section, sections, names = _industry_table(str(rules_dir))
+    s = _squash(text).upper()
+    m = re.fullmatch(r"([A-T])?(\d{2,4})", s)
+    if m:
+        letter, digits = m.groups()
+        section = division_section.get(digits[:2])
+        if section is None or (letter and letter != section):
+            return "error"
+        return None
+    if re.fullmatch(r"[A-T]", s):
+        return None
+    if re.fullmatch(r"[A-Z]?\d+", s):
+        return "error"
+    if _squash(text) in names:
+        return None
+    return "unknown"

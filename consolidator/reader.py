@@ -1,0 +1,421 @@
+"""Find the returns in a folder and read each one into raw cell values, located to the cell.
+
+Reading is about files only; what the values mean is the checker's business. A return is located
+by the template's defined names (`fld_<id>`), which survive inserted rows and renamed sheets; when
+they are gone (the form pasted into a fresh workbook, an .ods or .xls) fields are found beside
+their labels, using the template's own layout for the offsets. Nothing here writes anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+import python_calamine as calamine
+from defusedxml import ElementTree as SafeET
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+from . import findings as F
+from .form import Form
+from .template import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, Layout, build_workbook
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb"}
+ARCHIVE_SUFFIXES = {".zip"}
+SKIP_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
+
+
+@dataclass
+class Source:
+    """One file to read: a file in the folder or a member of a .zip in it."""
+
+    display: str  # as shown to the office: "苏州/园区.xlsx" or "打包.zip!园区.xlsx"
+    mtime: dt.datetime
+    path: Path
+    member: str | None = None
+    data: bytes | None = None  # the bytes of a zip member, read in memory
+
+    def read_bytes(self) -> bytes:
+        return self.data if self.data is not None else self.path.read_bytes()
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.member or self.path.name).suffix.lower()
+
+
+@dataclass
+class Cell:
+    sheet: str
+    coord: str
+    raw: Any
+
+
+@dataclass
+class ListRow:
+    sheet: str
+    row: int
+    values: dict[str, Any]  # column id -> raw
+    coords: dict[str, str]  # column id -> A1
+
+
+@dataclass
+class RawReturn:
+    source: Source
+    category: str | None = None
+    template_version: str | None = None
+    fingerprint: str | None = None
+    park_id: str | None = None
+    cells: dict[str, Cell] = field(default_factory=dict)
+    list_rows: list[ListRow] = field(default_factory=list)
+    findings: list[F.Finding] = field(default_factory=list)
+    located_by: str = "names"
+    readable: bool = True
+
+    def fail(self, code: str, **kw) -> "RawReturn":
+        self.readable = False
+        self.findings.append(F.make(code, file=self.source.display, **kw))
+        return self
+
+
+# ---- discovery --------------------------------------------------------------------------------
+def _skip_reason(name: str) -> str | None:
+    base = name.rsplit("/", 1)[-1]
+    if base.startswith("~$"):
+        return "Office 临时锁定文件（~$开头），不是报送文件"
+    if base.startswith(".") or base.lower() in SKIP_NAMES or "__MACOSX/" in name:
+        return "隐藏文件或系统文件"
+    return None
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """Zip member names made on Chinese Windows are GBK bytes without the UTF-8 flag."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def discover(root: Path) -> tuple[list[Source], list[F.Finding]]:
+    """Every candidate return below root (zip archives opened in memory) and the skipped files."""
+    root = Path(root)
+    sources: list[Source] = []
+    skipped: list[F.Finding] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
+            continue  # hidden folders
+        reason = _skip_reason(rel)
+        if reason:
+            skipped.append(F.make("skipped", file=rel, reason=reason))
+            continue
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        if path.suffix.lower() in ARCHIVE_SUFFIXES:
+            _discover_zip(path, rel, mtime, sources, skipped)
+        else:
+            sources.append(Source(rel, mtime, path))
+    return sources, skipped
+
+
+def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                name = _member_name(info)
+                display = f"{rel}!{name}"
+                reason = _skip_reason(name)
+                if reason:
+                    skipped.append(F.make("skipped", file=display, reason=reason))
+                    continue
+                try:
+                    member_time = dt.datetime(*info.date_time)
+                except ValueError:
+                    member_time = mtime
+                sources.append(Source(display, member_time, path, member=name, data=zf.read(info)))
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法解压：{exc}"
+        sources.append(Source(rel, mtime, path, data=b"", member=None))
+        skipped.append(F.make("file_unreadable", file=rel, reason=reason))
+        sources.pop()
+
+
+# ---- reading ------------------------------------------------------------------------------------
+def sniff(data: bytes, suffix: str) -> tuple[str, str | None]:
+    """(kind, description): kind is xlsx, ods, xls, encrypted or other; description for messages."""
+    if not data:
+        return "other", "空文件"
+    if data[:4] == b"PK\x03\x04":
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        except zipfile.BadZipFile:
+            return "broken", "文件已损坏（压缩结构不完整）"
+        if "xl/workbook.xml" in names:
+            return "xlsx", None
+        if "xl/workbook.bin" in names:
+            return "xlsb", "Excel 二进制工作簿（.xlsb）"
+        if "mimetype" in names and b"opendocument.spreadsheet" in data[:200]:
+            return "ods", "OpenDocument 表格（.ods）"
+        if "word/document.xml" in names:
+            return "other", "Word 文档"
+        return "other", "压缩文件"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        head = data[: 1 << 20]
+        if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+            return "encrypted", None
+        if "WordDocument".encode("utf-16-le") in head:
+            return "other", "Word 文档（.doc）"
+        return "xls", "Excel 97-2003 工作簿（.xls）" if suffix != ".et" else "WPS 表格（.et）"
+    if data[:5] == b"%PDF-":
+        return "other", "PDF 文件"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<table" in head:
+        return "other", "网页文件（HTML）"
+    if data[:5] == b"<?xml":
+        return "other", "XML 文件"
+    return "other", "文本或其他格式的文件"
+
+
+class _Grid:
+    """All cell values of a workbook, addressed as (sheet, row, column), 1-based."""
+
+    def __init__(self, wb: calamine.CalamineWorkbook):
+        self.sheets: dict[str, list[list[Any]]] = {}
+        self.order: list[str] = []
+        self.visible: dict[str, bool] = {}
+        for meta in wb.sheets_metadata:
+            sheet = wb.get_sheet_by_name(meta.name)
+            self.sheets[meta.name] = sheet.to_python(skip_empty_area=False)
+            self.order.append(meta.name)
+            self.visible[meta.name] = meta.visible == calamine.SheetVisibleEnum.Visible
+
+    def get(self, sheet: str, row: int, col: int) -> Any:
+        rows = self.sheets.get(sheet)
+        if rows is None or row < 1 or col < 1 or row > len(rows):
+            return None
+        line = rows[row - 1]
+        if col > len(line):
+            return None
+        value = line[col - 1]
+        return None if value == "" else value
+
+    def max_row(self, sheet: str) -> int:
+        return len(self.sheets.get(sheet, []))
+
+    def texts(self) -> Iterator[tuple[str, int, int, str]]:
+        for sheet in self.order:
+            for r, line in enumerate(self.sheets[sheet], start=1):
+                for c, value in enumerate(line, start=1):
+                    if isinstance(value, str) and value:
+                        yield sheet, r, c, value
+
+
+def _split_ref(text: str) -> tuple[str, str] | None:
+    """"'三、发展情况'!$C$5" -> ("三、发展情况", "C5"); None when the name is broken (#REF!)."""
+    if "!" not in text or "#REF" in text:
+        return None
+    sheet, ref = text.rsplit("!", 1)
+    sheet = sheet.strip()
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    ref = ref.replace("$", "")
+    if not re.fullmatch(r"[A-Z]{1,3}\d+(:[A-Z]{1,3}\d+)?", ref):
+        return None
+    return sheet, ref
+
+
+def _xlsx_parts(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """Defined names and custom document properties of an .xlsx (parsed with defusedxml)."""
+    names: dict[str, str] = {}
+    props: dict[str, str] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        root = SafeET.fromstring(zf.read("xl/workbook.xml"))
+        for dn in root.iterfind("m:definedNames/m:definedName", NS):
+            if dn.get("localSheetId") is None and dn.text:
+                names[dn.get("name")] = dn.text
+        if "docProps/custom.xml" in zf.namelist():
+            croot = SafeET.fromstring(zf.read("docProps/custom.xml"))
+            for prop in croot:
+                name = prop.get("name") or ""
+                if name.startswith(PROPERTY_PREFIX) and len(prop):
+                    props[name[len(PROPERTY_PREFIX):]] = (prop[0].text or "").strip()
+    return names, props
+
+
+@lru_cache(maxsize=16)
+def _layout(form: Form) -> Layout:
+    return build_workbook(form)[1]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s\u3000]+", "", text)
+
+
+def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict[str, str]:
+    """Category, template version, fingerprint and park id, from the _meta sheet, the custom
+    properties, or (last) the form's title in the cells."""
+    meta: dict[str, str] = {}
+    if META_SHEET in grid.sheets:
+        for r in range(1, len(META_KEYS) + 1):
+            key, value = grid.get(META_SHEET, r, 1), grid.get(META_SHEET, r, 2)
+            if isinstance(key, str) and value not in (None, ""):
+                meta[key] = str(value)
+    for key, value in props.items():
+        meta.setdefault(key, value)
+    if meta.get("category") not in forms:
+        meta.pop("category", None)
+        for _, _, _, text in grid.texts():
+            hit = [cid for cid, f in forms.items() if f"（{f.category_name}）" in text or
+                   f"{f.category_name}创新实践概述" in text]
+            if hit:
+                meta["category"] = hit[0]
+                break
+    return meta
+
+
+def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
+    """Read one file; never raises for a bad file: problems become findings."""
+    ret = RawReturn(source)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
+    kind, description = sniff(data, source.suffix)
+    if kind == "encrypted":
+        return ret.fail("file_encrypted")
+    if kind == "broken":
+        return ret.fail("file_unreadable", reason=description)
+    if kind in ("other", "xlsb"):
+        return ret.fail("file_not_workbook", kind=description)
+    try:
+        wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        grid = _Grid(wb)
+    except calamine.PasswordError:
+        return ret.fail("file_encrypted")
+    except Exception as exc:  # calamine raises several types for damaged files
+        return ret.fail("file_unreadable", reason=f"内容已损坏（{type(exc).__name__}）")
+    names: dict[str, str] = {}
+    props: dict[str, str] = {}
+    if kind == "xlsx":
+        try:
+            names, props = _xlsx_parts(data)
+        except Exception:  # a damaged workbook.xml: fall back to the labels
+            names, props = {}, {}
+    else:
+        ret.findings.append(F.make("file_legacy_format", file=source.display, kind=description))
+    meta = identify(grid, props, forms)
+    if "category" not in meta:
+        return ret.fail("not_template", reason="未找到模板标识和表单标题")
+    form = forms[meta["category"]]
+    ret.category = form.category_id
+    ret.template_version = meta.get("template_version")
+    ret.fingerprint = meta.get("fingerprint")
+    ret.park_id = meta.get("park_id") or None
+    if ret.template_version and ret.template_version != form.template_version:
+        ret.findings.append(F.make("template_version", file=source.display, found=ret.template_version,
+                                   expected=form.template_version, value=ret.template_version,
+                                   category=form.category_name))
+    _locate_fields(ret, grid, names, form)
+    _read_list(ret, grid, names, form)
+    return ret
+
+
+def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+    missing: list[str] = []
+    for fid in form.fields:
+        ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
+        if ref is None or ref[0] not in grid.sheets:
+            missing.append(fid)
+            continue
+        sheet, coord = ref[0], ref[1].split(":")[0]
+        row, col = _rc(coord)
+        ret.cells[fid] = Cell(sheet, coord, grid.get(sheet, row, col))
+    if not missing:
+        return
+    ret.located_by = "labels" if len(missing) == len(form.fields) else "names+labels"
+    positions: dict[str, list[tuple[str, int, int]]] = {}
+    for sheet, r, c, text in grid.texts():
+        positions.setdefault(_squash(text), []).append((sheet, r, c))
+    plan = _anchor_plan(form)
+    for fid in missing:
+        key, k, dr, dc, label = plan[fid]
+        found = positions.get(key, [])
+        if k >= len(found):
+            ret.findings.append(F.make("field_not_found", file=ret.source.display, field=fid, label=label))
+            continue
+        sheet, r, c = found[k]
+        ret.cells[fid] = Cell(sheet, f"{get_column_letter(c + dc)}{r + dr}", grid.get(sheet, r + dr, c + dc))
+    if ret.located_by == "labels":
+        ret.findings.append(F.make("located_by_label", file=ret.source.display))
+
+
+@lru_cache(maxsize=16)
+def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
+    """field id -> (label text, k, row offset, column offset, label): the value is found at the given
+    offset from the k-th occurrence (in reading order) of its label text."""
+    layout = _layout(form)
+    sheet_order = [s.title for s in form.sheets] + [form.enterprise_list.sheet_title]
+
+    def order(anchor):
+        r, c = _rc(anchor[1])
+        return sheet_order.index(anchor[0]), r, c
+
+    by_text: dict[str, set[tuple[str, str]]] = {}
+    for fid, (sheet, coord, text) in layout.anchors.items():
+        by_text.setdefault(_squash(text), set()).add((sheet, coord))
+    plan = {}
+    for fid, (sheet, coord, text) in layout.anchors.items():
+        key = _squash(text)
+        k = sorted(by_text[key], key=order).index((sheet, coord))
+        ar, ac = _rc(coord)
+        vr, vc = _rc(layout.cells[fid][1])
+        plan[fid] = (key, k, vr - ar, vc - ac, text)
+    return plan
+
+
+def _rc(coord: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([A-Z]+)(\d+)", coord)
+    return int(m.group(2)), column_index_from_string(m.group(1))
+
+
+def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+    spec = form.enterprise_list
+    cols: dict[str, tuple[str, int]] = {}
+    first_row = None
+    for col in spec.columns:
+        ref = _split_ref(names.get(LIST_PREFIX + col.id, ""))
+        if ref and ref[0] in grid.sheets:
+            start = ref[1].split(":")[0]
+            r, c = _rc(start)
+            cols[col.id] = (ref[0], c)
+            first_row = r if first_row is None else min(first_row, r)
+    if len(cols) != len(spec.columns) or len({s for s, _ in cols.values()}) != 1:
+        cols, first_row = {}, None
+        headers = {_squash(c.label): c.id for c in spec.columns}
+        for sheet, r, c, text in grid.texts():
+            cid = headers.get(_squash(text))
+            if cid and cid not in cols:
+                if cols and (next(iter(cols.values()))[0] != sheet):
+                    continue
+                cols[cid] = (sheet, c)
+                first_row = r + 1
+        if len(cols) != len(spec.columns):
+            return  # no list: every count then disagrees with an empty list, which the checker reports
+    sheet = next(iter(cols.values()))[0]
+    for r in range(first_row, grid.max_row(sheet) + 1):
+        values = {cid: grid.get(sheet, r, c) for cid, (_, c) in cols.items()}
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            continue
+        coords = {cid: f"{get_column_letter(c)}{r}" for cid, (_, c) in cols.items()}
+        ret.list_rows.append(ListRow(sheet, r, values, coords))
