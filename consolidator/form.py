@@ -67,6 +67,8 @@ class Field:
     format: str | None = None
     range: Interval | None = None
     plausible: Interval | None = None
+    plausible_hints: tuple[tuple[str, str], ...] = ()
+    traps: tuple = ()
     formula: expr_mod.Expr | None = None
     tolerance: float | None = None
     part_of: str | None = None
@@ -445,7 +447,8 @@ class _Compiler:
             family=f.id, label=f.label, type=f.type, sheet=sheet, block=b.id, unit=f.unit, required=f.required,
             source=f.source, choices=tuple(f.choices) if f.choices else None,
             choices_from=tuple(f.choices_from) if f.choices_from else None, format=f.format, range=f.range,
-            plausible=f.plausible, tolerance=f.tolerance, part_of=f.part_of, footnote=f.footnote,
+            plausible=f.plausible, tolerance=f.tolerance,
+            plausible_hints=tuple((f.plausible_hints or {}).items()), traps=tuple(f.traps), part_of=f.part_of, footnote=f.footnote,
             hint=self.text(f.hint, which, f"{path}.hint"), max_chars=f.max_chars,
             headings=tuple(f.headings) if f.headings else None, decimals=f.decimals,
         )

@@ -23,7 +23,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from . import findings as F
 from .form import Form
-from .template import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, Layout, build_workbook
+from .template import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, build_workbook
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb"}
 ARCHIVE_SUFFIXES = {".zip"}
@@ -253,11 +253,6 @@ def _xlsx_parts(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
     return names, props
 
 
-@lru_cache(maxsize=16)
-def _layout(form: Form) -> Layout:
-    return build_workbook(form)[1]
-
-
 def _squash(text: str) -> str:
     return re.sub(r"[\s\u3000]+", "", text)
 
@@ -363,21 +358,19 @@ def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: For
 @lru_cache(maxsize=16)
 def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
     """field id -> (label text, k, row offset, column offset, label): the value is found at the given
-    offset from the k-th occurrence (in reading order) of its label text."""
-    layout = _layout(form)
-    sheet_order = [s.title for s in form.sheets] + [form.enterprise_list.sheet_title]
-
-    def order(anchor):
-        r, c = _rc(anchor[1])
-        return sheet_order.index(anchor[0]), r, c
-
-    by_text: dict[str, set[tuple[str, str]]] = {}
-    for fid, (sheet, coord, text) in layout.anchors.items():
-        by_text.setdefault(_squash(text), set()).add((sheet, coord))
+    offset from the k-th occurrence, in reading order, of its label text (counting every cell of
+    the template with that text, block titles included)."""
+    wb, layout = build_workbook(form)
+    occurrences: dict[str, list[tuple[str, str]]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value and not c.value.startswith("="):
+                    occurrences.setdefault(_squash(c.value), []).append((ws.title, c.coordinate))
     plan = {}
     for fid, (sheet, coord, text) in layout.anchors.items():
         key = _squash(text)
-        k = sorted(by_text[key], key=order).index((sheet, coord))
+        k = occurrences[key].index((sheet, coord))
         ar, ac = _rc(coord)
         vr, vc = _rc(layout.cells[fid][1])
         plan[fid] = (key, k, vr - ar, vc - ac, text)

@@ -103,6 +103,13 @@ class Footnote(Strict):
     text: str
 
 
+class Trap(Strict):
+    """A known mistake: a computed value entered as `factor` times the value its parts give."""
+
+    factor: float = Field(gt=0)
+    message: str
+
+
 FieldType = Literal["text", "longtext", "number", "integer", "choice", "date"]
 
 
@@ -118,6 +125,9 @@ class FieldSpec(Strict):
     format: Literal["phone", "email", "uscc", "industry"] | None = None
     range: IntervalField | None = None
     plausible: IntervalField | None = None
+    # what to check first when the value is below / above the plausible range
+    plausible_hints: dict[Literal["low", "high"], str] | None = None
+    traps: list[Trap] = []
     formula: str | None = None
     formula_by_year: dict[int, str] | None = None
     tolerance: float | None = Field(default=None, ge=0)
@@ -136,6 +146,10 @@ class FieldSpec(Strict):
             raise ValueError("只有单选字段（type: choice）可以有 choices / choices_from")
         if (self.range or self.plausible) and self.type not in ("number", "integer", "date"):
             raise ValueError("只有数字或日期字段可以有 range / plausible")
+        if self.plausible_hints and not self.plausible:
+            raise ValueError("plausible_hints 需要与 plausible 一起使用")
+        if self.traps and not self.formula:
+            raise ValueError("traps 只用于有 formula 的计算字段")
         if self.tolerance is not None and not (self.formula or self.formula_by_year):
             raise ValueError("tolerance 只用于有 formula 的计算字段")
         if (self.formula or self.formula_by_year) and self.type in ("number", "integer") and self.tolerance is None \

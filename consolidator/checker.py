@@ -1,0 +1,605 @@
+"""Check a batch of returns: the pure core (no file access, no printing).
+
+read (reader.py) -> check (this module) -> report / summarize
+
+The returns of a batch become one frame per category (a row per return, a column per field);
+the rules of rules/ are compiled into one pandera schema per category and the whole frame is
+validated in one lazy pass. Enterprise lists are validated the same way, all rows of all returns
+at once. Every failure becomes a Finding located to the sheet and cell where the park will find it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import findings as F
+from .compute import recompute
+from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
+from .form import Field, Form, Rule
+from .ids import uscc_problem
+from .normalize import email_ok, industry_problem, is_empty_marker, nfkc, phone_ok, read_value
+from .reader import RawReturn
+from .roster import Park, park_key
+
+STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
+STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING = "无法读取", "已被替代", "未提交"
+STATUSES = (STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING)
+
+# words that say only "the data is right": an explanation made of nothing else explains nothing
+_NON_EXPLANATION = re.compile(
+    r"(经|已|再次|重新|认真|反复)?(核实|核查|核对|确认|复核|检查)?(过)?(该|此|以上|上述|本项)?(数据|数值|情况|填报|填写)?"
+    r"(无误|无问题|没有问题|准确|正确|属实|真实|无差错|无错误|可靠)?")
+
+
+def is_explanation(text: str | None) -> bool:
+    """True when the 情况说明 gives a reason, not just "核实无误"."""
+    if text is None:
+        return False
+    core = re.sub(r"[\s\W_]+", "", nfkc(str(text)))
+    if len(core) < 4:
+        return False
+    rest = core
+    while rest:
+        m = _NON_EXPLANATION.match(rest)
+        if not m or m.end() == 0:
+            break
+        rest = rest[m.end():]
+    return len(rest) >= 4
+
+
+@dataclass
+class CheckedReturn:
+    raw: RawReturn
+    form: Form | None
+    park: Park | None = None
+    park_name: str = ""
+    city: str = ""
+    status: str = ""
+    superseded_by: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # typed values (derived: recomputed)
+    findings: list[Finding] = field(default_factory=list)
+    fill_date: dt.date | None = None
+
+    @property
+    def file(self) -> str:
+        return self.raw.source.display
+
+    @property
+    def current(self) -> bool:
+        return self.status not in (STATUS_SUPERSEDED, STATUS_UNREADABLE)
+
+    def counts(self) -> dict[str, int]:
+        out = {ERROR: 0, WARNING: 0, EXPLAINED: 0, INFO: 0}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+
+@dataclass
+class ParkStatus:
+    key: str
+    name: str
+    city: str
+    category: str
+    park: Park | None
+    status: str
+    current: CheckedReturn | None
+    files: list[CheckedReturn]
+
+
+@dataclass
+class BatchResult:
+    returns: list[CheckedReturn]
+    parks: list[ParkStatus]
+    findings: list[Finding]
+    skipped: list[Finding]
+    frames: dict[str, pd.DataFrame]  # category -> typed values of the current returns (index: return no.)
+    lists: pd.DataFrame  # every list row of the current returns
+
+    @property
+    def exit_code(self) -> int:
+        bad = any(r.status in (STATUS_ERRORS, STATUS_UNREADABLE) for r in self.returns)
+        return 1 if bad else 0
+
+    def status_counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for p in self.parks:
+            counts[p.status] += 1
+        counts[STATUS_SUPERSEDED] = sum(r.status == STATUS_SUPERSEDED for r in self.returns)
+        return counts
+
+
+# ---- step 1: normalise each return ----------------------------------------------------------------
+def _base(ret: CheckedReturn, f: Field | None = None) -> dict[str, Any]:
+    out = dict(file=ret.file, park=ret.park_name, city=ret.city,
+               category=ret.form.category_name if ret.form else "")
+    if f is not None:
+        cell = ret.raw.cells.get(f.id)
+        out.update(field=f.id, label=f.display_label, sheet=cell.sheet if cell else "", cell=cell.coord if cell else "")
+    return out
+
+
+def _normalise(ret: CheckedReturn) -> set[str]:
+    """Typed values into ret.values; returns the field ids whose value could not be read."""
+    unreadable = set()
+    for fid, cell in ret.raw.cells.items():
+        f = ret.form.fields[fid]
+        got = read_value(f, cell.raw)
+        if got.problem and got.problem != "choice":
+            unreadable.add(fid)
+            ret.findings.append(F.make(got.problem, value=display(cell.raw), **_base(ret, f)))
+            continue
+        ret.values[fid] = got.value
+        if got.problem == "choice":
+            ret.findings.append(F.make("choice", value=display(cell.raw), expected="、".join(f.choices),
+                                       **_base(ret, f)))
+            unreadable.add(fid)
+            ret.values[fid] = None
+        elif got.note:
+            ret.findings.append(F.make("value_normalised", value=display(cell.raw), read=display(got.value),
+                                       how=got.note, **_base(ret, f)))
+    return unreadable
+
+
+# ---- step 2: which return of a park counts ------------------------------------------------------------
+def _attach_parks(checked: list[CheckedReturn], roster: list[Park] | None) -> None:
+    by_id = {p.park_id: p for p in roster or []}
+    by_name = {park_key(p.name): p for p in roster or []}
+    for ret in checked:
+        park = None
+        if ret.raw.park_id and ret.raw.park_id in by_id:
+            park = by_id[ret.raw.park_id]
+        name = ret.values.get("park_name") if ret.form else None
+        if park is None and name:
+            park = by_name.get(park_key(name))
+        if park is None and not ret.raw.readable:
+            hits = [p for p in roster or [] if park_key(p.name) in park_key(ret.file)]
+            park = max(hits, key=lambda p: len(p.name)) if hits else None
+        ret.park = park
+        ret.park_name = park.name if park else (name or "")
+        ret.city = park.city if park else str(ret.values.get("province_city") or "")
+        fill = ret.values.get("fill_date")
+        ret.fill_date = fill if isinstance(fill, dt.date) else None
+
+
+def _newest_wins(checked: list[CheckedReturn]) -> None:
+    groups: dict[str, list[CheckedReturn]] = defaultdict(list)
+    for ret in checked:
+        if ret.raw.readable:
+            key = ret.park.park_id if ret.park else "name:" + park_key(ret.park_name or ret.file)
+            groups[key].append(ret)
+    for rets in groups.values():
+        rets.sort(key=lambda r: (r.fill_date or dt.date.min, r.raw.source.mtime, r.file))
+        newest = rets[-1]
+        for old in rets[:-1]:
+            old.status = STATUS_SUPERSEDED
+            old.superseded_by = newest.file
+            old.findings = [F.make("superseded", newer=newest.file, **_base(old))]
+
+
+# ---- step 3: one frame and one schema per category ----------------------------------------------------
+def _frame(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
+    rows = {}
+    for i, ret in rets:
+        row = dict(ret.values)
+        counts = defaultdict(int)
+        for lr in ret.raw.list_rows:
+            label = lr.values.get("category")
+            if isinstance(label, str):
+                counts[nfkc(label).strip()] += 1
+        for c in form.enterprise_list.categories:
+            row[f"list_count__{c.id}"] = counts.get(nfkc(c.label), 0)
+        rows[i] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    for f in form.fields.values():
+        if f.id not in frame:
+            frame[f.id] = np.nan if f.is_numeric else None
+        if f.is_numeric:
+            frame[f.id] = pd.to_numeric(frame[f.id], errors="coerce").astype(float)
+        else:
+            frame[f.id] = frame[f.id].astype(object).where(frame[f.id].notna(), None)
+    return frame
+
+
+@dataclass(frozen=True)
+class _CheckInfo:
+    kind: str  # required | range | plausible | format | max_chars | headings | rule | formula
+    field: str
+    rule: Rule | None = None
+
+
+def _interval_mask(f: Field, interval) -> Callable[[pd.Series], pd.Series]:
+    def check(s: pd.Series) -> pd.Series:
+        return s.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or interval.contains(v)).astype(bool)
+
+    def check_num(s: pd.Series) -> pd.Series:
+        ok = pd.Series(True, index=s.index)
+        if interval.low is not None:
+            ok &= (s >= interval.low) if interval.low_closed else (s > interval.low)
+        if interval.high is not None:
+            ok &= (s <= interval.high) if interval.high_closed else (s < interval.high)
+        return ok | s.isna()
+
+    return check_num if f.is_numeric else check
+
+
+def _text_check(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
+    return lambda s: s.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or fn(str(v))).astype(bool)
+
+
+def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame,
+                 skip_required: pd.DataFrame) -> tuple[pa.DataFrameSchema, dict[str, _CheckInfo]]:
+    """The pandera schema of a category for this batch's frame. Cross-field rules and formula
+    checks are column checks on their target column that read the batch frame they close over,
+    so each failure is one row of failure_cases (not one per column of the frame)."""
+    info: dict[str, _CheckInfo] = {}
+    columns: dict[str, list[pa.Check]] = defaultdict(list)
+
+    def add(fid: str, kind: str, fn, rule: Rule | None = None, key: str | None = None):
+        code = f"{kind}|{key or fid}"
+        info[code] = _CheckInfo(kind, fid, rule)
+        columns[fid].append(pa.Check(fn, error=code, ignore_na=False))
+
+    for f in form.fields.values():
+        if f.required and not f.is_derived:
+            skip = skip_required[f.id] if f.id in skip_required else None
+            add(f.id, "required", lambda s, skip=skip: _filled(s) | (skip if skip is not None else False))
+        if f.range is not None:
+            add(f.id, "range", _interval_mask(f, f.range))
+        if f.plausible is not None:
+            add(f.id, "plausible", _interval_mask(f, f.plausible))
+        if f.format == "phone":
+            add(f.id, "format_phone", _text_check(phone_ok))
+        elif f.format == "email":
+            add(f.id, "format_email", _text_check(email_ok))
+        if f.max_chars:
+            add(f.id, "max_chars", _text_check(lambda t, n=f.max_chars: len(re.sub(r"\s", "", t)) <= n))
+        if f.headings:
+            add(f.id, "headings", _text_check(lambda t, h=f.headings: all(x in t for x in h)))
+        if f.is_derived and f.is_numeric:
+            tol = f.tolerance or 0.0
+            add(f.id, "formula", lambda s, fid=f.id, tol=tol: _formula_ok(entered[fid], frame[fid], tol))
+    for rule in form.rules:
+        add(rule.target, "rule", lambda s, r=rule: ~r.check.violations(frame), rule=rule, key=rule.key)
+    schema = pa.DataFrameSchema({fid: pa.Column(checks=checks, nullable=True, required=False)
+                                 for fid, checks in columns.items()}, coerce=False)
+    return schema, info
+
+
+def _filled(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: not (v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "")).astype(bool)
+
+
+def _formula_ok(entered: pd.Series, computed: pd.Series, tol: float) -> pd.Series:
+    both = entered.notna() & computed.notna()
+    return ~both | ((entered - computed).abs() <= tol + 1e-9 * computed.abs())
+
+
+def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        return fc[fc["index"].notna() & fc["check"].astype(str).str.contains("|", regex=False)]
+    return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+
+
+# ---- step 4: failures to findings --------------------------------------------------------------------
+def _trap(f: Field, entered: float, computed: float) -> str:
+    if not computed or not entered:
+        return ""
+    ratio = entered / computed
+    for trap in f.traps:
+        if abs(ratio / trap.factor - 1) < 0.03:
+            return f"（{trap.message}）"
+    return ""
+
+
+def _findings_for(ret: CheckedReturn, form: Form, failures: pd.DataFrame, info: dict[str, _CheckInfo],
+                  entered: pd.Series) -> None:
+    for _, fail in failures.iterrows():
+        ci = info[fail["check"]]
+        f = form.fields[ci.field]
+        cell = ret.raw.cells.get(f.id)
+        typed = display(cell.raw) if cell else ""
+        base = _base(ret, f)
+        if ci.kind == "required":
+            ret.findings.append(F.make("required", **base))
+        elif ci.kind == "range":
+            ret.findings.append(F.make("range", value=typed or display(ret.values.get(f.id)),
+                                       expected=f.range.describe(f.unit), **base))
+        elif ci.kind == "plausible":
+            value = ret.values.get(f.id)
+            side = "low" if f.plausible.low is not None and value is not None and value <= f.plausible.low else "high"
+            hint = dict(f.plausible_hints).get(side, "")
+            ret.findings.append(F.make("plausible", value=typed or display(value), expected=f.plausible.describe(f.unit),
+                                       hint=hint, **base))
+        elif ci.kind in ("format_phone", "format_email"):
+            ret.findings.append(F.make(ci.kind, value=typed, **base))
+        elif ci.kind == "max_chars":
+            text = str(ret.values.get(f.id) or "")
+            ret.findings.append(F.make("max_chars", count=len(re.sub(r"\s", "", text)), limit=f.max_chars,
+                                       value=text[:40] + ("…" if len(text) > 40 else ""), expected=f"≤{f.max_chars}字",
+                                       **base))
+        elif ci.kind == "headings":
+            text = str(ret.values.get(f.id) or "")
+            missing = [h for h in f.headings if h not in text]
+            ret.findings.append(F.make("report_headings", missing="、".join(missing), expected="、".join(f.headings),
+                                       **base))
+        elif ci.kind == "formula":
+            value, computed = entered[f.id], ret.values.get(f.id)
+            ret.findings.append(F.make("formula_mismatch", value=display(value), expected=display(round(computed, 4)),
+                                       trap=_trap(f, value, computed), **base))
+        elif ci.kind == "rule":
+            rule = ci.rule
+            values = "，".join(f"{form.fields[n].display_label}={display(ret.values.get(n))}"
+                              for n in rule.check.names if n in form.fields)
+            ret.findings.append(Finding(code=rule.id, severity=rule.severity, message=rule.message,
+                                        value=values, expected=rule.check.text, **{
+                                            k: str(v) for k, v in base.items()}))
+
+
+def _explain(ret: CheckedReturn, form: Form) -> None:
+    """A warning on a row whose 情况说明 gives a reason is explained; "核实无误" is not a reason."""
+    out, invalid = [], set()
+    for f in ret.findings:
+        note_field = form.fields[f.field].note_field if f.field in form.fields else None
+        if f.severity == WARNING and note_field:
+            note = ret.values.get(note_field)
+            if is_explanation(note):
+                f = Finding(**{**f.as_dict(), "severity": EXPLAINED, "message": f.message + f"（已说明：{note}）"})
+            elif note and note_field not in invalid:
+                invalid.add(note_field)
+                nf = form.fields[note_field]
+                out.append(F.make("explanation_invalid", value=str(note), **_base(ret, nf)))
+        out.append(f)
+    ret.findings = out
+
+
+# ---- enterprise lists --------------------------------------------------------------------------------
+def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
+    rows = []
+    for i, ret in current:
+        labels = {nfkc(c.label): c for c in ret.form.enterprise_list.categories}
+        for lr in ret.raw.list_rows:
+            raw_cat = lr.values.get("category")
+            cat = labels.get(nfkc(str(raw_cat)).strip()) if raw_cat is not None else None
+            code_raw = lr.values.get("credit_code")
+            rows.append({
+                "ret": i, "sheet": lr.sheet, "row": lr.row, "coords": lr.coords,
+                "category_raw": "" if raw_cat is None else str(raw_cat).strip(),
+                "category": cat.id if cat else None, "category_label": cat.label if cat else "",
+                "name": "" if lr.values.get("name") is None else str(lr.values["name"]).strip(),
+                "credit_code_raw": code_raw,
+                "credit_code": _code_text(code_raw),
+                "industry": "" if lr.values.get("industry") is None else display(lr.values["industry"]).strip(),
+            })
+    cols = ["ret", "sheet", "row", "coords", "category_raw", "category", "category_label", "name",
+            "credit_code_raw", "credit_code", "industry"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _code_text(raw) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float):
+        return display(raw)
+    return re.sub(r"\s+", "", nfkc(str(raw))).upper()
+
+
+LIST_SCHEMA = pa.DataFrameSchema({
+    "category": pa.Column(checks=[pa.Check(lambda s: s.notna(), error="list_category", ignore_na=False)],
+                          nullable=True),
+    "name": pa.Column(checks=[pa.Check(lambda s: s.str.len() > 0, error="list_incomplete", ignore_na=False)]),
+    "credit_code": pa.Column(checks=[pa.Check(lambda s: s.map(lambda c: uscc_problem(c) is None), error="format_uscc",
+                                              ignore_na=False)]),
+    "industry": pa.Column(checks=[pa.Check(lambda s: s.map(lambda t: industry_problem(t) is None),
+                                           error="format_industry", ignore_na=False)]),
+})
+
+
+def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None:
+    if lists.empty:
+        return
+    try:
+        LIST_SCHEMA.validate(lists, lazy=True)
+        failures = pd.DataFrame(columns=["index", "check"])
+    except pa.errors.SchemaErrors as exc:
+        failures = exc.failure_cases
+        failures = failures[failures["index"].notna()]
+    for _, fail in failures.iterrows():
+        row = lists.loc[fail["index"]]
+        ret = current[row["ret"]]
+        code = fail["check"]
+        col = {"list_category": "category", "list_incomplete": "name", "format_uscc": "credit_code",
+               "format_industry": "industry"}[code]
+        base = dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get(col, ""), field=f"list.{col}",
+                    label=f"企业清单第{row['row']}行")
+        if code == "list_category":
+            if not row["category_raw"]:
+                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业类别", **base))
+            else:
+                ret.findings.append(F.make("list_category", row=row["row"], value=row["category_raw"], **base))
+        elif code == "list_incomplete":
+            ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业名称", **base))
+        elif code == "format_uscc":
+            raw = row["credit_code_raw"]
+            if raw is None or row["credit_code"] == "":
+                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="统一社会信用代码", **base))
+            elif isinstance(raw, float):
+                ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason="以数字形式保存，后几位已丢失，"
+                                           "请把单元格设为文本格式后重新填写", **base))
+            else:
+                ret.findings.append(F.make("format_uscc", value=row["credit_code"],
+                                           reason=uscc_problem(row["credit_code"]), **base))
+        elif code == "format_industry":
+            if not row["industry"]:
+                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="行业分类", **base))
+            else:
+                kind = industry_problem(row["industry"])
+                ret.findings.append(F.make("format_industry", value=row["industry"],
+                                           severity=WARNING if kind == "unknown" else None, **base))
+    valid = lists[lists["category"].notna() & (lists["name"] != "")]
+    key = valid["credit_code"].where(valid["credit_code"].map(lambda c: uscc_problem(c) is None), "名称:" + valid["name"])
+    valid = valid.assign(key=key)
+    # duplicates within a return and category
+    for (ret_i, cat, k), group in valid.groupby(["ret", "category", "key"], sort=False):
+        if len(group) > 1:
+            ret = current[ret_i]
+            first = group.iloc[0]
+            for _, row in group.iloc[1:].iterrows():
+                ret.findings.append(F.make("list_duplicate", row=row["row"], other=first["row"], value=row["name"],
+                                           **dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
+                                                  field="list.name", label=f"企业清单第{row['row']}行")))
+    for ret_i, group in valid.groupby("ret", sort=False):
+        ret = current[ret_i]
+        spec = ret.form.enterprise_list
+        by_cat = {c: set(g["key"]) for c, g in group.groupby("category")}
+        for a, b in spec.exclusive:
+            for _, row in group[(group["category"] == a) & group["key"].isin(by_cat.get(b, set()))].iterrows():
+                ret.findings.append(F.make("list_exclusive", value=row["name"], a=spec.category(a).label,
+                                           b=spec.category(b).label, **dict(
+                                               _base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
+                                               field="list.name", label=f"企业清单第{row['row']}行")))
+        for a, b in spec.expected_subset:
+            for _, row in group[(group["category"] == a) & ~group["key"].isin(by_cat.get(b, set()))].iterrows():
+                ret.findings.append(F.make("list_expected_subset", value=row["name"], a=spec.category(a).label,
+                                           b=spec.category(b).label, **dict(
+                                               _base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
+                                               field="list.name", label=f"企业清单第{row['row']}行")))
+    # the same enterprise claimed by two parks
+    coded = valid[~valid["key"].str.startswith("名称:")]
+    parks_of = coded.groupby("key")["ret"].agg(lambda s: sorted(set(s)))
+    for code, rets in parks_of[parks_of.map(len) > 1].items():
+        rows = coded[coded["key"] == code].drop_duplicates("ret")
+        for _, row in rows.iterrows():
+            ret = current[row["ret"]]
+            others = "、".join(current[o].park_name or current[o].file for o in rets if o != row["ret"])
+            ret.findings.append(F.make("enterprise_in_two_parks", value=row["name"], code=code, others=others,
+                                       **dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get("credit_code", ""),
+                                              field="list.credit_code", label=f"企业清单第{row['row']}行")))
+
+
+# ---- the batch ---------------------------------------------------------------------------------------
+def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park] | None = None,
+                skipped: list[Finding] | None = None) -> BatchResult:
+    """Check every return of a batch together. Pure: reads nothing, writes nothing."""
+    checked: list[CheckedReturn] = []
+    unreadable_values: dict[int, set[str]] = {}
+    for i, raw in enumerate(raws):
+        ret = CheckedReturn(raw, forms.get(raw.category) if raw.category else None)
+        ret.findings = list(raw.findings)
+        if raw.readable and ret.form is not None:
+            unreadable_values[i] = _normalise(ret)
+        else:
+            ret.status = STATUS_UNREADABLE
+        checked.append(ret)
+    _attach_parks(checked, roster)
+    for ret in checked:  # the findings of reading were made before the park was known
+        ret.findings = [Finding(**{**f.as_dict(), "park": ret.park_name, "city": ret.city,
+                                   "category": ret.form.category_name if ret.form else ""}) for f in ret.findings]
+    _newest_wins(checked)
+
+    current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
+    frames: dict[str, pd.DataFrame] = {}
+    for cid, form in forms.items():
+        rets = [(i, r) for i, r in current if r.form is form]
+        if not rets:
+            continue
+        entered = _frame(form, rets)
+        frame = recompute(form, entered)
+        for f in form.derived_fields():  # keep what the park entered where the parts are missing
+            if f.is_numeric:
+                frame[f.id] = frame[f.id].fillna(entered[f.id])
+            else:
+                frame[f.id] = frame[f.id].where(frame[f.id].notna(), entered[f.id])
+        skip = pd.DataFrame({fid: [fid in unreadable_values.get(i, set()) for i, _ in rets]
+                             for fid in form.fields}, index=[i for i, _ in rets])
+        schema, info = build_schema(form, frame, entered, skip)
+        failures = _validate(schema, frame)
+        by_ret = {k: g for k, g in failures.groupby("index")} if len(failures) else {}
+        for i, ret in rets:
+            for fid in form.fields:
+                v = frame.at[i, fid]
+                ret.values[fid] = None if (isinstance(v, float) and math.isnan(v)) else v
+            _not_calculated(ret, form, entered.loc[i])
+            if i in by_ret:
+                _findings_for(ret, form, by_ret[i], info, entered.loc[i])
+            _explain(ret, form)
+        frames[cid] = frame
+    lists = _list_frame(current)
+    _check_lists(lists, dict(current))
+    batch_findings = _roster_findings(checked, roster, forms)
+    for ret in checked:
+        if ret.status:
+            continue
+        sev = {f.severity for f in ret.findings}
+        ret.status = STATUS_ERRORS if ERROR in sev else STATUS_WARNINGS if WARNING in sev else STATUS_PASSED
+        ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], f.sheet, _cell_order(f.cell)))
+    parks = _park_statuses(checked, roster, forms)
+    all_findings = [f for r in checked for f in r.findings] + batch_findings
+    return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
+
+
+def _cell_order(cell: str) -> tuple[int, str]:
+    m = re.match(r"([A-Z]+)(\d+)", cell or "")
+    return (int(m.group(2)), m.group(1)) if m else (0, "")
+
+
+def _not_calculated(ret: CheckedReturn, form: Form, entered: pd.Series) -> None:
+    derived = [f for f in form.derived_fields() if f.is_numeric]
+    computable = [f for f in derived if ret.values.get(f.id) is not None]
+    if computable and all(pd.isna(entered[f.id]) for f in derived):
+        ret.findings.append(F.make("formula_not_calculated", **_base(ret)))
+
+
+def _roster_findings(checked: list[CheckedReturn], roster: list[Park] | None, forms: dict[str, Form]) -> list[Finding]:
+    out: list[Finding] = []
+    if roster is None:
+        return out
+    for ret in checked:
+        if ret.status == STATUS_SUPERSEDED or not ret.raw.readable:
+            continue
+        if ret.park is None:
+            ret.findings.append(F.make("park_not_in_roster", value=ret.park_name or ret.file, **_base(ret)))
+        elif ret.form and ret.park.category and ret.park.category != ret.form.category_id:
+            ret.findings.append(F.make("category_mismatch", value=ret.form.category_name,
+                                       expected=forms[ret.park.category].category_name, **_base(ret)))
+    seen = {r.park.park_id for r in checked if r.park}
+    for park in roster:
+        if park.park_id not in seen:
+            out.append(F.make("not_submitted", value=park.name, park=park.name, city=park.city,
+                              category=forms[park.category].category_name if park.category in forms else ""))
+    return out
+
+
+def _park_statuses(checked: list[CheckedReturn], roster: list[Park] | None, forms) -> list[ParkStatus]:
+    groups: dict[str, list[CheckedReturn]] = defaultdict(list)
+    for ret in checked:
+        key = ret.park.park_id if ret.park else ("name:" + park_key(ret.park_name) if ret.park_name else "file:" + ret.file)
+        groups[key].append(ret)
+    out = []
+    for key, rets in groups.items():
+        cur = next((r for r in rets if r.current), None)
+        status = cur.status if cur else (STATUS_UNREADABLE if any(r.status == STATUS_UNREADABLE for r in rets)
+                                         else STATUS_SUPERSEDED)
+        first = cur or rets[0]
+        cat = first.form.category_name if first.form else (forms[first.park.category].category_name
+                                                             if first.park and first.park.category in forms else "")
+        out.append(ParkStatus(key, first.park_name or first.file, first.city, cat, first.park, status, cur, rets))
+    for park in roster or []:
+        if park.park_id not in groups:
+            cat = forms[park.category].category_name if park.category in forms else ""
+            out.append(ParkStatus(park.park_id, park.name, park.city, cat, park, STATUS_MISSING, None, []))
+    order = {p.park_id: p.row for p in roster or []}
+    out.sort(key=lambda p: (order.get(p.park.park_id, 10**9) if p.park else 10**9, p.name))
+    return out
