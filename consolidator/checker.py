@@ -343,8 +343,10 @@ def _findings_for(ret: CheckedReturn, form: Form, failures: pd.DataFrame, info: 
             rule = ci.rule
             values = "，".join(f"{form.fields[n].display_label}={display(ret.values.get(n))}"
                               for n in rule.check.names if n in form.fields)
+            expected = rule.check.describe(lambda n: form.fields[n].display_label,
+                                           lambda c: form.enterprise_list.category(c).label)
             ret.findings.append(Finding(code=rule.id, severity=rule.severity, message=rule.message,
-                                        value=values, expected=rule.check.text, **{
+                                        value=values, expected=expected, **{
                                             k: str(v) for k, v in base.items()}))
 
 

@@ -63,6 +63,67 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
 
 
 @cli.command()
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="园区名单（.csv 或 .xlsx）：用于核对未报送的园区和园区名称。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="结果输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
+@click.option("-v", "--verbose", is_flag=True, help="逐个文件显示读取情况。")
+@rules_option
+def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose: bool, rules_dir: Path):
+    """批量检查报送文件夹中的全部表格，生成问题报告。
+
+    输出 report.html（问题报告）、findings.csv（可用 Excel 打开）和 findings.json。
+    报送文件不会被修改。有错误时退出码为 1，没有错误为 0。
+
+    \b
+    示例：
+        consolidator check 报送文件 --roster 园区名单.csv
+    """
+    from .batch import default_out_dir, is_inside, run_check
+    from .report import write_outputs
+    from .roster import RosterError, read_roster
+
+    forms = _load(rules_dir)
+    out_dir = out_dir or default_out_dir(returns_dir)
+    if is_inside(out_dir, returns_dir):
+        raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
+    parks = None
+    if roster is not None:
+        try:
+            parks = read_roster(roster, forms)
+        except RosterError as exc:
+            err = click.ClickException(str(exc))
+            err.exit_code = 2
+            raise err from None
+    bar = None
+
+    def progress(n: int, total: int, raw) -> None:
+        nonlocal bar
+        if verbose:
+            state = "已读取" if raw.readable else "无法读取"
+            click.echo(f"[{n}/{total}] {raw.source.display}：{state}", err=True)
+        elif total > 1:
+            if bar is None:
+                bar = click.progressbar(length=total, label="正在读取报送文件", file=click.get_text_stream("stderr"))
+                bar.__enter__()
+            bar.update(1)
+
+    try:
+        result = run_check(returns_dir, forms, parks, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    paths = write_outputs(result, out_dir, source=str(returns_dir))
+    counts = result.status_counts()
+    click.echo(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
+               + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
+    click.echo(f"问题报告：{paths[0]}")
+    click.echo(f"问题清单：{paths[1]}")
+    raise SystemExit(result.exit_code)
+
+
+@cli.command()
 @rules_option
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent.parent / "README.md", show_default="项目的 README.md")
@@ -93,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     try:
-        cli.main(args=argv, prog_name="consolidator", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="consolidator", standalone_mode=False)
+        sys.exit(code or 0)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
         sys.exit(1)

@@ -21,7 +21,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
@@ -98,9 +98,11 @@ def workbook_bytes(form: Form, *, park: dict[str, str] | None = None) -> bytes:
 
 
 def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: Iterable[dict[str, str]] = (),
-                          *, park: dict[str, str] | None = None) -> bytes:
+                          *, park: dict[str, str] | None = None,
+                          edit: Callable[[Workbook, Layout], None] | None = None) -> bytes:
     """A template filled in as a park would: `values` by field id, `enterprises` as list rows
-    (keys are the list's column ids). Used for sample data, tests and benchmarks."""
+    (keys are the list's column ids); `edit` may then change the workbook the way parks do
+    (overwrite a formula, retype a label). Used for sample data, tests and benchmarks."""
     wb, layout = build_workbook(form, park=park)
     for fid, value in values.items():
         if form.fields[fid].is_derived:
@@ -115,6 +117,8 @@ def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: It
             sheet, rng = layout.list_columns[cid]
             col = re.match(r"[A-Z]+", rng).group()
             wb[sheet][f"{col}{layout.list_first_row + i}"].value = value
+    if edit is not None:
+        edit(wb, layout)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

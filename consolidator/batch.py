@@ -1,0 +1,40 @@
+"""The check as the office runs it: read a folder of returns, check them as one batch.
+
+This is the file-reading edge around the pure core (reader.read_return per file, then
+checker.check_batch once). Progress is reported through a callback, never printed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from .checker import BatchResult, check_batch
+from .form import Form
+from .reader import RawReturn, discover, read_return
+from .roster import Park
+
+Progress = Callable[[int, int, RawReturn], None]
+
+
+def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | None = None,
+              progress: Progress | None = None) -> BatchResult:
+    sources, skipped = discover(Path(returns_dir))
+    raws = []
+    for n, source in enumerate(sources, start=1):
+        raw = read_return(source, forms)
+        raws.append(raw)
+        if progress:
+            progress(n, len(sources), raw)
+    return check_batch(raws, forms, roster, skipped)
+
+
+def default_out_dir(returns_dir: Path) -> Path:
+    """Beside the returns, never inside: 返回文件夹 -> 返回文件夹_检查结果."""
+    returns_dir = Path(returns_dir).resolve()
+    return returns_dir.parent / f"{returns_dir.name}_检查结果"
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents

@@ -1,0 +1,120 @@
+"""The check's outputs: report.html for the office, findings.csv for Excel, findings.json.
+
+Everything here turns a BatchResult into text; writing the files is done by write_outputs, each
+file atomically. Park-entered text is never trusted: the report carries it as JSON data and the
+page puts it on screen as text (textContent), never as markup; the CSV neutralises cells that a
+spreadsheet would read as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from . import findings as F
+from .checker import STATUSES, BatchResult
+from .io import atomic_write_bytes
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _json_for_script(data) -> str:
+    """JSON that is safe inside <script>: no "</script>", no "<!--", no U+2028 surprises."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
+    parks = []
+    for p in result.parks:
+        files = []
+        for r in p.files:
+            files.append({
+                "file": r.file, "status": r.status, "superseded_by": r.superseded_by or "",
+                "date": r.fill_date.isoformat() if r.fill_date else "",
+                "counts": r.counts(),
+                "findings": [[f.severity, f.code, f.sheet, f.cell, f.label, f.value, f.expected, f.message]
+                             for f in r.findings],
+            })
+        batch = [f for f in result.findings if f.code == "not_submitted" and f.park == p.name]
+        parks.append({
+            "name": p.name, "city": p.city, "category": p.category, "status": p.status,
+            "id": p.park.park_id if p.park else "", "files": files,
+            "extra": [[f.severity, f.code, "", "", "", f.value, f.expected, f.message] for f in batch],
+        })
+    by_code: dict[str, list] = {}
+    for f in result.findings:
+        entry = by_code.setdefault(f.code, [f.code, _title(f), f.severity, 0])
+        entry[3] += 1
+    counts = result.status_counts()
+    return {
+        "title": title, "source": source, "generated": generated.strftime("%Y-%m-%d %H:%M"),
+        "files": len(result.returns), "skipped": [[f.file, f.message] for f in result.skipped],
+        "parks": parks, "statuses": [[s, counts[s]] for s in STATUSES],
+        "rules": sorted(by_code.values(), key=lambda e: (F.SEVERITY_ORDER[e[2]], -e[3])),
+        "severities": [[k, v] for k, v in F.SEVERITY_ZH.items()],
+    }
+
+
+def _title(f: F.Finding) -> str:
+    entry = F.CATALOGUE.get(f.code)
+    return entry.title if entry else f.message.split("。")[0][:30]
+
+
+def render_html(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告",
+                source: str = "", generated: dt.datetime | None = None) -> str:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(resources.files("consolidator").joinpath("templates/report.html.j2").read_text("utf-8"))
+    data = report_data(result, title=title, source=source, generated=generated or dt.datetime.now())
+    return template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_json_for_script(data)))
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that Excel shows as the text it is, never runs as a formula."""
+    if value and value.startswith(FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def findings_csv(result: BatchResult) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    cols = F.FINDING_COLUMNS
+    writer.writerow([F.COLUMNS_ZH[c] for c in cols])
+    for f in [*result.skipped, *result.findings]:
+        row = f.as_dict()
+        row["severity"] = F.SEVERITY_ZH[f.severity]
+        writer.writerow([safe_cell(str(row[c])) for c in cols])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel then opens it as UTF-8
+
+
+def findings_json(result: BatchResult) -> bytes:
+    data = {
+        "statuses": result.status_counts(),
+        "returns": [{"file": r.file, "park": r.park_name, "city": r.city,
+                     "category": r.form.category_id if r.form else None, "status": r.status,
+                     "superseded_by": r.superseded_by, "counts": r.counts()} for r in result.returns],
+        "findings": [f.as_dict() for f in [*result.skipped, *result.findings]],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def write_outputs(result: BatchResult, out_dir: Path, *, source: str = "") -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        atomic_write_bytes(out_dir / "report.html", render_html(result, source=source).encode("utf-8")),
+        atomic_write_bytes(out_dir / "findings.csv", findings_csv(result)),
+        atomic_write_bytes(out_dir / "findings.json", findings_json(result)),
+    ]
