@@ -300,7 +300,7 @@ def _trap(f: Field, entered: float, computed: float) -> str:
     ratio = entered / computed
     for trap in f.traps:
         if abs(ratio / trap.factor - 1) < 0.03:
-            return f"（{trap.message}）"
+            return f"{trap.message}。"
     return ""
 
 
@@ -486,7 +486,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         for _, row in rows.iterrows():
             ret = current[row["ret"]]
             others = "、".join(current[o].park_name or current[o].file for o in rets if o != row["ret"])
-            ret.findings.append(F.make("enterprise_in_two_parks", value=row["name"], code=code, others=others,
+            ret.findings.append(F.make("enterprise_in_two_parks", value=row["name"], credit_code=code, others=others,
                                        **dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get("credit_code", ""),
                                               field="list.credit_code", label=f"企业清单第{row['row']}行")))
 

@@ -171,6 +171,18 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(1)
+    except Exception:  # a bug: say so in Chinese, keep the details for the developers
+        import os
+        import tempfile
+        import traceback
+
+        if os.environ.get("CONSOLIDATOR_DEBUG"):
+            raise
+        fd, log = tempfile.mkstemp(prefix="consolidator-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        click.echo(f"程序内部错误，处理未完成。详细信息已保存到 {log}，请将该文件发给技术支持人员。", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

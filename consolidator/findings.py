@@ -49,9 +49,9 @@ _CODES = [
     Code("format_uscc", ERROR, "统一社会信用代码", "统一社会信用代码“{value}”有误：{reason}。"),
     Code("format_industry", ERROR, "行业分类", "行业分类“{value}”不是国民经济行业分类（GB/T 4754-2017）的代码或名称，如C39或“计算机、通信和其他电子设备制造业”。"),
     Code("range", ERROR, "超出允许范围", "“{label}”应{expected}，实际为{value}。"),
-    Code("plausible", WARNING, "超出常见范围", "“{label}”为{value}，通常{expected}，请核实{hint}并在情况说明中写明原因。"),
+    Code("plausible", WARNING, "超出常见范围", "“{label}”为{value}，通常{expected}。请核实{hint}；确认无误的，请在情况说明中写明原因。"),
     Code("formula_mismatch", ERROR, "与脚注公式不一致",
-         "“{label}”为{value}，按脚注公式由组成数据计算应为{expected}{trap}，请检查组成数据或恢复公式。"),
+         "“{label}”为{value}，按脚注公式由组成数据计算应为{expected}。{trap}请检查组成数据或恢复该单元格的公式。"),
     Code("max_chars", WARNING, "字数超出", "“{label}”共{count}字，原则上不超过{limit}字。"),
     Code("report_headings", WARNING, "报告结构", "报告缺少以下部分的标题：{missing}（应按“问题导向—解决路径—实践成效”组织）。"),
     Code("explanation_invalid", WARNING, "情况说明无效", "情况说明“{value}”没有说明具体原因，不能作为核实说明。"),
@@ -63,7 +63,7 @@ _CODES = [
     Code("list_expected_subset", WARNING, "小巨人不在省级清单",
          "“{value}”列为{a}，但不在{b}清单中（{a}一般从{b}中产生，称号过期的请说明）。"),
     # across returns
-    Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{code}）同时出现在{others}的企业清单中，请核实企业是否在本园区范围内。"),
+    Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{credit_code}）同时出现在{others}的企业清单中，请核实企业是否在本园区范围内。"),
     Code("park_not_in_roster", WARNING, "名单外园区", "园区“{value}”不在报送名单中，请核对园区名称。"),
     Code("category_mismatch", WARNING, "类别与名单不符", "名单中该园区的类别为“{expected}”，报送的是“{value}”模板。"),
     Code("not_submitted", WARNING, "未提交", "名单中的园区“{value}”尚未报送。"),
@@ -122,7 +122,9 @@ def display(value: Any) -> str:
             return ""
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return f"{value:.6g}" if abs(value) >= 1e6 or abs(value) < 1e-3 else f"{round(value, 6):g}"
+        if abs(value) >= 1e15 or abs(value) < 1e-6:
+            return f"{value:.6g}"
+        return f"{value:.6f}".rstrip("0").rstrip(".")
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10]
     return str(value)
