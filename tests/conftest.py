@@ -85,3 +85,61 @@ def load_formulas(path: Path):
 
 def unique(prefix="x"):
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+# ---- returns built in memory, for the pure checker ------------------------------------------------
+import datetime as _dt  # noqa: E402
+from functools import lru_cache as _lru_cache  # noqa: E402
+
+from consolidator.reader import Cell, ListRow, RawReturn, Source  # noqa: E402
+from consolidator.samples import clean_return  # noqa: E402
+from consolidator.template import build_workbook  # noqa: E402
+
+
+@_lru_cache(maxsize=8)
+def layout_of(form):
+    return build_workbook(form)[1]
+
+
+def computed_values(form, values):
+    import numpy as np
+    import pandas as pd
+
+    from consolidator.compute import recompute
+
+    row = {}
+    for f in form.fields.values():
+        v = values.get(f.id)
+        row[f.id] = (float(v) if isinstance(v, (int, float)) else np.nan) if f.is_numeric else v
+    frame = recompute(form, pd.DataFrame([row]))
+    out = {}
+    for f in form.derived_fields():
+        v = frame[f.id].iloc[0]
+        out[f.id] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+    return out
+
+
+def raw_return(form, values, enterprises=(), *, file="园区.xlsx", mtime=None, park_id=None, cached_formulas=True):
+    """A RawReturn as the reader would make it from a workbook holding `values` and `enterprises`."""
+    layout = layout_of(form)
+    cached = dict(values)
+    if cached_formulas:  # what Excel stores beside each formula
+        cached = {**computed_values(form, values), **values}
+    cells = {}
+    for fid in form.fields:
+        sheet, coord = layout.cells[fid]
+        cells[fid] = Cell(sheet, coord, cached.get(fid))
+    rows = []
+    first = layout.list_first_row
+    for i, e in enumerate(enterprises):
+        coords = {cid: rng.split(":")[0][0] + str(first + i) for cid, (_, rng) in layout.list_columns.items()}
+        rows.append(ListRow(form.enterprise_list.sheet_title, first + i, dict(e), coords))
+    source = Source(file, mtime or _dt.datetime(2026, 11, 20, 9, 0), None)
+    return RawReturn(source, category=form.category_id, template_version=form.template_version,
+                     fingerprint=form.fingerprint, park_id=park_id, cells=cells, list_rows=rows)
+
+
+def sample(form, seed=1, **changes):
+    s = clean_return(form, random.Random(seed))
+    s.values.update(changes)
+    return s

@@ -1,0 +1,355 @@
+"""The checker at its pure layer: returns built from values in the test, findings from the catalogue."""
+
+import datetime as dt
+
+import pytest
+
+from consolidator import findings as F
+from consolidator.checker import (
+    STATUS_ERRORS,
+    STATUS_MISSING,
+    STATUS_PASSED,
+    STATUS_SUPERSEDED,
+    STATUS_WARNINGS,
+    check_batch,
+    is_explanation,
+)
+from consolidator.roster import Park
+
+from .conftest import layout_of, raw_return, sample
+
+
+def run(forms, *returns, roster=None):
+    return check_batch(list(returns), forms, roster)
+
+
+def flat(result, *, severities=("error", "warning", "explained")):
+    return sorted((f.code, f.severity, f.sheet, f.cell, f.field) for f in result.findings if f.severity in severities)
+
+
+def cell(form, fid):
+    return layout_of(form).cells[fid]
+
+
+def expect(form, code, fid, severity=None):
+    sheet, coord = cell(form, fid)
+    return (code, severity or F.CATALOGUE[code].severity, sheet, coord, fid)
+
+
+@pytest.mark.parametrize("category", ["green_safety", "open_cooperation"])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_clean_returns_pass(forms, category, seed):
+    form = forms[category]
+    s = sample(form, seed)
+    result = run(forms, raw_return(form, s.values, s.enterprises))
+    assert flat(result) == []
+    assert result.returns[0].status == STATUS_PASSED
+    assert result.exit_code == 0
+
+
+# rule id -> (category, changes to a clean return as a function of its values, the target field)
+RULE_CASES = {
+    "lead_subfield_required": ("green_safety", lambda v: {"lead_industry_2": "光伏", "lead_subfield_2": None},
+                               "lead_subfield_2"),
+    "lead_industry_order": ("green_safety", lambda v: {"lead_industry_3": None, "lead_subfield_3": "储能"},
+                            "lead_industry_3"),
+    "focus_is_lead_industry": ("green_safety", lambda v: {"focus_industry": "人工智能"}, "focus_industry"),
+    "declaration_accepted": ("open_cooperation", lambda v: {"declaration_accepted": "否"}, "declaration_accepted"),
+    "lead_revenue_le_revenue": ("green_safety", lambda v: {"lead_revenue_2024": v["revenue_2024"] + 1},
+                                "lead_revenue_2024"),
+    "profit_le_revenue": ("open_cooperation", lambda v: {"profit_2023": v["revenue_2023"] * 1.01}, "profit_2023"),
+    "lead_revenue_share": ("green_safety", lambda v: {"lead_revenue_2025": v["revenue_2025"] * 0.2},
+                           "lead_revenue_2025"),
+    "profit_margin": ("green_safety", lambda v: {"profit_2024": -v["revenue_2024"] * 0.25}, "profit_2024"),
+    "revenue_yoy": ("open_cooperation", lambda v: {"revenue_2024": v["revenue_2023"] / 3.5}, "revenue_2024"),
+    "developed_le_managed": ("green_safety", lambda v: {"managed_area": v["developed_area_total"] - 1},
+                             "developed_area_total"),
+    "development_rate": ("green_safety", lambda v: {"managed_area": v["developed_area_total"] * 4},
+                         "developed_area_total"),
+    "developed_area_by_year": ("green_safety", lambda v: {"developed_area_2023": v["developed_area_total"] + 5},
+                               "developed_area_2023"),
+    "count_le_total": ("open_cooperation", lambda v: {"total_enterprises": v["hitech_count"] - 1}, "hitech_count"),
+    "little_giant_le_srdi": ("green_safety", None, "little_giant_count"),
+    "green_count_le_total": ("green_safety", None, "green_factory_count"),
+    "list_count_matches": ("open_cooperation", lambda v: {"listed_count": v["listed_count"] + 1}, "listed_count"),
+}
+
+
+def test_every_rule_of_the_rule_files_has_a_case(forms):
+    ids = {r.id for f in forms.values() for r in f.rules}
+    assert ids == set(RULE_CASES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULE_CASES))
+def test_each_rule_fails_where_it_should(forms, rule_id):
+    category, change, target = RULE_CASES[rule_id]
+    form = forms[category]
+    s = sample(form, 5)
+    if rule_id == "little_giant_le_srdi":  # keep the list consistent: drop provincial rows
+        srdi = form.enterprise_list.category("srdi").label
+        giants = s.values["little_giant_count"]
+        kept = [e for e in s.enterprises if e["category"] != srdi][:]
+        kept += [e for e in s.enterprises if e["category"] == srdi][: giants - 1]
+        s.enterprises[:] = kept
+        s.values["srdi_count"] = giants - 1
+    elif rule_id == "green_count_le_total":
+        rows = [{"category": "国家级绿色工厂", "name": f"绿色工厂{i}有限公司", "credit_code": f"91320594{i:09d}",
+                 "industry": "C38"} for i in range(4)]
+        from consolidator.ids import uscc_check_char
+        for r in rows:
+            r["credit_code"] += uscc_check_char(r["credit_code"])
+        s.enterprises[:] = [e for e in s.enterprises if e["category"] != "国家级绿色工厂"] + rows
+        s.values["green_factory_count"] = 4
+        s.values["total_enterprises"] = 3
+    else:
+        s.values.update(change(s.values))
+    rule = next(r for r in form.rules if r.id == rule_id)
+    result = run(forms, raw_return(form, s.values, s.enterprises))
+    assert expect(form, rule_id, target, rule.severity) in flat(result)
+
+
+def test_rule_finding_carries_values_and_a_readable_expectation(forms):
+    form = forms["green_safety"]
+    s = sample(form, 1)
+    s.values["lead_revenue_2024"] = s.values["revenue_2024"] + 10
+    f = next(f for f in run(forms, raw_return(form, s.values, s.enterprises)).findings
+             if f.code == "lead_revenue_le_revenue")
+    assert f.expected == "2024年主导产业营业收入（亿元）≤2024年营业收入（亿元）"
+    assert f.value.startswith("2024年主导产业营业收入（亿元）=")
+    assert f.message == "2024年主导产业营业收入不能大于营业收入。"
+    assert (f.park, f.label) == (s.values["park_name"], "2024年主导产业营业收入（亿元）")
+
+
+@pytest.mark.parametrize("fid, raw, code", [
+    ("county", None, "required"),
+    ("revenue_2023", "待统计", "type_number"),
+    ("listed_count", 2.5, "type_integer"),
+    ("fill_date", "11月", "type_date"),
+    ("filler_type", "国企", "choice"),
+    ("head_phone", "1391234567", "format_phone"),
+    ("contact_email", "wang#park.cn", "format_email"),
+    ("total_enterprises", 0, "range"),
+    ("revenue_2025", -5, "range"),
+])
+def test_field_checks(forms, fid, raw, code):
+    form = forms["open_cooperation"]
+    s = sample(form, 2, **{fid: raw})
+    found = flat(run(forms, raw_return(form, s.values, s.enterprises)))
+    assert expect(form, code, fid) in found
+    # one problem, one finding: an unreadable value is not also reported as missing
+    assert [x for x in found if x[4] == fid and x[0] in ("required", "type_number", "type_integer", "type_date",
+                                                          "choice", "range", "format_phone", "format_email")] == \
+        [expect(form, code, fid)]
+
+
+def test_required_in_repeated_rows_applies_to_the_first_row_only(forms):
+    form = forms["green_safety"]
+    s = sample(form, 3, lead_industry_1=None, lead_subfield_1=None, lead_industry_2=None, lead_subfield_2=None,
+               lead_industry_3=None, lead_subfield_3=None)
+    found = flat(run(forms, raw_return(form, s.values, s.enterprises)))
+    required = [x[4] for x in found if x[0] == "required"]
+    assert sorted(required) == ["lead_industry_1", "lead_subfield_1"]
+
+
+@pytest.mark.parametrize("fid, factor, fragment", [
+    ("tax_per_mu_2025", 15, "由公顷换算为亩"),
+    ("water_intensity", 100, "乘了100%"),
+    ("solid_waste_utilization_rate", 0.01, "百分数填成了小数"),
+    ("value_added_share_2023", 0.01, "百分数填成了小数"),
+    ("floor_area_ratio", 1.7, ""),
+])
+def test_overwritten_formula_is_recomputed_and_the_trap_named(forms, fid, factor, fragment):
+    import pandas as pd
+
+    from consolidator.compute import recompute
+
+    form = forms["green_safety"]
+    s = sample(form, 4)
+    frame = pd.DataFrame([{k: (float(v) if form.fields[k].is_numeric else v) for k, v in s.values.items()}])
+    for f in form.fields.values():
+        if f.id not in frame:
+            frame[f.id] = None
+    true_value = float(recompute(form, frame)[fid].iloc[0])
+    s.values[fid] = round(true_value * factor, 6)
+    result = run(forms, raw_return(form, s.values, s.enterprises))
+    f = next(f for f in result.findings if f.code == "formula_mismatch")
+    assert (f.field, f.sheet, f.cell) == (fid, *cell(form, fid))
+    assert fragment in f.message
+    # the park's own consistent value is accepted
+    s.values[fid] = round(true_value, 2)
+    assert "formula_mismatch" not in {f.code for f in run(forms, raw_return(form, s.values, s.enterprises)).findings}
+
+
+def test_plausible_warning_names_the_likely_unit_mistake(forms):
+    form = forms["green_safety"]
+    s = sample(form, 6)
+    s.values["carbon_emissions"] = round(s.values["carbon_emissions"] * 12 / 44, 3)
+    f = next(f for f in run(forms, raw_return(form, s.values, s.enterprises)).findings if f.code == "plausible")
+    assert f.field == "carbon_intensity" and "44/12" in f.message and f.severity == "warning"
+
+
+def test_explained_warning_and_non_explanations(forms):
+    form = forms["green_safety"]
+    s = sample(form, 7)
+    s.values["profit_2025"] = s.values["revenue_2025"] * 0.35
+    s.values["profit_note"] = "2025年处置闲置土地，一次性收益计入利润总额。"
+    found = flat(run(forms, raw_return(form, s.values, s.enterprises)))
+    assert expect(form, "profit_margin", "profit_2025", "explained") in found
+    s.values["profit_note"] = "经核实，数据无误"
+    found = flat(run(forms, raw_return(form, s.values, s.enterprises)))
+    assert expect(form, "profit_margin", "profit_2025", "warning") in found
+    assert expect(form, "explanation_invalid", "profit_note") in found
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("核实无误", False), ("数据无误", False), ("经核实，数据准确无误。", False), ("已确认", False), ("", False),
+    (None, False), ("无误", False), ("2025年新增两个大型项目投产，营业收入大幅增长", True),
+    ("园区2024年调整了统计口径（纳入托管区）", True), ("经核实无误，系新增托管区域所致", True),
+])
+def test_is_explanation(text, ok):
+    assert is_explanation(text) is ok
+
+
+def test_text_length_and_report_headings(forms):
+    form = forms["open_cooperation"]
+    s = sample(form, 8)
+    s.values["park_intro"] = "园" * 301
+    s.values["report_text"] = s.values["report_text"].replace("二、创新举措", "二、主要做法")
+    found = flat(run(forms, raw_return(form, s.values, s.enterprises)))
+    assert expect(form, "max_chars", "park_intro") in found
+    assert expect(form, "report_headings", "report_text") in found
+    s.values["park_intro"] = "园" * 300
+    assert expect(form, "max_chars", "park_intro") not in flat(run(forms, raw_return(form, s.values, s.enterprises)))
+
+
+def _list_codes(result):
+    return sorted((f.code, f.severity, f.cell) for f in result.findings if f.field.startswith("list."))
+
+
+def test_enterprise_list_checks(forms):
+    form = forms["green_safety"]
+    s = sample(form, 9)
+    rows = s.enterprises
+    hitech = [i for i, e in enumerate(rows) if e["category"] == "国家高新技术企业"]
+    rows.append(dict(rows[hitech[0]]))
+    rows[hitech[1]]["credit_code"] = rows[hitech[1]]["credit_code"][:17] + (
+        "0" if rows[hitech[1]]["credit_code"][17] != "0" else "1")
+    rows[hitech[2]]["credit_code"] = 9.13201157898765e17
+    rows[hitech[3]]["industry"] = "C99"
+    rows[hitech[4]]["industry"] = "光伏设备及元器件制造"
+    s.values["hitech_count"] += 1
+    result = run(forms, raw_return(form, s.values, rows))
+    first = layout_of(form).list_first_row
+    got = _list_codes(result)
+    assert ("list_duplicate", "error", f"B{first + len(rows) - 1}") in got
+    assert ("format_uscc", "error", f"C{first + hitech[1]}") in got
+    assert ("format_uscc", "error", f"C{first + hitech[2]}") in got
+    assert ("format_industry", "error", f"D{first + hitech[3]}") in got
+    assert ("format_industry", "warning", f"D{first + hitech[4]}") in got
+    number = next(f for f in result.findings if f.code == "format_uscc" and f.cell == f"C{first + hitech[2]}")
+    assert "以数字形式保存" in number.message
+
+
+def test_listed_and_unicorn_and_missing_provincial_title(forms):
+    form = forms["open_cooperation"]
+    s = sample(form, 10)
+    from consolidator.ids import uscc_check_char
+
+    code = "91320594MA1MXYZ12"
+    unicorn = {"category": "独角兽企业", "name": "测试独角兽科技有限公司", "credit_code": code + uscc_check_char(code),
+               "industry": "I65"}
+    s.enterprises.append(unicorn)
+    s.values["unicorn_count"] += 1
+    s.enterprises.append({**unicorn, "category": "上市企业"})
+    s.values["listed_count"] += 1
+    srdi = form.enterprise_list.category("srdi").label
+    giant = next(e for e in s.enterprises if e["category"] == "国家级专精特新“小巨人”企业")
+    s.enterprises[:] = [e for e in s.enterprises if not (e["category"] == srdi and e["name"] == giant["name"])]
+    s.values["srdi_count"] -= 1
+    codes = {f.code: f.severity for f in run(forms, raw_return(form, s.values, s.enterprises)).findings}
+    assert codes.get("list_exclusive") == "error"
+    assert codes.get("list_expected_subset") == "warning"
+
+
+def test_same_enterprise_claimed_by_two_parks(forms):
+    form = forms["green_safety"]
+    a, b = sample(form, 11), sample(form, 12)
+    shared = dict(next(e for e in a.enterprises if e["category"] == "国家高新技术企业"))
+    b.enterprises.append(shared)
+    b.values["hitech_count"] += 1
+    result = run(forms, raw_return(form, a.values, a.enterprises, file="a.xlsx"),
+                 raw_return(form, b.values, b.enterprises, file="b.xlsx"))
+    hits = [f for f in result.findings if f.code == "enterprise_in_two_parks"]
+    assert sorted(f.file for f in hits) == ["a.xlsx", "b.xlsx"]
+    assert all(shared["credit_code"] in f.message for f in hits)
+
+
+def test_newest_return_of_a_park_wins(forms):
+    form = forms["green_safety"]
+    old = sample(form, 13, fill_date=dt.date(2026, 11, 10))
+    old.values["lead_revenue_2025"] = old.values["revenue_2025"] * 2
+    new = sample(form, 13, fill_date=dt.date(2026, 11, 20))
+    # the newer file time loses against the later date the park entered
+    result = run(forms, raw_return(form, new.values, new.enterprises, file="修改版.xlsx",
+                                   mtime=dt.datetime(2026, 11, 1)),
+                 raw_return(form, old.values, old.enterprises, file="原版.xlsx", mtime=dt.datetime(2026, 11, 21)))
+    status = {r.file: r.status for r in result.returns}
+    assert status == {"修改版.xlsx": STATUS_PASSED, "原版.xlsx": STATUS_SUPERSEDED}
+    sup = [f for f in result.findings if f.file == "原版.xlsx"]
+    assert [f.code for f in sup] == ["superseded"] and "修改版.xlsx" in sup[0].message
+    assert result.exit_code == 0
+    # same date: the later file wins
+    same = sample(form, 13, fill_date=dt.date(2026, 11, 20))
+    result = run(forms, raw_return(form, same.values, same.enterprises, file="早.xlsx", mtime=dt.datetime(2026, 11, 1)),
+                 raw_return(form, old.values | {"fill_date": dt.date(2026, 11, 20)}, old.enterprises, file="晚.xlsx",
+                            mtime=dt.datetime(2026, 11, 2)))
+    assert {r.file: r.status for r in result.returns}["早.xlsx"] == STATUS_SUPERSEDED
+    assert result.exit_code == 1
+
+
+def test_roster_statuses(forms):
+    g, o = forms["green_safety"], forms["open_cooperation"]
+    a = sample(g, 14, park_name="甲园区")
+    b = sample(o, 15, park_name="乙园区")
+    c = sample(o, 16, park_name="名单外园区")
+    roster = [Park("P1", "甲园区", "江苏省苏州市", "工业园区", "green_safety", "王伟", "a@b.cn", 2),
+              Park("P2", "乙 园区", "江苏省无锡市", "新吴区", "green_safety", "李敏", "c@d.cn", 3),
+              Park("P3", "丙园区", "江苏省南京市", "江宁区", "open_cooperation", "张磊", "e@f.cn", 4)]
+    b.values["revenue_2025"] = b.values["revenue_2024"] * 5  # a warning only
+    result = run(forms, raw_return(g, a.values, a.enterprises, file="a.xlsx"),
+                 raw_return(o, b.values, b.enterprises, file="b.xlsx"),
+                 raw_return(o, c.values, c.enterprises, file="c.xlsx"), roster=roster)
+    statuses = {p.name: p.status for p in result.parks}
+    assert statuses["甲园区"] == STATUS_PASSED
+    assert statuses["乙 园区"] == STATUS_WARNINGS  # matched despite the space, category differs: warning
+    assert statuses["丙园区"] == STATUS_MISSING
+    codes = {(f.code, f.file or f.park) for f in result.findings}
+    assert ("category_mismatch", "b.xlsx") in codes
+    assert ("park_not_in_roster", "c.xlsx") in codes
+    assert ("not_submitted", "丙园区") in codes
+    assert result.status_counts()[STATUS_MISSING] == 1
+
+
+def test_a_return_with_errors_sets_the_exit_code(forms):
+    form = forms["open_cooperation"]
+    s = sample(form, 17, declaration_accepted="否")
+    result = run(forms, raw_return(form, s.values, s.enterprises))
+    assert result.returns[0].status == STATUS_ERRORS and result.exit_code == 1
+
+
+def test_the_batch_is_validated_once_per_category(forms, monkeypatch):
+    import pandera.pandas as pa
+
+    calls = []
+    original = pa.DataFrameSchema.validate
+
+    def counting(self, frame, *args, **kwargs):
+        calls.append(len(frame))
+        return original(self, frame, *args, **kwargs)
+
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", counting)
+    g, o = forms["green_safety"], forms["open_cooperation"]
+    returns = [raw_return(g, sample(g, i, park_name=f"园区{i}").values, file=f"g{i}.xlsx") for i in range(5)]
+    returns += [raw_return(o, sample(o, i, park_name=f"开放园区{i}").values, file=f"o{i}.xlsx") for i in range(4)]
+    run(forms, *returns)
+    assert sorted(calls)[-2:] == [4, 5] and len([c for c in calls if c in (4, 5)]) == 2
