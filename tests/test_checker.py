@@ -255,7 +255,7 @@ def test_listed_and_unicorn_and_missing_provincial_title(forms):
     s = sample(form, 10)
     from consolidator.ids import uscc_check_char
 
-    code = "91320594MA1MXYZ12"
+    code = "91320594MA1MXY312"
     unicorn = {"category": "独角兽企业", "name": "测试独角兽科技有限公司", "credit_code": code + uscc_check_char(code),
                "industry": "I65"}
     s.enterprises.append(unicorn)
