@@ -102,6 +102,17 @@ def chain(*edits):
 
 
 # ---- what is planted where ----------------------------------------------------------------------
+def plant_traps(r: SampleReturn):
+    v = r.values
+    v["carbon_emissions"] = round(v["carbon_emissions"] * 12 / 44, 2)
+    v["lead_revenue_2023"] = round(v["revenue_2023"] * 0.2, 2)
+    for i in range(2):
+        r.enterprises.append({"category": "国家级绿色工厂", "name": f"常州绿能{i + 1}号新材料有限公司",
+                              "credit_code": credit_code(random.Random(300 + i)), "industry": "C26"})
+    v["green_factory_count"] += 2
+    v["total_enterprises"] = 1
+
+
 def plant_explained(r: SampleReturn):
     v = r.values
     v["profit_2025"] = round(v["revenue_2025"] * 0.35, 2)
@@ -240,10 +251,10 @@ def plan(forms):
                 ["profit_margin:explained", "development_rate:warning", "explanation_invalid"], seed=2,
                 plant=plant_explained),
         Planned("常州武进高新区.xlsx", P["常州武进国家高新技术产业开发区"], "green_safety",
-                "改写了公式单元格：亩均税收未换算公顷（15倍）、水耗乘了100%、固废利用率和增加值占比填成小数；碳排放按碳计",
-                ["formula_mismatch", "plausible"], seed=3,
-                plant=lambda r: r.values.update(carbon_emissions=round(r.values["carbon_emissions"] * 12 / 44, 2)),
-                edit="traps"),
+                "改写了公式单元格：亩均税收未换算公顷（15倍）、水耗乘了100%、固废利用率和增加值占比填成小数；碳排放按碳计；"
+                "2023年主导产业营业收入占比不足30%；全部企业数量（1个）少于绿色工厂等各类企业数",
+                ["formula_mismatch", "plausible", "lead_revenue_share", "green_count_le_total", "count_le_total"],
+                seed=3, plant=plant_traps, edit="traps"),
         Planned("南通经开区.xlsx", P["南通经济技术开发区"], "green_safety",
                 "第一次报送：全部企业数量小于各类企业数、主导产业营业收入大于营业收入（已被修改版替代）",
                 ["superseded"], seed=4, fill_date=dt.date(2026, 11, 10), plant=plant_resubmitted_original),

@@ -143,3 +143,34 @@ def sample(form, seed=1, **changes):
     s = clean_return(form, random.Random(seed))
     s.values.update(changes)
     return s
+
+
+def _uno_python():
+    import subprocess as sp
+
+    for exe in ("/usr/bin/python3", shutil.which("python3")):
+        if exe and Path(exe).exists():
+            if sp.run([exe, "-c", "import uno"], capture_output=True).returncode == 0:
+                return exe
+    return None
+
+
+@pytest.fixture(scope="session")
+def lo_edit(soffice):
+    """Edit a workbook in real LibreOffice (rows inserted, sheets renamed...), through UNO."""
+    exe = _uno_python()
+    if exe is None:
+        if IN_CI:
+            pytest.fail("CI=true but LibreOffice's Python bridge (python3-uno) is missing; .ci/run must install it")
+        pytest.skip("python3-uno is not installed: apt-get install python3-uno")
+
+    def edit(src: Path, dst: Path, ops: list) -> Path:
+        import json
+        import subprocess as sp
+
+        result = sp.run([exe, str(ROOT / "tests" / "lo_edit.py"), str(src), str(dst), json.dumps(ops, ensure_ascii=False)],
+                        capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0 and dst.exists(), result.stderr
+        return dst
+
+    return edit

@@ -1,0 +1,183 @@
+import datetime as dt
+import io
+import random
+import zipfile
+
+import openpyxl
+import pytest
+
+from consolidator.reader import Source, discover, read_return, sniff
+from consolidator.samples import clean_return
+from consolidator.template import filled_workbook_bytes
+
+from .conftest import computed_values, libreoffice_resave
+
+GREEN = "green_safety"
+
+
+@pytest.fixture(scope="module")
+def green_sample(forms):
+    return clean_return(forms[GREEN], random.Random(31))
+
+
+@pytest.fixture(scope="module")
+def green_file(forms, green_sample, tmp_path_factory):
+    path = tmp_path_factory.mktemp("green") / "园区.xlsx"
+    path.write_bytes(filled_workbook_bytes(forms[GREEN], green_sample.values, green_sample.enterprises))
+    return path
+
+
+def read(path, forms, display=None):
+    return read_return(Source(display or path.name, dt.datetime(2026, 11, 20), path), forms)
+
+
+def values_of(raw):
+    return {fid: c.raw for fid, c in raw.cells.items()}
+
+
+def assert_same_values(raw, sample, form, *, with_derived):
+    want = dict(sample.values)
+    if with_derived:
+        want.update(computed_values(form, sample.values))
+    got = values_of(raw)
+    for fid, value in want.items():
+        if isinstance(value, float):
+            assert got[fid] == pytest.approx(value, rel=1e-12), fid
+        else:
+            assert got[fid] == value, fid
+    listed = [{k: v for k, v in r.values.items()} for r in raw.list_rows]
+    assert listed == sample.enterprises
+
+
+def test_our_workbook_is_read_by_its_defined_names(forms, green_file, green_sample):
+    raw = read(green_file, forms)
+    assert (raw.category, raw.template_version, raw.located_by, raw.findings) == (GREEN, "2026.1", "names", [])
+    assert_same_values(raw, green_sample, forms[GREEN], with_derived=False)
+    assert raw.cells["revenue_2024"].sheet == "三、发展情况"
+
+
+def test_a_return_saved_by_libreoffice_carries_its_cached_values(forms, green_file, green_sample, soffice, tmp_path):
+    saved = libreoffice_resave(soffice, green_file, tmp_path / "lo")
+    raw = read(saved, forms)
+    assert raw.located_by == "names"
+    assert_same_values(raw, green_sample, forms[GREEN], with_derived=True)
+
+
+def test_inserted_rows_renamed_and_reordered_sheets(forms, green_file, green_sample, lo_edit, tmp_path):
+    edited = lo_edit(green_file, tmp_path / "edited.xlsx", [
+        {"op": "insert_rows", "sheet": "三、发展情况", "before": 5, "count": 3},
+        {"op": "insert_rows", "sheet": "一、基本信息", "before": 2, "count": 1},
+        {"op": "rename", "sheet": "三、发展情况", "to": "发展情况"},
+        {"op": "move", "sheet": "企业清单", "to": 0},
+        {"op": "insert_rows", "sheet": "企业清单", "before": 6, "count": 2},
+        {"op": "delete_rows", "sheet": "二、创新实践概述", "row": 3, "count": 1},
+    ])
+    raw = read(edited, forms)
+    assert raw.located_by == "names" and raw.category == GREEN
+    assert_same_values(raw, green_sample, forms[GREEN], with_derived=True)
+    # the cell is where the park will find it today
+    assert (raw.cells["revenue_2024"].sheet, raw.cells["revenue_2024"].coord) == ("发展情况", "D3")
+    assert raw.cells["tax_per_mu_2025"].coord == "C13"
+    assert raw.cells["head_name"].coord == "C18"
+
+
+def test_form_pasted_into_a_fresh_workbook_is_read_by_its_labels(forms, green_file, green_sample, soffice, tmp_path):
+    saved = libreoffice_resave(soffice, green_file, tmp_path / "lo")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        src = openpyxl.load_workbook(saved, data_only=True)
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    for ws in src.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        new = out.create_sheet(f"Sheet{len(out.sheetnames) + 1}")
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    new.cell(row=c.row + 2, column=c.column + 1, value=c.value)  # pasted lower and to the right
+    pasted = tmp_path / "pasted.xlsx"
+    out.save(pasted)
+    raw = read(pasted, forms)
+    assert raw.located_by == "labels"
+    assert [f.code for f in raw.findings] == ["located_by_label"]
+    assert_same_values(raw, green_sample, forms[GREEN], with_derived=True)
+    assert raw.cells["revenue_2024"].coord == "E5"
+
+
+@pytest.mark.parametrize("fmt, suffix, kind", [("ods", ".ods", "OpenDocument"), ("xls:MS Excel 97", ".xls", "97-2003")])
+def test_ods_and_xls_are_read_by_their_labels(forms, green_file, green_sample, soffice, tmp_path, fmt, suffix, kind):
+    import subprocess
+
+    exe, profile = soffice
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt, "--outdir",
+                    str(tmp_path), str(green_file)], check=True, capture_output=True, timeout=180)
+    path = tmp_path / (green_file.stem + suffix)
+    raw = read(path, forms)
+    assert raw.readable and raw.category == GREEN
+    assert raw.findings[0].code == "file_legacy_format" and kind in raw.findings[0].message
+    got = values_of(raw)
+    for fid in ("park_name", "revenue_2025", "lead_industry_1", "hitech_count", "report_text"):
+        want = green_sample.values[fid]
+        assert got[fid] == (pytest.approx(want) if isinstance(want, float) else want), fid
+    assert len(raw.list_rows) == len(green_sample.enterprises)
+
+
+def test_discover_skips_lock_and_hidden_files_and_opens_zips(tmp_path, green_file):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "园区A.xlsx").write_bytes(green_file.read_bytes())
+    (tmp_path / "~$园区A.xlsx").write_bytes(b"lock")
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.xlsx").write_bytes(b"x")
+
+    class GbkInfo(zipfile.ZipInfo):
+        def _encodeFilenameFlags(self):  # noqa: N802
+            return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+    with zipfile.ZipFile(tmp_path / "打包.zip", "w") as zf:
+        zf.writestr(GbkInfo("苏州工业园区.xlsx", date_time=(2026, 11, 3, 8, 0, 0)), green_file.read_bytes())
+        zf.writestr(zipfile.ZipInfo("__MACOSX/._苏州工业园区.xlsx"), b"x")
+        zf.writestr("说明/中文名.xlsx", green_file.read_bytes())  # UTF-8 flagged
+    sources, skipped = discover(tmp_path)
+    assert sorted(s.display for s in sources) == ["sub/园区A.xlsx", "打包.zip!苏州工业园区.xlsx", "打包.zip!说明/中文名.xlsx"]
+    assert sorted(f.file for f in skipped) == [".DS_Store", "~$园区A.xlsx", "打包.zip!__MACOSX/._苏州工业园区.xlsx"]
+    member = next(s for s in sources if s.member == "苏州工业园区.xlsx")
+    assert member.mtime == dt.datetime(2026, 11, 3, 8, 0, 0)
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"", "other"),
+    (b"<html><body><table></table></body></html>", "other"),
+    ("园区名称,营业收入\n苏州,1".encode("gbk"), "other"),
+    (b"%PDF-1.7\n", "other"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100 + "EncryptionInfo".encode("utf-16-le"), "encrypted"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100 + "Workbook".encode("utf-16-le"), "xls"),
+    (b"PK\x03\x04broken", "broken"),
+])
+def test_sniff(data, kind):
+    assert sniff(data, ".xlsx")[0] == kind
+
+
+def test_not_a_workbook_gets_one_finding(forms, tmp_path):
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    cases = {"a.xlsx": (b"", "file_not_workbook"), "b.docx": (docx.getvalue(), "file_not_workbook"),
+             "c.xlsx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64 + "EncryptedPackage".encode("utf-16-le"),
+                        "file_encrypted")}
+    for name, (data, code) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        raw = read(tmp_path / name, forms)
+        assert not raw.readable and [f.code for f in raw.findings] == [code], name
+        assert raw.findings[0].file == name
+
+
+def test_a_workbook_that_is_not_our_template(forms, tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "2025年度统计报表"
+    wb.save(tmp_path / "other.xlsx")
+    raw = read(tmp_path / "other.xlsx", forms)
+    assert not raw.readable and [f.code for f in raw.findings] == ["not_template"]

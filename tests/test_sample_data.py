@@ -1,0 +1,51 @@
+"""The bundled sample data holds what sample_data/README.md says is planted, and nothing else.
+
+When rules/ change and this fails, rerun `python scripts/make_sample_data.py`."""
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from consolidator import findings as F
+from consolidator.batch import run_check
+from consolidator.roster import read_roster
+
+from .conftest import ROOT
+
+SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def checked(forms):
+    return run_check(SAMPLES / "returns", forms, read_roster(SAMPLES / "roster.csv", forms))
+
+
+def test_every_planted_problem_is_found_and_nothing_else(checked):
+    manifest = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+    found = defaultdict(set)
+    for f in [*checked.findings, *checked.skipped]:
+        found[f.file].add((f.code, f.severity))
+    assert set(manifest) == {f for f in found if f} | {r.file for r in checked.returns}
+    for file, m in manifest.items():
+        codes = {c for c, _ in found[file]}
+        for item in m["expected"]:
+            code, _, severity = item.partition(":")
+            assert code in codes, (file, code)
+            if severity:
+                assert (code, severity) in found[file], (file, item)
+        unexpected = {(c, s) for c, s in found[file] if s in ("error", "warning")} - {
+            (i.partition(":")[0], s) for i in m["expected"] for s in ("error", "warning")}
+        assert not unexpected, (file, unexpected)
+        if m["clean"]:
+            assert not {s for _, s in found[file]} & {"error", "warning"}, file
+
+
+def test_the_samples_plant_every_rule_and_finding_kind(checked, forms):
+    codes = {f.code for f in [*checked.findings, *checked.skipped]}
+    rule_ids = {r.id for f in forms.values() for r in f.rules}
+    assert rule_ids - codes == set()
+    not_in_samples = {"file_unreadable", "file_encrypted", "file_legacy_format", "not_template", "field_not_found",
+                      "formula_not_calculated"}  # covered by tests/test_reader.py and the hostile-file tests
+    assert set(F.CATALOGUE) - codes == not_in_samples
+    assert {f.severity for f in checked.findings} == {"error", "warning", "explained", "info"}
