@@ -57,5 +57,5 @@ def test_readme_catalogue_is_up_to_date(forms):
 
 def test_readme_holds_the_two_setup_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "pip install -e . && consolidator template --out workbook_templates" in readme
+    assert "pip install -e . && consolidator check sample_data/returns --roster sample_data/roster.csv" in readme
     assert "pip install -e '.[test]' && python -m pytest" in readme
