@@ -183,3 +183,26 @@ def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None
     unknown = set(v) - set(form.fields)
     assert not unknown, f"sample values for unknown fields: {unknown}"
     return SampleReturn(form.category_id, v, enterprises)
+
+
+def paste_into_new_workbook(src, dst, *, rows_down: int = 0, cols_right: int = 0) -> None:
+    """What a park does when it copies the form into a fresh workbook: the visible sheets' values
+    only (no defined names, no hidden identity, no formulas), optionally pasted lower and further right."""
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(src, data_only=True)
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        new = out.create_sheet(f"Sheet{len(out.sheetnames) + 1}")
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    new.cell(row=c.row + rows_down, column=c.column + cols_right, value=c.value)
+    out.save(dst)

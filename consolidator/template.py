@@ -174,6 +174,16 @@ def number_format(f: Field) -> str:
     return "@"
 
 
+def header_cell(ws: Worksheet, row: int, col: int, text: str, *, color: str | None = None):
+    """A table header: bold, centred, shaded, bordered."""
+    c = ws.cell(row=row, column=col, value=text)
+    c.font = Font(name=FONT_HEAD, size=11, bold=True, color=color)
+    c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    c.fill = HEAD_FILL
+    c.border = BORDER
+    return c
+
+
 @dataclass
 class _Check:
     """One condition shown in the 校验提示 column and as conditional formatting."""
@@ -401,11 +411,7 @@ class _Builder:
     def years_block(self, ws, row, block: Block) -> int:
         heads = ["指标", *[f"{y}年" for y in self.form.years], "情况说明"]
         for i, text in enumerate(heads):
-            c = ws.cell(row=row, column=COL_LABEL + i, value=text)
-            c.font = Font(name=FONT_HEAD, size=11, bold=True)
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            c.fill = HEAD_FILL
-            c.border = BORDER
+            header_cell(ws, row, COL_LABEL + i, text)
         hc = ws.cell(row=row, column=COL_CHECK, value="校验提示")
         hc.font = Font(name=FONT_HEAD, size=11, bold=True, color="C00000")
         ws.row_dimensions[row].height = 20
@@ -606,11 +612,7 @@ class _Builder:
         header = 3
         first, last = header + 1, header + spec.rows
         for i, text in enumerate([*[c.label for c in cols], "校验提示"], start=1):
-            c = ws.cell(row=header, column=i, value=text)
-            c.font = Font(name=FONT_HEAD, size=11, bold=True, color="C00000" if text == "校验提示" else None)
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            c.fill = HEAD_FILL
-            c.border = BORDER
+            header_cell(ws, header, i, text, color="C00000" if text == "校验提示" else None)
         col_of = {c.id: get_column_letter(i + 1) for i, c in enumerate(cols)}
         for cid, letter in col_of.items():
             rng = f"${letter}${first}:${letter}${last}"
@@ -651,11 +653,7 @@ class _Builder:
         sum_col = ncols + 2
         labels = ["企业类别", "填报数量（第三部分）", "清单中企业数", "核对"]
         for i, text in enumerate(labels):
-            c = ws.cell(row=header, column=sum_col + i, value=text)
-            c.font = Font(name=FONT_HEAD, size=11, bold=True)
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            c.fill = HEAD_FILL
-            c.border = BORDER
+            header_cell(ws, header, sum_col + i, text)
             ws.column_dimensions[get_column_letter(sum_col + i)].width = [34, 14, 14, 10][i]
         ws.column_dimensions[get_column_letter(ncols + 1)].width = 3
         L = [get_column_letter(sum_col + i) for i in range(4)]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from consolidator.form import load_forms  # noqa: E402
-from consolidator.samples import SampleReturn, clean_return, credit_code  # noqa: E402
+from consolidator.samples import SampleReturn, clean_return, credit_code, paste_into_new_workbook  # noqa: E402
 from consolidator.template import filled_workbook_bytes  # noqa: E402
 
 OUT = ROOT / "sample_data"
@@ -319,27 +319,6 @@ def gbk_zip(path: Path, members: dict[str, bytes]) -> None:
             zf.writestr(info, data)
 
 
-def paste_into_new_workbook(src: Path, dst: Path) -> None:
-    import warnings
-
-    import openpyxl
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(src, data_only=True)
-    out = openpyxl.Workbook()
-    out.remove(out.active)
-    for ws in wb.worksheets:
-        if ws.sheet_state != "visible":
-            continue
-        new = out.create_sheet(f"Sheet{len(out.sheetnames) + 1}")
-        for row in ws.iter_rows():
-            for c in row:
-                if c.value is not None:
-                    new.cell(row=c.row + 1, column=c.column, value=c.value)
-    out.save(dst)
-
-
 def libreoffice_resave(files: list[Path], out_dir: Path) -> None:
     soffice = shutil.which("soffice")
     if soffice is None:
@@ -385,7 +364,7 @@ def main() -> None:
         for n, (stem, item) in enumerate(names.items()):
             saved = saved_dir / f"{stem}.xlsx"
             if item.paste:
-                paste_into_new_workbook(saved, tmp / "pasted.xlsx")
+                paste_into_new_workbook(saved, tmp / "pasted.xlsx", rows_down=1)
                 saved = tmp / "pasted.xlsx"
             if item.in_zip:
                 zips.setdefault(item.in_zip, {})[item.file] = saved.read_bytes()

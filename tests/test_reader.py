@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 
 from consolidator.reader import Source, discover, read_return, sniff
-from consolidator.samples import clean_return
+from consolidator.samples import clean_return, paste_into_new_workbook
 from consolidator.template import filled_workbook_bytes
 
 from .conftest import computed_values, libreoffice_resave
@@ -83,23 +83,8 @@ def test_inserted_rows_renamed_and_reordered_sheets(forms, green_file, green_sam
 
 def test_form_pasted_into_a_fresh_workbook_is_read_by_its_labels(forms, green_file, green_sample, soffice, tmp_path):
     saved = libreoffice_resave(soffice, green_file, tmp_path / "lo")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        src = openpyxl.load_workbook(saved, data_only=True)
-    out = openpyxl.Workbook()
-    out.remove(out.active)
-    for ws in src.worksheets:
-        if ws.sheet_state != "visible":
-            continue
-        new = out.create_sheet(f"Sheet{len(out.sheetnames) + 1}")
-        for row in ws.iter_rows():
-            for c in row:
-                if c.value is not None:
-                    new.cell(row=c.row + 2, column=c.column + 1, value=c.value)  # pasted lower and to the right
     pasted = tmp_path / "pasted.xlsx"
-    out.save(pasted)
+    paste_into_new_workbook(saved, pasted, rows_down=2, cols_right=1)  # pasted lower and to the right
     raw = read(pasted, forms)
     assert raw.located_by == "labels"
     assert [f.code for f in raw.findings] == ["located_by_label"]
