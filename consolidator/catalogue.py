@@ -96,6 +96,15 @@ def render(forms: dict[str, Form]) -> str:
         reps = ", ".join(k[len(rid):] for k in keys)
         out.append(f"| `{rid}` | {'error (强制性)' if r.severity == 'error' else 'warning (核实性)'} | "
                    f"`{_cell(r.check.text)}` | {_cell(reps)} | {_cell(r.message)} | {', '.join(cats)} |")
+    ev = first.evaluation
+    out += ["", f"### Expert scoring ({ev.title})", "", "| id | criterion | weight | what the expert looks at |",
+            "| --- | --- | --- | --- |"]
+    for c in ev.criteria:
+        out.append(f"| `{c.id}` | {c.label} | {c.weight:g} | {_cell(c.description)} |")
+    additive = [f.family for f in first.fields.values() if f.aggregate == "none"]
+    if additive:
+        out += ["", "Not added up across parks in the summary (and so neither are the ratios that need them): "
+                + ", ".join(f"`{x}`" for x in dict.fromkeys(additive)) + "."]
     out += ["", END]
     return "\n".join(out)
 

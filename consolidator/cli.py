@@ -82,38 +82,14 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     """
     from .batch import default_out_dir, is_inside, run_check
     from .report import write_outputs
-    from .roster import RosterError, read_roster
 
     forms = _load(rules_dir)
     out_dir = out_dir or default_out_dir(returns_dir)
     if is_inside(out_dir, returns_dir):
         raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
-    parks = None
-    if roster is not None:
-        try:
-            parks = read_roster(roster, forms)
-        except RosterError as exc:
-            err = click.ClickException(str(exc))
-            err.exit_code = 2
-            raise err from None
-    bar = None
-
-    def progress(n: int, total: int, raw) -> None:
-        nonlocal bar
-        if verbose:
-            state = "已读取" if raw.readable else "无法读取"
-            click.echo(f"[{n}/{total}] {raw.source.display}：{state}", err=True)
-        elif total > 1:
-            if bar is None:
-                bar = click.progressbar(length=total, label="正在读取报送文件", file=click.get_text_stream("stderr"))
-                bar.__enter__()
-            bar.update(1)
-
-    try:
+    parks = _roster(roster, forms)
+    with _progress(verbose) as progress:
         result = run_check(returns_dir, forms, parks, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     paths = write_outputs(result, out_dir, source=str(returns_dir))
     counts = result.status_counts()
     click.echo(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
@@ -121,6 +97,92 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     click.echo(f"问题报告：{paths[0]}")
     click.echo(f"问题清单：{paths[1]}")
     raise SystemExit(result.exit_code)
+
+
+@cli.command()
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
+@click.option("--include-errors", is_flag=True, help="有错误的报送也计入合计（在表中标明）。")
+@click.option("--blind", is_flag=True, help="评审表隐去园区名称、填写单位和联系人，按编号排列；编号对照表另存。")
+@rules_option
+def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, include_errors: bool, blind: bool,
+              rules_dir: Path):
+    """检查全部报送表格并生成全省汇总表（summary.xlsx）和专家评审表（evaluation.xlsx）。
+
+    默认只把没有错误的报送计入合计，有错误的报送列出状态但不计入；--include-errors 则一并计入并标明。
+
+    \b
+    示例：
+        consolidator summarize 报送文件 --roster 园区名单.csv
+        consolidator summarize 报送文件 --roster 园区名单.csv --blind
+    """
+    from .batch import default_out_dir, is_inside, run_check
+    from .evaluation import build_evaluation
+    from .io import atomic_write_bytes
+    from .summary import build_summary, included
+    from .xlsx import TextGuard, workbook_to_bytes
+
+    forms = _load(rules_dir)
+    out_dir = out_dir or default_out_dir(returns_dir)
+    if is_inside(out_dir, returns_dir):
+        raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
+    parks = _roster(roster, forms)
+    with _progress(False) as progress:
+        result = run_check(returns_dir, forms, parks, progress=progress)
+    guard = TextGuard()
+    evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
+    result.findings.extend(guard.findings)  # reported in the summary's 问题清单
+    summary, _ = build_summary(result, forms, include_errors=include_errors)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [atomic_write_bytes(out_dir / "summary.xlsx", workbook_to_bytes(summary)),
+               atomic_write_bytes(out_dir / "evaluation.xlsx", workbook_to_bytes(evaluation))]
+    if key is not None:
+        written.append(atomic_write_bytes(out_dir / "评审编号对照表.xlsx", workbook_to_bytes(key)))
+    counts = result.status_counts()
+    n = len(included(result, include_errors))
+    click.echo(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {n} 个；"
+               + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
+    for path in written:
+        click.echo(f"已生成：{path}")
+
+
+def _roster(roster: Path | None, forms):
+    from .roster import RosterError, read_roster
+
+    if roster is None:
+        return None
+    try:
+        return read_roster(roster, forms)
+    except RosterError as exc:
+        err = click.ClickException(str(exc))
+        err.exit_code = 2
+        raise err from None
+
+
+class _progress:
+    """A progress bar on stderr while files are read (a line per file with verbose)."""
+
+    def __init__(self, verbose: bool):
+        self.verbose, self.bar = verbose, None
+
+    def __enter__(self):
+        return self.update
+
+    def update(self, n: int, total: int, raw) -> None:
+        if self.verbose:
+            state = "已读取" if raw.readable else "无法读取"
+            click.echo(f"[{n}/{total}] {raw.source.display}：{state}", err=True)
+        elif total > 1:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="正在读取报送文件", file=click.get_text_stream("stderr"))
+                self.bar.__enter__()
+            self.bar.update(1)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @cli.command()

@@ -62,6 +62,10 @@ _CODES = [
     Code("list_exclusive", ERROR, "上市与独角兽重复", "“{value}”同时列为{a}和{b}，{b}应为未上市企业。"),
     Code("list_expected_subset", WARNING, "小巨人不在省级清单",
          "“{value}”列为{a}，但不在{b}清单中（{a}一般从{b}中产生，称号过期的请说明）。"),
+    # writing the summary
+    Code("text_cleaned", INFO, "已删除非法字符", "“{label}”含有表格中不允许的控制字符，写入汇总表时已删除。"),
+    Code("text_too_long", WARNING, "文字超出单元格容量",
+         "“{label}”共{count}字，超过表格单元格的容量（{limit}字），汇总表中只写入前{limit}字，全文见原报送文件。"),
     # across returns
     Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{credit_code}）同时出现在{others}的企业清单中，请核实企业是否在本园区范围内。"),
     Code("park_not_in_roster", WARNING, "名单外园区", "园区“{value}”不在报送名单中，请核对园区名称。"),

@@ -77,6 +77,7 @@ class Field:
     max_chars: int | None = None
     headings: tuple[str, ...] | None = None
     decimals: int | None = None
+    aggregate: str | None = None
     explains: str | None = None  # for 情况说明 fields: the family they explain
     note_field: str | None = None  # the 情况说明 field of this field's row, if any
 
@@ -178,6 +179,7 @@ class Form:
     rules: tuple[Rule, ...]
     enterprise_list: EnterpriseList
     fingerprint: str
+    evaluation: Any = None
     texts: dict[str, str] = field(default_factory=dict)
 
     def field(self, fid: str) -> Field:
@@ -205,6 +207,11 @@ class Form:
         for f in self.derived_fields():
             visit(f.id)
         return tuple(done)
+
+    def is_additive(self, fid: str) -> bool:
+        """Whether the summary may add this field up across parks."""
+        f = self.fields[fid]
+        return f.is_numeric and not f.is_derived and f.aggregate != "none" and not f.explains
 
     def sheet_of(self, fid: str) -> Sheet:
         sid = self.fields[fid].sheet
@@ -416,6 +423,7 @@ class _Compiler:
             rules=tuple(rules),
             enterprise_list=enterprise_list,
             fingerprint=self.fingerprint,
+            evaluation=self.common.evaluation,
             texts=dict(self.texts),
         )
 
@@ -450,7 +458,7 @@ class _Compiler:
             plausible=f.plausible, tolerance=f.tolerance,
             plausible_hints=tuple((f.plausible_hints or {}).items()), traps=tuple(f.traps), part_of=f.part_of, footnote=f.footnote,
             hint=self.text(f.hint, which, f"{path}.hint"), max_chars=f.max_chars,
-            headings=tuple(f.headings) if f.headings else None, decimals=f.decimals,
+            headings=tuple(f.headings) if f.headings else None, decimals=f.decimals, aggregate=f.aggregate,
         )
         concrete: list[Field] = []
         if b.kind == "years":

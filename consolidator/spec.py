@@ -137,9 +137,14 @@ class FieldSpec(Strict):
     max_chars: int | None = Field(default=None, gt=0)
     headings: list[str] | None = None
     decimals: int | None = Field(default=None, ge=0, le=6)
+    # how the summary adds this field up across parks: numbers are summed unless "none" (a city's
+    # GDP is shared by the parks of that city); computed fields are recomputed from summed parts
+    aggregate: Literal["sum", "none"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
+        if self.aggregate is not None and self.type not in ("number", "integer"):
+            raise ValueError("aggregate 只用于数字字段")
         if self.type == "choice" and not (self.choices or self.choices_from):
             raise ValueError("单选字段（type: choice）需要 choices 或 choices_from")
         if self.type != "choice" and (self.choices or self.choices_from):
@@ -264,10 +269,24 @@ class FormMeta(Strict):
     created: dt.datetime
 
 
+class Criterion(Strict):
+    id: Id
+    label: str
+    weight: float = Field(gt=0)
+    description: str
+
+
+class EvaluationSpec(Strict):
+    title: str
+    criteria: list[Criterion] = Field(min_length=1)
+    instructions: str = ""
+
+
 class CommonFile(Strict):
     form: FormMeta
     sheets: list[SheetSpec]
     enterprise_list: EnterpriseListSpec
+    evaluation: EvaluationSpec
     rules: list[RuleSpec] = []
 
 

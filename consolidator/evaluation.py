@@ -1,0 +1,361 @@
+"""The expert panel's workbook (evaluation.xlsx): one printable sheet per park and an overview.
+
+Each park sheet shows the practice, the key indicators with their three-year trend, the category's
+own block, the park's introduction and the full report laid out to be read, then the scoring block
+with the criteria and weights of rules/ (evaluation:). The overview collects every sheet's scores by
+formula and ranks the parks. With blind=True the park's name, the filling unit and every contact are
+hidden (also inside the texts) and the parks are numbered; the key goes into a separate workbook.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .checker import CheckedReturn
+from .form import Form
+from .template import rows_height
+from .xlsx import BORDER, HEAD_FILL, TextGuard, set_text
+
+WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
+PAGE_UNITS = sum(WIDTHS)
+REDACTED = "〔已隐去〕"
+SCORE_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+TITLE = Font(name="黑体", size=15, bold=True)
+H2 = Font(name="黑体", size=12, bold=True)
+BODY = Font(name="宋体", size=11)
+SMALL = Font(name="宋体", size=9, color="595959")
+IDENTIFYING = ("park_name", "filler_name", "head_name", "head_position", "head_phone", "head_email", "contact_name",
+               "contact_position", "contact_phone", "contact_email", "cover_park_name", "cover_filler_name")
+
+
+@dataclass
+class Entry:
+    ret: CheckedReturn
+    number: str  # E01 ...
+    sheet: str
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\']", "", text).strip()[:28] or "园区"
+    name, n = base, 2
+    while name in used:
+        name = f"{base[:26]}_{n}"
+        n += 1
+    used.add(name)
+    return name
+
+
+def _redactor(ret: CheckedReturn):
+    secrets = sorted({str(ret.values.get(fid) or "").strip() for fid in IDENTIFYING} - {""}, key=len, reverse=True)
+    secrets = [s for s in secrets if len(s) >= 2]
+
+    def redact(text):
+        if not isinstance(text, str):
+            return text
+        for s in secrets:
+            text = text.replace(s, REDACTED)
+        return text
+
+    return redact
+
+
+class _Sheet:
+    """Writes rows top to bottom on an A4-wide grid of six columns."""
+
+    def __init__(self, ws, guard: TextGuard, ret: CheckedReturn, redact):
+        self.ws, self.guard, self.ret, self.redact = ws, guard, ret, redact
+        self.row = 1
+        for i, w in enumerate(WIDTHS, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = w
+
+    def text(self, value, label=""):
+        value = self.redact(value)
+        return self.guard.clean(value, label=label, file=self.ret.file, park=self.ret.park_name)
+
+    def put(self, col, value, *, font=BODY, fill=None, border=True, align=None, fmt=None, label=""):
+        c = self.ws.cell(row=self.row, column=col)
+        set_text(c, self.text(value, label) if isinstance(value, str) else value)
+        c.font = font
+        if fill:
+            c.fill = fill
+        if border:
+            c.border = BORDER
+        c.alignment = align or Alignment(wrap_text=True, vertical="center")
+        if fmt:
+            c.number_format = fmt
+        return c
+
+    def merged(self, value, *, font=BODY, first=1, last=6, height=None, label="", border=False, align=None):
+        self.ws.merge_cells(start_row=self.row, start_column=first, end_row=self.row, end_column=last)
+        c = self.put(first, value, font=font, border=border, label=label,
+                     align=align or Alignment(wrap_text=True, vertical="top"))
+        width = sum(WIDTHS[first - 1:last])
+        self.ws.row_dimensions[self.row].height = height or max(18, rows_height(str(c.value or ""), width, font.sz or 11))
+        self.row += 1
+        return c
+
+    def heading(self, text):
+        self.row += 1
+        self.merged(text, font=H2, height=22)
+
+    def paragraphs(self, text, label):
+        """Long text, one row per paragraph (and per ~400pt of it: Excel caps a row's height)."""
+        for para in str(self.text(text or "", label)).split("\n"):
+            para = para.strip()
+            if not para:
+                continue
+            for chunk in _chunks(para, PAGE_UNITS):
+                self.merged(chunk, label=label)
+
+
+def _chunks(text: str, width_units: float, max_pt: float = 380) -> list[str]:
+    if rows_height(text, width_units) <= max_pt:
+        return [text]
+    per_chunk = int(max_pt / 15) * int((width_units - 2) / 2)  # lines x CJK characters per line
+    out, rest = [], text
+    while rest:
+        if len(rest) <= per_chunk:
+            out.append(rest)
+            break
+        cut = max(rest.rfind("。", 0, per_chunk), rest.rfind("；", 0, per_chunk))
+        cut = cut + 1 if cut > per_chunk // 2 else per_chunk
+        out.append(rest[:cut])
+        rest = rest[cut:]
+    return out
+
+
+def _fmt(f) -> str:
+    if f.type == "integer":
+        return "0"
+    return "#,##0.00"
+
+
+def _change(f, old, new) -> str:
+    if not isinstance(old, (int, float)) or not isinstance(new, (int, float)) or math.isnan(old) or math.isnan(new):
+        return ""
+    if f.unit == "%":
+        return f"{new - old:+.2f}个百分点"
+    if old == 0:
+        return ""
+    return f"{(new / old - 1) * 100:+.1f}%"
+
+
+def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, str]:
+    """Fill one park's sheet; returns criterion id -> score cell ("D40")."""
+    ret, ws = entry.ret, s.ws
+    v = ret.values
+    ev = form.evaluation
+    s.merged(ev.title, font=TITLE, height=28, align=Alignment(horizontal="center", vertical="center"))
+    who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
+    s.merged(f"{who}　类别：{form.category_name}　所在地区：{ret.city}", font=SMALL)
+
+    s.heading("一、创新实践概述")
+    leads = [f"{v.get(f'lead_industry_{i}')}（{v.get(f'lead_subfield_{i}') or ''}）"
+             for i in range(1, 4) if v.get(f"lead_industry_{i}")]
+    for label, value in (("创新实践名称", v.get("practice_name")), ("创新实践聚焦主导产业", v.get("focus_industry")),
+                         ("主导产业及细分领域", "；".join(leads))):
+        s.put(1, label, fill=HEAD_FILL)
+        ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=6)
+        s.put(2, value, label=label)
+        ws.row_dimensions[s.row].height = max(18, rows_height(str(value or ""), sum(WIDTHS[1:])))
+        s.row += 1
+
+    s.heading("二、主要指标（近三年）")
+    years = sorted(form.years)
+    heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
+    for i, h in enumerate(heads[:5], start=1):
+        s.put(i, h, font=Font(name="黑体", size=10, bold=True), fill=HEAD_FILL,
+              align=Alignment(horizontal="center", vertical="center", wrap_text=True))
+    ws.merge_cells(start_row=s.row, start_column=5, end_row=s.row, end_column=6)
+    s.row += 1
+    year_blocks = [b for sh in form.sheets for b in sh.blocks if b.kind == "years"]
+    for b in year_blocks:
+        for fam in b.families:
+            members = [form.fields[fid] for fid in form.families[fam]]
+            f = members[0]
+            if f.part_of or f.explains:
+                continue
+            by_year = {m.year: v.get(m.id) for m in members}
+            s.put(1, f.label, font=Font(name="宋体", size=10))
+            for i, y in enumerate(years, start=2):
+                s.put(i, by_year.get(y), fmt=_fmt(f), align=Alignment(horizontal="right", vertical="center"))
+            ws.merge_cells(start_row=s.row, start_column=5, end_row=s.row, end_column=6)
+            s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])),
+                  align=Alignment(horizontal="center", vertical="center"))
+            ws.row_dimensions[s.row].height = max(18, rows_height(f.label, WIDTHS[0], 10))
+            s.row += 1
+
+    def field_rows(blocks, title):
+        pairs = []
+        for b in blocks:
+            for fam in b.families:
+                f = form.fields[form.families[fam][0]]
+                if f.part_of or f.explains or f.type == "longtext" or f.year is not None:
+                    continue
+                pairs.append(f)
+        if not pairs:
+            return
+        s.heading(title)
+        for k in range(0, len(pairs), 2):
+            for j, f in enumerate(pairs[k:k + 2]):
+                col = 1 + j * 3
+                s.put(col, f.label, font=Font(name="宋体", size=10), fill=HEAD_FILL)
+                ws.merge_cells(start_row=s.row, start_column=col + 1, end_row=s.row, end_column=col + 2)
+                value = v.get(f.id)
+                s.put(col + 1, value, fmt=_fmt(f) if f.is_numeric else None,
+                      align=Alignment(horizontal="right" if f.is_numeric else "left", vertical="center"))
+            ws.row_dimensions[s.row].height = max(30, *(rows_height(f.label, WIDTHS[0], 10) for f in pairs[k:k + 2]))
+            s.row += 1
+
+    dev = next(sh for sh in form.sheets if sh.id == "development")
+    common_ids = {"land", "enterprises"}
+    field_rows([b for b in dev.blocks if b.id in common_ids], "三、土地利用和企业培育情况")
+    own = [b for b in dev.blocks if b.kind == "fields" and b.id not in common_ids]
+    field_rows(own, f"四、{own[0].title if own else form.category_name}")
+    for b in own:
+        for fam in b.families:
+            f = form.fields[form.families[fam][0]]
+            if f.type == "longtext":
+                s.merged(f.label, font=Font(name="黑体", size=11, bold=True))
+                s.paragraphs(v.get(f.id), f.label)
+
+    s.heading("五、工业园区简介")
+    s.paragraphs(v.get("park_intro"), "工业园区简介")
+    s.heading("六、创新实践经验总结报告")
+    s.paragraphs(v.get("report_text"), "创新实践经验总结报告")
+
+    s.heading("七、专家评分")
+    if ev.instructions:
+        s.merged(ev.instructions, font=SMALL)
+    for i, h in enumerate(["评分项", "评分要点", "", "满分", "得分", "备注"], start=1):
+        s.put(i, h, font=Font(name="黑体", size=10, bold=True), fill=HEAD_FILL,
+              align=Alignment(horizontal="center", vertical="center"))
+    ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
+    s.row += 1
+    cells, first = {}, s.row
+    for c in ev.criteria:
+        s.put(1, c.label, align=Alignment(horizontal="center", vertical="center"))
+        ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
+        s.put(2, c.description, font=Font(name="宋体", size=10))
+        s.put(4, c.weight, align=Alignment(horizontal="center", vertical="center"), fmt="0.##")
+        score = s.put(5, None, fill=SCORE_FILL, align=Alignment(horizontal="center", vertical="center"), fmt="0.##")
+        score.protection = Protection(locked=False)
+        note = s.put(6, None, fill=SCORE_FILL)
+        note.protection = Protection(locked=False)
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
+                            showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")
+        ws.add_data_validation(dv)
+        dv.add(score.coordinate)
+        ws.row_dimensions[s.row].height = max(30, rows_height(c.description, WIDTHS[1] + WIDTHS[2], 10))
+        cells[c.id] = score.coordinate
+        s.row += 1
+    last = s.row - 1
+    s.put(1, "总分", font=Font(name="黑体", size=11, bold=True), align=Alignment(horizontal="center"))
+    ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
+    s.put(2, "")
+    s.put(4, sum(c.weight for c in ev.criteria), fmt="0.##", align=Alignment(horizontal="center"))
+    total = s.put(5, None, font=Font(name="黑体", size=11, bold=True), align=Alignment(horizontal="center"), fmt="0.##")
+    total.value = f'=IF(COUNT(E{first}:E{last})=0,"",SUM(E{first}:E{last}))'
+    s.put(6, "")
+    cells["total"] = total.coordinate
+    s.row += 2
+    s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24)
+    ws.conditional_formatting.add(f"E{first}:E{last}", FormulaRule(
+        formula=[f"AND(ISNUMBER(E{first}),E{first}>D{first})"], fill=PatternFill(bgColor="FFC7CE", fill_type="solid")))
+
+    ws.protection.sheet = True
+    ws.protection.formatRows = False
+    ws.protection.formatColumns = False
+    ws.page_setup.paperSize = "9"
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = f"A1:F{s.row}"
+    ws.oddFooter.center.text = f"{entry.number}　第 &P 页，共 &N 页"
+    ws.oddFooter.center.size = 9
+    ws.sheet_view.showGridLines = False
+    return cells
+
+
+def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
+                     guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
+    """The panel's workbook and, when blind, the key from numbers to parks."""
+    guard = guard or TextGuard()
+    wb = Workbook()
+    overview = wb.active
+    overview.title = "评分汇总"
+    used = {overview.title}
+    entries = []
+    for n, ret in enumerate(sorted(rets, key=lambda r: (r.form.order, r.park.row if r.park else 10**9, r.park_name)),
+                            start=1):
+        number = f"E{n:03d}" if len(rets) >= 100 else f"E{n:02d}"
+        name = number if blind else f"{n:02d} {ret.park_name}"
+        entries.append(Entry(ret, number, _sheet_name(name, used)))
+    first_form = next(iter(forms.values()))
+    criteria = first_form.evaluation.criteria
+    heads = ["评审编号"] + ([] if blind else ["园区名称"]) + ["类别", "创新实践名称"] + \
+        [f"{c.label}（{c.weight:g}分）" for c in criteria] + ["总分", "排名"]
+    for i, h in enumerate(heads, start=1):
+        c = overview.cell(row=1, column=i, value=h)
+        c.font = Font(name="黑体", size=11, bold=True)
+        c.fill = HEAD_FILL
+        c.border = BORDER
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for r, e in enumerate(entries, start=2):
+        form = e.ret.form
+        redact = _redactor(e.ret) if blind else (lambda t: t)
+        ws = wb.create_sheet(e.sheet)
+        cells = _park_sheet(_Sheet(ws, guard, e.ret, redact), e, form, blind)
+        row = [e.number] + ([] if blind else [e.ret.park_name]) + [form.category_name,
+                                                                 redact(e.ret.values.get("practice_name") or "")]
+        for i, value in enumerate(row, start=1):
+            c = overview.cell(row=r, column=i)
+            set_text(c, guard.clean(value, label="创新实践名称", file=e.ret.file, park=e.ret.park_name))
+            c.border = BORDER
+            c.alignment = Alignment(wrap_text=True, vertical="center")
+        col = len(row) + 1
+        for crit in criteria:
+            ref = f"{quote_sheetname(e.sheet)}!{cells[crit.id]}"
+            overview.cell(row=r, column=col, value=f'=IF({ref}="","",{ref})').border = BORDER
+            col += 1
+        ref = f"{quote_sheetname(e.sheet)}!{cells['total']}"
+        total = overview.cell(row=r, column=col, value=f'=IF({ref}="","",{ref})')
+        total.border = BORDER
+        last = len(entries) + 1
+        tl = get_column_letter(col)
+        overview.cell(row=r, column=col + 1,
+                      value=f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${last}),"")').border = BORDER
+    widths = [10] + ([30] if not blind else []) + [20, 44] + [12] * len(criteria) + [10, 8]
+    for i, w in enumerate(widths, start=1):
+        overview.column_dimensions[get_column_letter(i)].width = w
+    overview.freeze_panes = "B2"
+    overview.page_setup.orientation = "landscape"
+    overview.page_setup.paperSize = "9"
+    overview.page_setup.fitToWidth = 1
+    overview.page_setup.fitToHeight = 0
+    overview.sheet_properties.pageSetUpPr.fitToPage = True
+    key = None
+    if blind:
+        key = Workbook()
+        ks = key.active
+        ks.title = "评审编号对照表"
+        for i, h in enumerate(["评审编号", "园区名称", "所在省市", "类别", "报送文件"], start=1):
+            c = ks.cell(row=1, column=i, value=h)
+            c.font = Font(name="黑体", size=11, bold=True)
+            c.fill = HEAD_FILL
+        for r, e in enumerate(entries, start=2):
+            for i, value in enumerate([e.number, e.ret.park_name, e.ret.city, e.ret.form.category_name, e.ret.file],
+                                      start=1):
+                set_text(ks.cell(row=r, column=i), guard.clean(value, label="园区名称", file=e.ret.file))
+        for i, w in enumerate([10, 34, 16, 20, 40], start=1):
+            ks.column_dimensions[get_column_letter(i)].width = w
+    return wb, key

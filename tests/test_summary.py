@@ -1,0 +1,224 @@
+import io
+import math
+import zipfile
+from collections import defaultdict
+
+import openpyxl
+import pytest
+
+from consolidator.checker import check_batch
+from consolidator.evaluation import REDACTED, build_evaluation
+from consolidator.summary import PROVINCE, build_summary, included
+from consolidator.xlsx import MAX_CELL_CHARS, workbook_to_bytes
+
+from .conftest import libreoffice_resave, load_formulas, load_values, raw_return, sample
+
+CITIES = ["江苏省苏州市", "江苏省苏州市", "江苏省无锡市", "江苏省南京市", "江苏省无锡市", "江苏省苏州市"]
+
+
+@pytest.fixture(scope="module")
+def batch(forms):
+    g, o = forms["green_safety"], forms["open_cooperation"]
+    returns = []
+    for i, city in enumerate(CITIES):
+        form = g if i % 2 == 0 else o
+        s = sample(form, 200 + i, park_name=f"汇总园区{i}", province_city=city)
+        if i == 3:  # an error: left out of the totals by default
+            s.values["declaration_accepted"] = "否"
+        if i == 5:
+            s.values["report_text"] = f"【摘要】{s.values['park_name']}由{s.values['contact_name']}负责。" + s.values["report_text"]
+        if i == 4:
+            s.values["practice_name"] = '=HYPERLINK("http://evil","点我")'
+            s.values["park_intro"] = "简介\x07含有控制字符\x1b。"
+            s.values["report_text"] = "【摘要】" + "很长的报告。" * 7000
+        returns.append(raw_return(form, s.values, s.enterprises, file=f"园区{i}.xlsx"))
+    return check_batch(returns, forms)
+
+
+def summary_book(batch, forms, **kw):
+    wb, extra = build_summary(batch, forms, **kw)
+    return openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))), extra
+
+
+def table(ws, header_row):
+    headers = [c.value for c in ws[header_row]]
+    rows = []
+    for r in ws.iter_rows(min_row=header_row + 1, values_only=True):
+        rows.append(dict(zip(headers, r)))
+    return rows
+
+
+def header_row(ws, first_header):
+    for r in range(1, 6):
+        if ws.cell(row=r, column=1).value == first_header:
+            return r
+    raise AssertionError("no header")
+
+
+def independent_totals(rets, years):
+    """Plain Python, no pandas and no rule expressions: what the province and each city add up to."""
+    out = defaultdict(lambda: defaultdict(float))
+    for r in rets:
+        for key in (r.city, PROVINCE):
+            t = out[key]
+            t["parks"] += 1
+            for y in years:
+                for fam in ("revenue", "lead_revenue", "profit", "value_added", "tax_paid"):
+                    t[f"{fam}_{y}"] += r.values[f"{fam}_{y}"]
+                t[f"developed_area_{y}"] += r.values[f"developed_area_{y}"]
+            for fid in ("managed_area", "developed_area_total", "industrial_floor_area", "industrial_land_area",
+                        "total_enterprises", "hitech_count", "srdi_count"):
+                t[fid] += r.values[fid]
+    for t in out.values():
+        for y in years:
+            t[f"tax_per_mu_{y}"] = t[f"tax_paid_{y}"] / (t[f"developed_area_{y}"] * 15)
+        t["floor_area_ratio"] = t["industrial_floor_area"] / t["industrial_land_area"]
+    return out
+
+
+def test_city_and_province_totals_match_an_independent_sum(batch, forms):
+    wb, _ = summary_book(batch, forms)
+    ws = wb["分市统计"]
+    rows = table(ws, header_row(ws, "城市"))
+    form = forms["green_safety"]
+    rets = included(batch, False)
+    assert len(rets) == len(CITIES) - 1
+    want = independent_totals(rets, form.years)
+    got = {row["城市"]: row for row in rows}
+    assert set(got) == set(want)
+    checked = 0
+    for city, t in want.items():
+        row = got[city]
+        assert row["园区数"] == t["parks"]
+        for fid, value in t.items():
+            if fid == "parks":
+                continue
+            label = form.fields[fid].display_label
+            assert label in row, label
+            assert math.isclose(row[label], value, rel_tol=1e-9), (city, fid, row[label], value)
+            checked += 1
+        # a city's GDP cannot be added up across parks, so neither can the share of it
+        assert row[form.fields["city_gdp_2025"].display_label] is None
+        assert row[form.fields["value_added_share_2025"].display_label] is None
+    assert checked == sum(len(t) - 1 for t in want.values())
+    assert list(got)[-1] == PROVINCE
+
+
+def test_category_block_totals(batch, forms):
+    wb, _ = summary_book(batch, forms)
+    ws = wb["分市统计"]
+    rows = {r["城市"]: r for r in table(ws, header_row(ws, "城市"))}
+    green = [r for r in included(batch, False) if r.form.category_id == "green_safety"]
+    carbon = sum(r.values["carbon_emissions"] for r in green)
+    energy = sum(r.values["energy_consumption"] for r in green)
+    label = forms["green_safety"].fields["carbon_intensity"].display_label
+    assert math.isclose(rows[PROVINCE][label], carbon / energy, rel_tol=1e-9)
+    assert rows[PROVINCE]["推动绿色安全发展类园区数"] == len(green)
+
+
+def test_errors_are_listed_but_left_out_unless_asked(batch, forms):
+    wb, _ = summary_book(batch, forms)
+    ws = wb["汇总"]
+    rows = table(ws, header_row(ws, "序号"))
+    status = {r["园区名称"]: (r["状态"], r["计入合计"]) for r in rows}
+    assert status["汇总园区3"] == ("有错误", "否")
+    assert sum(1 for s, c in status.values() if c == "是") == len(CITIES) - 1
+    wb, _ = summary_book(batch, forms, include_errors=True)
+    rows = table(wb["汇总"], header_row(wb["汇总"], "序号"))
+    assert {r["园区名称"]: r["计入合计"] for r in rows}["汇总园区3"] == "是"
+    city = {r["城市"]: r for r in table(wb["分市统计"], header_row(wb["分市统计"], "城市"))}
+    assert city[PROVINCE]["园区数"] == len(CITIES)
+
+
+def test_park_text_stays_text_and_problems_are_reported(batch, forms):
+    wb, extra = summary_book(batch, forms)
+    ws = wb["汇总"]
+    hr = header_row(ws, "序号")
+    headers = [c.value for c in ws[hr]]
+    col = headers.index("创新实践名称") + 1
+    row = next(r for r in range(hr + 1, ws.max_row + 1) if ws.cell(row=r, column=2).value == "汇总园区4")
+    c = ws.cell(row=row, column=col)
+    assert c.value == '=HYPERLINK("http://evil","点我")' and c.data_type == "s" and c.hyperlink is None
+    intro = ws.cell(row=row, column=headers.index("工业园区简介") + 1).value
+    assert intro == "简介含有控制字符。"
+    report = ws.cell(row=row, column=headers.index("创新实践经验总结报告") + 1).value
+    assert len(report) == MAX_CELL_CHARS
+    codes = sorted((f.code, f.park) for f in extra)
+    assert codes == [("text_cleaned", "汇总园区4"), ("text_too_long", "汇总园区4")]
+    listed = [tuple(c.value for c in r[:1]) for r in wb["问题清单"].iter_rows(min_row=2)]
+    assert ("text_too_long",) in listed and ("text_cleaned",) in listed
+
+
+def test_summary_sheets_are_readable(batch, forms):
+    data = workbook_to_bytes(build_summary(batch, forms)[0])
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["汇总", "推动绿色安全发展类", "提高开放合作水平类", "分市统计", "企业清单汇总", "报送情况", "图表",
+                             "问题清单"]
+    for name in ("汇总", "分市统计", "企业清单汇总", "报送情况", "问题清单"):
+        ws = wb[name]
+        assert ws.freeze_panes and ws.auto_filter.ref, name
+        assert all((ws.column_dimensions[c].width or 0) >= 6 for c in "ABC"), name
+    charts = [n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 3
+    ws = wb["汇总"]
+    hr = header_row(ws, "序号")
+    revenue_col = [c.value for c in ws[hr]].index("2025年营业收入（亿元）") + 1
+    assert ws.cell(row=hr + 1, column=revenue_col).number_format == "#,##0.00"
+
+
+def test_enterprise_claimed_by_two_parks_is_marked(forms):
+    g = forms["green_safety"]
+    a, b = sample(g, 301, park_name="甲"), sample(g, 302, park_name="乙")
+    shared = dict(next(e for e in a.enterprises if e["category"] == "国家高新技术企业"))
+    b.enterprises.append(shared)
+    b.values["hitech_count"] += 1
+    result = check_batch([raw_return(g, a.values, a.enterprises, file="a.xlsx"),
+                          raw_return(g, b.values, b.enterprises, file="b.xlsx")], forms)
+    wb, _ = summary_book(result, forms)
+    rows = table(wb["企业清单汇总"], 1)
+    marked = {(r["园区名称"], r["多个园区填报"]) for r in rows if r["统一社会信用代码"] == shared["credit_code"]}
+    assert marked == {("甲", "乙"), ("乙", "甲")}
+    assert len(rows) == len(a.enterprises) + len(b.enterprises)
+
+
+def all_text(wb):
+    return "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                     if isinstance(c.value, str))
+
+
+def test_blind_evaluation_hides_names_and_keeps_the_key(batch, forms):
+    rets = included(batch, False)
+    wb, key = build_evaluation(rets, forms, blind=True)
+    text = all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+    for r in rets:
+        for fid in ("park_name", "filler_name", "head_name", "contact_name", "head_phone", "contact_email"):
+            assert str(r.values[fid]) not in text, fid
+    assert REDACTED in text  # the report texts name the park; it was hidden there too
+    keys = [tuple(c.value for c in row[:2]) for row in key.active.iter_rows(min_row=2)]
+    assert sorted(n for n, _ in keys) == [f"E{i:02d}" for i in range(1, len(rets) + 1)]
+    assert {p for _, p in keys} == {r.park_name for r in rets}
+    wb, key = build_evaluation(rets, forms)
+    assert key is None and all(r.park_name in all_text(wb) for r in rets)
+
+
+def test_both_workbooks_open_in_libreoffice_and_scores_add_up(batch, forms, soffice, tmp_path):
+    rets = included(batch, False)
+    ev, _ = build_evaluation(rets, forms)
+    crits = forms["green_safety"].evaluation.criteria
+    sheet = ev.worksheets[1]
+    score_rows = [r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value in
+                  {c.label for c in crits}]
+    for r, c in zip(score_rows, crits):
+        sheet.cell(row=r, column=5, value=c.weight - 1)
+    (tmp_path / "evaluation.xlsx").write_bytes(workbook_to_bytes(ev))
+    (tmp_path / "summary.xlsx").write_bytes(workbook_to_bytes(build_summary(batch, forms)[0]))
+    out = tmp_path / "lo"
+    saved = load_values(libreoffice_resave(soffice, tmp_path / "evaluation.xlsx", out))
+    overview = saved["评分汇总"]
+    headers = [c.value for c in overview[1]]
+    first = dict(zip(headers, [c.value for c in overview[2]]))
+    assert first["总分"] == sum(c.weight for c in crits) - len(crits)
+    assert first["排名"] == 1
+    assert all(dict(zip(headers, [c.value for c in row]))["总分"] in (None, "") for row in overview.iter_rows(min_row=3))
+    summary = load_formulas(libreoffice_resave(soffice, tmp_path / "summary.xlsx", out))
+    assert summary.sheetnames[:4] == ["汇总", "推动绿色安全发展类", "提高开放合作水平类", "分市统计"]
