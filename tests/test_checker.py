@@ -353,3 +353,13 @@ def test_the_batch_is_validated_once_per_category(forms, monkeypatch):
     returns += [raw_return(o, sample(o, i, park_name=f"开放园区{i}").values, file=f"o{i}.xlsx") for i in range(4)]
     run(forms, *returns)
     assert sorted(calls)[-2:] == [4, 5] and len([c for c in calls if c in (4, 5)]) == 2
+
+
+def test_formulas_saved_without_values_are_recomputed_and_reported(forms):
+    form = forms["green_safety"]
+    s = sample(form, 18)
+    result = run(forms, raw_return(form, s.values, s.enterprises, cached_formulas=False))
+    ret = result.returns[0]
+    assert [(f.code, f.severity) for f in ret.findings if f.severity != "info"] == [("formula_not_calculated", "warning")]
+    assert ret.values["tax_per_mu_2025"] == pytest.approx(
+        s.values["tax_paid_2025"] / (s.values["developed_area_total"] * 15))
