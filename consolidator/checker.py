@@ -546,10 +546,26 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
             continue
         sev = {f.severity for f in ret.findings}
         ret.status = STATUS_ERRORS if ERROR in sev else STATUS_WARNINGS if WARNING in sev else STATUS_PASSED
-        ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], f.sheet, _cell_order(f.cell)))
+        order = {t: i for i, t in enumerate(_sheet_order(ret))}
+        ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], order.get(f.sheet, len(order)),
+                                         _cell_order(f.cell)))
     parks = _park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
     return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
+
+
+def _sheet_order(ret: CheckedReturn) -> list[str]:
+    """The park's sheet names in the order of the form (its own names, where it renamed them)."""
+    if ret.form is None:
+        return []
+    seen: dict[str, None] = {}
+    for fid in ret.form.fields:
+        cell = ret.raw.cells.get(fid)
+        if cell:
+            seen.setdefault(cell.sheet, None)
+    for row in ret.raw.list_rows[:1]:
+        seen.setdefault(row.sheet, None)
+    return list(seen)
 
 
 def _cell_order(cell: str) -> tuple[int, str]:

@@ -185,6 +185,131 @@ class _progress:
             self.bar.__exit__(None, None, None)
 
 
+def mail_options(fn):
+    options = [
+        click.option("--from", "sender", envvar="CONSOLIDATOR_MAIL_FROM", required=True,
+                     help="发件人地址（也可用环境变量 CONSOLIDATOR_MAIL_FROM）。"),
+        click.option("--office-name", default="", help="落款（发件单位名称），写在邮件末尾和发件人名称中。"),
+        click.option("--deadline", default="", help="报送截止时间，如“2026年12月15日”，写入邮件。"),
+        click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     default=lambda: str(Path(__file__).resolve().parent.parent / "mail_templates"),
+                     show_default="项目的 mail_templates/", help="邮件模板目录（可修改）。"),
+        click.option("--smtp", help="直接发送：邮件服务器 主机:端口，如 smtp.example.gov.cn:465。用户名和密码取自环境变量"
+                                    " CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD。不加此项则只写出 .eml 文件。"),
+        click.option("--security", type=click.Choice(["starttls", "ssl", "none"]),
+                     help="连接加密方式，默认端口465用 ssl，其他用 starttls；none 只能用于本机服务器。"),
+        click.option("--dry-run", is_flag=True, help="试运行：列出将要发送的邮件，不实际发送。"),
+        click.option("--pause", type=click.FloatRange(0, 600), default=2.0, show_default=True, help="每封邮件之间暂停的秒数。"),
+        click.option("--round", "round_", default="", help="发送轮次名称；同一轮次已发送过的园区，再次运行时跳过。"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _deliver(outgoing, out_dir: Path, sender, office_name, smtp, security, dry_run, pause) -> int:
+    from .outbox import SmtpSettings, deliver
+
+    settings = None
+    if smtp:
+        try:
+            settings = SmtpSettings.parse(smtp, security)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--smtp") from None
+
+    def show(d):
+        click.echo(f"{d.park}（{d.to}）：{d.action}" + (f"：{d.detail}" if d.detail and d.action == "发送失败" else ""))
+
+    try:
+        results = deliver(outgoing, out_dir, sender, sender_name=office_name, smtp=settings, dry_run=dry_run,
+                          pause=pause, progress=show)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
+    failed = sum(d.action == "发送失败" for d in results)
+    if failed:
+        click.echo(f"有 {failed} 封邮件发送失败，重新运行同一命令会只补发这些邮件。", err=True)
+    return 1 if failed else 0
+
+
+@cli.command()
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="园区名单（.csv 或 .xlsx）。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="发件箱目录：个人填报表和 .eml 邮件写在这里。")
+@mail_options
+@rules_option
+def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, smtp, security, dry_run, pause, round_,
+               rules_dir):
+    """给名单中的每个园区生成个人填报表，并写出待发送的邮件（或直接发送）。
+
+    个人填报表已填好园区名称、所在省市和区县并锁定，内含园区编号，报送后可自动识别。
+
+    \b
+    示例：
+        consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --deadline 2026年12月15日
+        consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --smtp smtp.example.gov.cn:465
+    """
+    from .feedback import plan_distribute
+    from .mail import MailTemplateError
+    from .outbox import write_attachments
+
+    forms = _load(rules_dir)
+    parks = _roster(roster, forms)
+    options = {"deadline": deadline, "office": office_name, "round": f"distribute:{round_}" if round_ else "distribute"}
+    try:
+        outgoing = plan_distribute(parks, forms, templates_dir, options)
+    except MailTemplateError as exc:
+        raise click.ClickException(str(exc)) from None
+    write_attachments(out_dir, outgoing, "填报表")
+    code = _deliver(outgoing, out_dir, sender, office_name, smtp, security, dry_run, pause)
+    click.echo(f"共 {len(outgoing)} 个园区；个人填报表在 {out_dir / '填报表'}")
+    raise SystemExit(code)
+
+
+@cli.command()
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="园区名单（.csv 或 .xlsx），提供收件地址。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="发件箱目录：问题标注表和 .eml 邮件写在这里。")
+@mail_options
+@rules_option
+def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templates_dir, smtp, security, dry_run, pause,
+             round_, rules_dir):
+    """检查报送表格，给每个园区写出反馈邮件（或直接发送）。
+
+    有问题的园区：附上标出问题单元格并加了批注的副本（原文件不变），邮件逐条列出问题；
+    通过的园区：简短的回执；未报送的园区：提醒，并再次附上个人填报表。
+
+    \b
+    示例：
+        consolidator feedback 报送文件 --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn
+    """
+    from .batch import is_inside, run_check
+    from .feedback import plan_feedback
+    from .mail import MailTemplateError
+    from .outbox import write_attachments
+
+    forms = _load(rules_dir)
+    if is_inside(out_dir, returns_dir):
+        raise click.UsageError(f"发件箱 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
+    parks = _roster(roster, forms)
+    with _progress(False) as progress:
+        result = run_check(returns_dir, forms, parks, progress=progress)
+    options = {"deadline": deadline, "office": office_name, "round": round_}
+    try:
+        outgoing, skipped = plan_feedback(result, forms, templates_dir, options)
+    except MailTemplateError as exc:
+        raise click.ClickException(str(exc)) from None
+    write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
+    for name, reason in skipped:
+        click.echo(f"{name}：不发送（{reason}）")
+    code = _deliver(outgoing, out_dir, sender, office_name, smtp, security, dry_run, pause)
+    raise SystemExit(code)
+
+
 @cli.command()
 @rules_option
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),

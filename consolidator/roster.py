@@ -75,10 +75,11 @@ def read_roster(path: Path | str, forms: dict[str, Form]) -> list[Park]:
         raise RosterError(f"无法打开名单文件 {path}：{exc.strerror or exc}") from None
     except calamine.CalamineError as exc:
         raise RosterError(f"名单文件 {path.name} 无法读取：{exc}") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    # row numbers are the file's own (blank lines count), so that the office finds the row named
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+    if not numbered:
         raise RosterError(f"名单文件 {path.name} 是空的")
-    header = [unicodedata.normalize("NFKC", c).strip() for c in rows[0]]
+    header_row, header = numbered[0][0], [unicodedata.normalize("NFKC", c).strip() for c in numbered[0][1]]
     where: dict[str, int] = {}
     for key, spellings in COLUMNS.items():
         for i, h in enumerate(header):
@@ -87,13 +88,14 @@ def read_roster(path: Path | str, forms: dict[str, Form]) -> list[Park]:
                 break
     missing = [COLUMNS[k][0] for k in REQUIRED if k not in where]
     if missing:
-        raise RosterError(f"名单文件 {path.name} 缺少列：{'、'.join(missing)}（第1行应为列名，如：园区名称,所在城市,所在区县,类别,联系人,电子邮箱）")
+        raise RosterError(f"名单文件 {path.name} 缺少列：{'、'.join(missing)}（第{header_row}行应为列名，如："
+                          "园区名称,所在城市,所在区县,类别,联系人,电子邮箱）")
     by_name = {f.category_name: cid for cid, f in forms.items()}
     problems: list[str] = []
     parks: list[Park] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
-    for n, r in enumerate(rows[1:], start=2):
+    for n, r in numbered[1:]:
         def get(key: str) -> str:
             i = where.get(key)
             return r[i].strip() if i is not None and i < len(r) else ""

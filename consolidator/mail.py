@@ -1,0 +1,107 @@
+"""E-mails to the parks, built from the office's editable templates (mail_templates/). Pure: no sending.
+
+Headers are safe whatever the roster or a return holds: text is folded to one line before it goes
+into a header (a park name with a line break cannot add a Bcc), addresses are validated, and the
+Chinese attachment name is encoded both as RFC 2231 (filename*=) and as an RFC 2047 encoded word
+(name=), which between them cover Outlook, Foxmail, Thunderbird and the web mail of QQ and 163.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from email import encoders
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+import jinja2
+
+from .normalize import email_ok
+from .roster import Park
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "mail_templates"
+SUBJECT_PREFIX = "主题："
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+WIRE = compat32.clone(linesep="\r\n")
+
+
+class MailTemplateError(ValueError):
+    """A mail template is missing or wrong; the message (Chinese) names the file."""
+
+
+@dataclass
+class Outgoing:
+    key: str  # what the send log remembers, so a rerun does not send it twice
+    kind: str  # distribute | problems | accepted | unreadable | reminder
+    park: Park
+    subject: str
+    body: str
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def one_line(text: str) -> str:
+    """Header text: every line break and control character becomes a space."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", str(text or "")).strip()
+
+
+def render(templates: Path, kind: str, **context) -> tuple[str, str]:
+    path = Path(templates) / f"{kind}.txt.j2"
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError:
+        raise MailTemplateError(f"找不到邮件模板 {path}") from None
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    try:
+        text = env.from_string(source).render(**context)
+    except jinja2.TemplateError as exc:
+        raise MailTemplateError(f"邮件模板 {path} 有误：{exc}") from None
+    first, _, body = text.partition("\n")
+    if not first.startswith(SUBJECT_PREFIX):
+        raise MailTemplateError(f"邮件模板 {path} 的第一行应以“{SUBJECT_PREFIX}”开头，写邮件主题")
+    return one_line(first[len(SUBJECT_PREFIX):]), body.strip() + "\n"
+
+
+def _encoded_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def build_message(out: Outgoing, sender: str, sender_name: str = "") -> MIMEMultipart:
+    """The message, ready for smtplib or an .eml file (serialise with as_bytes(policy=WIRE))."""
+    if not email_ok(sender):
+        raise ValueError(f"发件人地址“{sender}”格式不对")
+    if not email_ok(out.park.email):
+        raise ValueError(f"{out.park.name} 的电子邮箱“{out.park.email}”格式不对")
+    msg = MIMEMultipart()
+    msg["From"] = formataddr((one_line(sender_name), sender), charset="utf-8") if sender_name else sender
+    msg["To"] = formataddr((one_line(out.park.contact or out.park.name), out.park.email.strip()), charset="utf-8")
+    msg["Subject"] = Header(one_line(out.subject), "utf-8")
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[1])
+    msg.attach(MIMEText(out.body, "plain", "utf-8"))
+    for name, data in out.attachments:
+        name = one_line(name)
+        part = MIMEBase(*XLSX_TYPE, name=_encoded_word(name))
+        part.set_payload(data)
+        encoders.encode_base64(part)
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
+        msg.attach(part)
+    return msg
+
+
+def message_bytes(msg) -> bytes:
+    return msg.as_bytes(policy=WIRE)
+
+
+def safe_filename(text: str, suffix: str = "", limit: int = 80) -> str:
+    """A file name that Windows accepts and that cannot leave its folder."""
+    name = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]+', "_", one_line(text)).strip(" .")
+    name = re.sub(r"_+", "_", name)[:limit].strip(" ._") or "未命名"
+    if name.upper() in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}:
+        name = "_" + name
+    return name + suffix

@@ -1,0 +1,80 @@
+import email
+from email import policy
+
+import pytest
+
+from consolidator.mail import (DEFAULT_TEMPLATES, MailTemplateError, Outgoing, build_message, message_bytes, one_line,
+                               render, safe_filename)
+from consolidator.roster import Park
+
+
+def park(**kw):
+    base = dict(park_id="P1", name="苏州工业园区", city="江苏省苏州市", county="工业园区", category="green_safety",
+                contact="王伟", email="wang@sipac.gov.cn", row=2)
+    return Park(**{**base, **kw})
+
+
+def parse(msg):
+    return email.message_from_bytes(message_bytes(msg), policy=policy.default)
+
+
+def test_line_breaks_cannot_inject_headers():
+    evil = park(name="苏州\r\nBcc: spy@evil.example", contact="王伟\nX-Injected: 1")
+    out = Outgoing("k", "distribute", evil, "主题\r\nBcc: spy2@evil.example", "正文", [("苏州\n工业园区.xlsx", b"x")])
+    m = parse(build_message(out, "office@gov.cn", "省工信厅\r\nBcc: spy3@evil.example"))
+    assert m["Bcc"] is None and m["X-Injected"] is None
+    assert m["Subject"] == "主题 Bcc: spy2@evil.example"
+    assert [a for a in m.iter_attachments()][0].get_filename() == "苏州 工业园区.xlsx"
+    raw = message_bytes(build_message(out, "office@gov.cn"))
+    assert b"\nBcc:" not in raw and b"\nX-Injected" not in raw
+
+
+def test_chinese_attachment_name_is_encoded_for_common_clients():
+    out = Outgoing("k", "distribute", park(), "主题", "正文", [("苏州工业园区_填报表.xlsx", b"PK\x03\x04data")])
+    msg = build_message(out, "office@gov.cn", "江苏省工业和信息化厅")
+    raw = message_bytes(msg)
+    assert b"filename*=utf-8''%E8%8B%8F%E5%B7%9E" in raw  # RFC 2231
+    assert b'name="=?utf-8?b?' in raw  # RFC 2047, for clients that read only Content-Type
+    part = next(parse(msg).iter_attachments())
+    assert part.get_filename() == "苏州工业园区_填报表.xlsx"
+    assert part.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert part.get_param("name", header="content-type").startswith("=?utf-8?b?")
+    assert part.get_content() == b"PK\x03\x04data"
+    assert parse(msg)["To"] == "王伟 <wang@sipac.gov.cn>"
+
+
+def test_bad_addresses_are_refused():
+    with pytest.raises(ValueError, match="电子邮箱"):
+        build_message(Outgoing("k", "distribute", park(email="wang#sipac"), "s", "b"), "office@gov.cn")
+    with pytest.raises(ValueError, match="发件人"):
+        build_message(Outgoing("k", "distribute", park(), "s", "b"), "office")
+
+
+def test_templates_render_subject_and_body():
+    subject, body = render(DEFAULT_TEMPLATES, "distribute", park=park(), title="2026年工业园区高质量发展创新实践",
+                           category="推动绿色安全发展类", deadline="2026年12月15日", office="省工信厅")
+    assert subject == "2026年工业园区高质量发展创新实践经验总结材料填报（苏州工业园区）"
+    assert body.startswith("王伟：") and "于2026年12月15日前" in body and body.rstrip().endswith("省工信厅")
+
+
+def test_template_mistakes_are_reported_in_chinese(tmp_path):
+    (tmp_path / "distribute.txt.j2").write_text("Subject: x\n正文", encoding="utf-8")
+    with pytest.raises(MailTemplateError, match="第一行应以“主题：”开头"):
+        render(tmp_path, "distribute", park=park())
+    (tmp_path / "distribute.txt.j2").write_text("主题：{{ nope }}\n正文", encoding="utf-8")
+    with pytest.raises(MailTemplateError, match="有误"):
+        render(tmp_path, "distribute", park=park())
+    with pytest.raises(MailTemplateError, match="找不到邮件模板"):
+        render(tmp_path, "feedback_accepted", park=park())
+
+
+@pytest.mark.parametrize("text, name", [
+    ("../../etc/passwd", "etc_passwd"), ("苏州:园区*?", "苏州_园区"), ("CON", "_CON"), ("  . ", "未命名"),
+    ("a\r\nb", "a b"), ("园区" * 100, "园区" * 40),
+])
+def test_safe_filename(text, name):
+    assert safe_filename(text) == name
+
+
+def test_one_line():
+    assert one_line("a\r\n\tb\u2028c") == "a b c"
