@@ -207,15 +207,26 @@ def mail_options(fn):
     return fn
 
 
-def _deliver(outgoing, out_dir: Path, sender, office_name, smtp, security, dry_run, pause) -> int:
-    from .outbox import SmtpSettings, deliver
+def _smtp_settings(smtp, security, dry_run):
+    """Parse --smtp and, unless it is a dry run, log in once before any work is done."""
+    from .outbox import SmtpSettings, check_connection
 
-    settings = None
-    if smtp:
+    if not smtp:
+        return None
+    try:
+        settings = SmtpSettings.parse(smtp, security)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--smtp") from None
+    if not dry_run:
         try:
-            settings = SmtpSettings.parse(smtp, security)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--smtp") from None
+            check_connection(settings)
+        except ConnectionError as exc:
+            raise click.ClickException(str(exc)) from None
+    return settings
+
+
+def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pause) -> int:
+    from .outbox import deliver
 
     def show(d):
         click.echo(f"{d.park}（{d.to}）：{d.action}" + (f"：{d.detail}" if d.detail and d.action == "发送失败" else ""))
@@ -257,13 +268,14 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
 
     forms = _load(rules_dir)
     parks = _roster(roster, forms)
+    settings = _smtp_settings(smtp, security, dry_run)
     options = {"deadline": deadline, "office": office_name, "round": f"distribute:{round_}" if round_ else "distribute"}
     try:
         outgoing = plan_distribute(parks, forms, templates_dir, options)
     except MailTemplateError as exc:
         raise click.ClickException(str(exc)) from None
     write_attachments(out_dir, outgoing, "填报表")
-    code = _deliver(outgoing, out_dir, sender, office_name, smtp, security, dry_run, pause)
+    code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
     click.echo(f"共 {len(outgoing)} 个园区；个人填报表在 {out_dir / '填报表'}")
     raise SystemExit(code)
 
@@ -296,6 +308,7 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
     if is_inside(out_dir, returns_dir):
         raise click.UsageError(f"发件箱 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
     parks = _roster(roster, forms)
+    settings = _smtp_settings(smtp, security, dry_run)
     with _progress(False) as progress:
         result = run_check(returns_dir, forms, parks, progress=progress)
     options = {"deadline": deadline, "office": office_name, "round": round_}
@@ -306,7 +319,7 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
     write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
     for name, reason in skipped:
         click.echo(f"{name}：不发送（{reason}）")
-    code = _deliver(outgoing, out_dir, sender, office_name, smtp, security, dry_run, pause)
+    code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
     raise SystemExit(code)
 
 

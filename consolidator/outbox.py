@@ -128,6 +128,15 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
     return results
 
 
+def check_connection(s: SmtpSettings) -> None:
+    """Connect and log in once, so that a wrong server or password is reported before any work."""
+    server = _connect(s)
+    try:
+        server.quit()
+    except smtplib.SMTPException:
+        server.close()
+
+
 def _connect(s: SmtpSettings) -> smtplib.SMTP:
     context = ssl.create_default_context()
     try:
