@@ -270,8 +270,11 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
     parks = _roster(roster, forms)
     settings = _smtp_settings(smtp, security, dry_run)
     options = {"deadline": deadline, "office": office_name, "round": f"distribute:{round_}" if round_ else "distribute"}
+    from .outbox import SendLog
+
+    already = SendLog(out_dir).keys if settings else set()
     try:
-        outgoing = plan_distribute(parks, forms, templates_dir, options)
+        outgoing = plan_distribute(parks, forms, templates_dir, options, already)
     except MailTemplateError as exc:
         raise click.ClickException(str(exc)) from None
     write_attachments(out_dir, outgoing, "填报表")

@@ -73,14 +73,17 @@ def _context(park: Park, form: Form | None, options: dict) -> dict:
             "deadline": options.get("deadline") or "", "office": options.get("office") or ""}
 
 
-def plan_distribute(parks: list[Park], forms: dict[str, Form], templates, options: dict) -> list[Outgoing]:
+def plan_distribute(parks: list[Park], forms: dict[str, Form], templates, options: dict,
+                    already_sent: set[str] = frozenset()) -> list[Outgoing]:
+    """A message per park; the workbook is only built for messages not yet in the send log."""
     out = []
     round_ = options.get("round") or "distribute"
     for park in parks:
         form = forms[park.category]
-        name, data = personal_workbook(form, park)
+        key = f"{round_}:{park.park_id}"
+        attachments = [] if key in already_sent else [personal_workbook(form, park)]
         subject, body = render(templates, "distribute", **_context(park, form, options))
-        out.append(Outgoing(f"{round_}:{park.park_id}", "distribute", park, subject, body, [(name, data)]))
+        out.append(Outgoing(key, "distribute", park, subject, body, attachments))
     return out
 
 
