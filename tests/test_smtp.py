@@ -224,3 +224,27 @@ def test_feedback_round_trip(server, tmp_path, capsys, forms):
     # the same returns again: nothing is sent twice
     code, out = run(args, capsys)
     assert code == 0 and len(server.messages) == 14
+
+
+def test_implicit_ssl(tmp_path, capsys, monkeypatch, small_roster):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    import ssl
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Recorder()
+    controller = Controller(handler, hostname="localhost", port=free_port(), ssl_context=context)
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    try:
+        code, out = run(["distribute", "--roster", str(small_roster), "--out", str(tmp_path / "o"), "--from", SENDER,
+                         "--smtp", f"localhost:{controller.port}", "--security", "ssl", "--pause", "0"], capsys)
+    finally:
+        controller.stop()
+    assert code == 0, out
+    assert len(handler.messages) == 3
