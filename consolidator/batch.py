@@ -11,21 +11,20 @@ from typing import Callable
 
 from .checker import BatchResult, check_batch
 from .form import Form
-from .reader import RawReturn, discover, read_return
+from .isolation import DEFAULT_TIMEOUT, IsolatedReader
+from .reader import RawReturn, discover
 from .roster import Park
 
 Progress = Callable[[int, int, RawReturn], None]
 
 
 def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | None = None,
-              progress: Progress | None = None) -> BatchResult:
+              progress: Progress | None = None, *, workers: int | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> BatchResult:
+    """Read every file of the folder in isolated workers, then check them as one batch."""
     sources, skipped = discover(Path(returns_dir))
-    raws = []
-    for n, source in enumerate(sources, start=1):
-        raw = read_return(source, forms)
-        raws.append(raw)
-        if progress:
-            progress(n, len(sources), raw)
+    rules_dir = next(iter(forms.values())).rules_dir
+    raws = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout).read_all(sources, progress)
     return check_batch(raws, forms, roster, skipped)
 
 

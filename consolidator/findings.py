@@ -27,7 +27,11 @@ _CODES = [
     # reading
     Code("file_unreadable", ERROR, "文件无法读取", "文件无法读取（{reason}）。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。"),
     Code("file_encrypted", ERROR, "文件已加密", "文件已加密，请取消密码后重新发送。"),
-    Code("file_not_workbook", ERROR, "不是 Excel 工作簿", "文件不是 Excel 工作簿（{kind}），请用下发的模板填写后以 .xlsx 格式发送。"),
+    Code("file_not_workbook", ERROR, "不是 Excel 工作簿", "文件不是可以读取的 Excel 工作簿（{kind}），请用下发的模板填写，用 Excel 或 WPS 另存为 .xlsx 格式后发送。"),
+    Code("file_unsafe", ERROR, "不安全的文件", "文件含有不安全的内容（{reason}），已拒绝读取。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。"),
+    Code("file_too_large", ERROR, "文件过大", "文件过大（{reason}），为保护系统已拒绝读取。请检查文件，删除多余内容后另存为 .xlsx 重新发送。"),
+    Code("file_timeout", ERROR, "读取超时", "读取文件超过{seconds}秒仍未完成，文件可能已损坏。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。"),
+    Code("file_crashed", ERROR, "读取出错", "读取文件时出错（{reason}），已跳过该文件。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。"),
     Code("file_legacy_format", INFO, "旧格式文件", "文件为 {kind} 格式，已尽量读取；请以后另存为 .xlsx 发送。"),
     Code("not_template", ERROR, "不是填报模板", "工作簿不是本次下发的填报模板（{reason}），请使用下发的模板填写。"),
     Code("template_version", WARNING, "模板版本不同", "模板版本为“{found}”，当前版本为“{expected}”；已按当前规则检查，请核对栏目是否齐全。"),

@@ -179,6 +179,7 @@ class Form:
     rules: tuple[Rule, ...]
     enterprise_list: EnterpriseList
     fingerprint: str
+    rules_dir: str = ""
     evaluation: Any = None
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -423,6 +424,7 @@ class _Compiler:
             rules=tuple(rules),
             enterprise_list=enterprise_list,
             fingerprint=self.fingerprint,
+            rules_dir=str(self.paths["common"].parent),
             evaluation=self.common.evaluation,
             texts=dict(self.texts),
         )

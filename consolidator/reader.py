@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -28,6 +29,12 @@ from .template import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb"}
 ARCHIVE_SUFFIXES = {".zip"}
 SKIP_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+# What one return may be. Our templates are about 0.2 MB zipped and 3 MB unzipped with about
+# 12,000 cells; these limits leave a wide margin and still stop a bomb before it is opened.
+MAX_FILE_BYTES = 50 * 2**20
+MAX_UNZIPPED_BYTES = 300 * 2**20
+MAX_RATIO = 200  # a member that expands more than this (when large) is a zip bomb
+REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -43,6 +50,7 @@ class Source:
     path: Path
     member: str | None = None
     data: bytes | None = None  # the bytes of a zip member, read in memory
+    problem: tuple[str, dict] | None = None  # found before reading (a member too big to expand)
 
     def read_bytes(self) -> bytes:
         return self.data if self.data is not None else self.path.read_bytes()
@@ -127,28 +135,59 @@ def discover(root: Path) -> tuple[list[Source], list[F.Finding]]:
     return sources, skipped
 
 
+MAX_ARCHIVE_MEMBERS = 2000
+
+
 def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> None:
+    """The members of a .zip, read into memory one by one; a member too big to be a return is not
+    expanded at all (its declared size is checked first), and one broken member spoils no other."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                name = _member_name(info)
-                display = f"{rel}!{name}"
-                reason = _skip_reason(name)
-                if reason:
-                    skipped.append(F.make("skipped", file=display, reason=reason))
-                    continue
-                try:
-                    member_time = dt.datetime(*info.date_time)
-                except ValueError:
-                    member_time = mtime
-                sources.append(Source(display, member_time, path, member=name, data=zf.read(info)))
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
-        reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法解压：{exc}"
-        sources.append(Source(rel, mtime, path, data=b"", member=None))
+        zf = zipfile.ZipFile(path)
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法打开：{exc}"
         skipped.append(F.make("file_unreadable", file=rel, reason=reason))
-        sources.pop()
+        return
+    with zf:
+        if len(infos) > MAX_ARCHIVE_MEMBERS:
+            skipped.append(F.make("file_too_large", file=rel, reason=f"压缩包中有 {len(infos)} 个文件"))
+            return
+        seen: set[str] = set()
+        for info in infos:
+            name = _member_name(info)
+            display = f"{rel}!{name}"
+            reason = _skip_reason(name)
+            if reason:
+                skipped.append(F.make("skipped", file=display, reason=reason))
+                continue
+            try:
+                member_time = dt.datetime(*info.date_time)
+            except ValueError:
+                member_time = mtime
+
+            def failed(code: str, **kw) -> None:
+                sources.append(Source(display, member_time, path, member=name, data=b"", problem=(code, kw)))
+
+            if name in seen:
+                failed("file_unreadable", reason="压缩包中有同名文件，无法确定报送的是哪一个")
+                continue
+            seen.add(name)
+            if info.file_size > MAX_FILE_BYTES or (info.compress_size and info.file_size / info.compress_size > 1000):
+                failed("file_too_large", reason=f"解压后约 {info.file_size / 2**20:.0f} MB")
+                continue
+            try:
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_FILE_BYTES + 1)  # never more than the limit, whatever the header says
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error) as exc:
+                if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+                    failed("file_encrypted")
+                else:
+                    failed("file_unreadable", reason="压缩包中的文件已损坏")
+                continue
+            if len(data) > MAX_FILE_BYTES:
+                failed("file_too_large", reason="解压后超过 50 MB")
+                continue
+            sources.append(Source(display, member_time, path, member=name, data=data))
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -185,6 +224,88 @@ def sniff(data: bytes, suffix: str) -> tuple[str, str | None]:
     if data[:5] == b"<?xml":
         return "other", "XML 文件"
     return "other", "文本或其他格式的文件"
+
+
+def inspect_package(data: bytes) -> tuple[str, str] | None:
+    """Look at an .xlsx package before any parser does: (finding code, reason) when it must not be read.
+
+    Only the zip directory and the first few KB of the parts are read, so a bomb is never expanded."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "file_unreadable", "压缩结构已损坏"
+    names = [i.filename for i in infos]
+    if len(names) != len(set(names)):
+        dup = sorted({n for n in names if names.count(n) > 1})[0]
+        return "file_unreadable", f"文件结构已损坏（部件 {dup} 重复）"
+    missing = [p for p in REQUIRED_PARTS if p not in names]
+    if missing:
+        return "file_unreadable", f"文件结构不完整（缺少 {'、'.join(missing)}）"
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        return "file_too_large", f"解压后约 {total / 2**20:.0f} MB"
+    for i in infos:
+        if i.file_size > 10 * 2**20 and i.compress_size and i.file_size / i.compress_size > MAX_RATIO:
+            return "file_too_large", f"部件 {i.filename} 压缩比异常（{i.file_size // max(i.compress_size, 1)} 倍）"
+    for i in infos:
+        if not i.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        try:
+            with zf.open(i) as fh:
+                head = fh.read(4096)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error):
+            return "file_unreadable", f"部件 {i.filename} 已损坏"
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            return "file_unsafe", f"部件 {i.filename} 中含有 XML 实体声明"
+    return None
+
+
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
+MAX_RANGE_CELLS = 5_000_000
+
+
+def diagnose_crash(source: Source) -> str | None:
+    """Why a worker died on this file, when the reason is one we can name: a cell far outside the
+    form (the parser allocates the whole rectangle up to it). Streams the sheets; never expands a bomb."""
+    try:
+        data = source.read_bytes()
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = _sheet_files(zf)
+    except Exception:
+        return None
+    for part, title in names.items():
+        max_row = max_col = 0
+        far = ""
+        try:
+            with zf.open(part) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    buf = tail + chunk
+                    for m in _CELL_REF.finditer(buf):
+                        row, col = int(m.group(2)), column_index_from_string(m.group(1).decode("ascii"))
+                        if row * col > max_row * max_col:
+                            far = f"{m.group(1).decode('ascii')}{row}"
+                        max_row, max_col = max(max_row, row), max(max_col, col)
+                    tail = buf[-64:]
+        except Exception:
+            continue
+        if max_row * max_col > MAX_RANGE_CELLS:
+            return f"工作表“{title}”的 {far} 单元格有内容，表格范围过大；请删除该单元格的内容"
+    return None
+
+
+def _sheet_files(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> sheet name."""
+    root = SafeET.fromstring(zf.read("xl/workbook.xml"))
+    rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    target = {r.get("Id"): r.get("Target") for r in rels}
+    out = {}
+    for sh in root.iterfind("m:sheets/m:sheet", NS):
+        t = target.get(sh.get(f"{{{NS['r']}}}id"), "")
+        part = t.lstrip("/") if t.startswith("/") else "xl/" + t
+        out[part] = sh.get("name")
+    return out
 
 
 class _Grid:
@@ -282,11 +403,21 @@ def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict
 def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     """Read one file; never raises for a bad file: problems become findings."""
     ret = RawReturn(source)
+    if source.problem is not None:
+        code, kw = source.problem
+        return ret.fail(code, **kw)
     try:
         data = source.read_bytes()
     except OSError as exc:
         return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
+    if len(data) > MAX_FILE_BYTES:
+        return ret.fail("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
     kind, description = sniff(data, source.suffix)
+    if kind == "xlsx":
+        problem = inspect_package(data)
+        if problem is not None:
+            code, reason = problem
+            return ret.fail(code, reason=reason)
     if kind == "encrypted":
         return ret.fail("file_encrypted")
     if kind == "broken":

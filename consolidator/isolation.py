@@ -1,0 +1,175 @@
+"""Read every file in a worker process of its own, with a time limit and a memory budget.
+
+A file that makes a parser hang is abandoned when its time is up (the worker is killed and
+replaced); one that makes it allocate without end hits the worker's memory limit (RLIMIT_AS, on
+Linux and macOS) and the worker dies instead of the run; either way the file gets one finding and
+every other file is read as if it were not there. The workers also put all cores to use.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable
+
+from .form import Form, load_forms
+from .reader import RawReturn, Source, diagnose_crash, read_return
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 1024
+
+
+def _vm_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def _limit_memory(budget: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: the size checks before parsing are the protection there
+        return
+    limit = _vm_bytes() + budget if _vm_bytes() else budget * 4
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+
+
+def _quiet() -> None:
+    """A parser that dies prints its own backtrace; the office should see our finding, not that."""
+    if os.environ.get("CONSOLIDATOR_DEBUG"):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) -> None:
+    _quiet()
+    if forms is None:  # spawned (Windows): load the rules here
+        forms = load_forms(rules_dir)
+    _limit_memory(budget)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, source = task
+        try:
+            raw = read_return(source, forms)
+        except MemoryError:
+            raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
+        except Exception as exc:  # read_return turns bad files into findings; this is a last resort
+            raw = RawReturn(source).fail("file_crashed", reason=f"程序无法处理该文件（{type(exc).__name__}）")
+        try:
+            conn.send((index, raw))
+        except MemoryError:
+            conn.send((index, RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")))
+
+
+@dataclass
+class _Worker:
+    process: mp.Process
+    conn: object
+    task: tuple[int, float] | None = None  # (index, deadline)
+
+
+class IsolatedReader:
+    def __init__(self, forms: dict[str, Form], rules_dir: Path | str, *, workers: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB):
+        self.forms, self.rules_dir = forms, str(rules_dir)
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.timeout, self.budget = timeout, memory_mb * 2**20
+        self.ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
+
+    def _start(self) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        forms = self.forms if self.ctx.get_start_method() == "fork" else None
+        p = self.ctx.Process(target=_worker, args=(child, forms, self.rules_dir, self.budget), daemon=True)
+        p.start()
+        child.close()
+        return _Worker(p, parent)
+
+    @staticmethod
+    def _stop(w: _Worker, kill: bool = False) -> None:
+        try:
+            if kill:
+                w.process.kill()
+            else:
+                w.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        w.process.join(timeout=5)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join(timeout=5)
+        w.conn.close()
+
+    def read_all(self, sources: list[Source],
+                 progress: Callable[[int, int, RawReturn], None] | None = None) -> list[RawReturn]:
+        """Every source read, in the order given."""
+        results: list[RawReturn | None] = [None] * len(sources)
+        pending = deque(range(len(sources)))
+        pool = [self._start() for _ in range(min(self.workers, len(sources)))]
+        done = 0
+
+        def finish(i: int, raw: RawReturn) -> None:
+            nonlocal done
+            results[i] = raw
+            done += 1
+            if progress:
+                progress(done, len(sources), raw)
+
+        try:
+            while pending or any(w.task for w in pool):
+                for w in pool:
+                    if w.task is None and pending:
+                        i = pending.popleft()
+                        w.conn.send((i, sources[i]))
+                        w.task = (i, time.monotonic() + self.timeout)
+                busy = [w for w in pool if w.task]
+                wait_for = max(0.0, min(w.task[1] for w in busy) - time.monotonic())
+                ready = wait([w.conn for w in busy], timeout=wait_for)
+                for k, w in enumerate(pool):
+                    if w.task is None:
+                        continue
+                    i, deadline = w.task
+                    if w.conn in ready:
+                        try:
+                            index, raw = w.conn.recv()
+                        except (EOFError, OSError):
+                            w.process.join(timeout=5)
+                            far = diagnose_crash(sources[i])
+                            if far:
+                                finish(i, RawReturn(sources[i]).fail("file_too_large", reason=far))
+                            else:
+                                finish(i, RawReturn(sources[i]).fail(
+                                    "file_crashed", reason="读取时占用内存超出限制或内容异常"))
+                            self._stop(w, kill=True)
+                            pool[k] = self._start()
+                            continue
+                        w.task = None
+                        finish(index, raw)
+                    elif time.monotonic() >= deadline:
+                        finish(i, RawReturn(sources[i]).fail("file_timeout", seconds=f"{self.timeout:g}"))
+                        self._stop(w, kill=True)
+                        pool[k] = self._start()
+        finally:
+            for w in pool:
+                self._stop(w)
+        return results  # type: ignore[return-value]
