@@ -14,6 +14,7 @@ import warnings
 from collections import defaultdict
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
@@ -60,7 +61,7 @@ def annotate(data: bytes, findings: list[F.Finding]) -> bytes | None:
         cell.fill = ERROR_FILL if worst == F.ERROR else WARNING_FILL
         text = "\n".join(f"【{'错误' if f.severity == F.ERROR else '请核实'}】{f.message}" for f in items)
         old = cell.comment.text + "\n" if cell.comment else ""
-        comment = Comment(old + text, COMMENT_AUTHOR)
+        comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", old + text), COMMENT_AUTHOR)
         comment.width, comment.height = 320, 40 + 18 * text.count("\n") + 18 * (len(text) // 24)
         cell.comment = comment
     buf = io.BytesIO()

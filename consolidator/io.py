@@ -26,7 +26,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
             os.replace(tmp, path)
         except PermissionError as exc:
             raise OutputLockedError(
-                exc.errno, f"无法覆盖文件 {path}：文件可能正在 Excel 或 WPS 中打开，请关闭后重试（原文件保持不变）"
+                f"无法覆盖文件 {path}：文件可能正在 Excel 或 WPS 中打开，请关闭后重试（原文件保持不变）"
             ) from exc
     except BaseException:
         try:

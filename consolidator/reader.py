@@ -200,10 +200,10 @@ def sniff(data: bytes, suffix: str) -> tuple[str, str | None]:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
         except zipfile.BadZipFile:
             return "broken", "文件已损坏（压缩结构不完整）"
-        if "xl/workbook.xml" in names:
-            return "xlsx", None
         if "xl/workbook.bin" in names:
             return "xlsb", "Excel 二进制工作簿（.xlsb）"
+        if "xl/workbook.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)):
+            return "xlsx", None  # an Office package; inspect_package says what is missing, if anything
         if "mimetype" in names and b"opendocument.spreadsheet" in data[:200]:
             return "ods", "OpenDocument 表格（.ods）"
         if "word/document.xml" in names:

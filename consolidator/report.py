@@ -19,7 +19,7 @@ import jinja2
 
 from . import findings as F
 from .checker import STATUSES, BatchResult
-from .io import atomic_write_bytes
+from .io import OutputLockedError, atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -111,10 +111,21 @@ def findings_json(result: BatchResult) -> bytes:
 
 
 def write_outputs(result: BatchResult, out_dir: Path, *, source: str = "") -> list[Path]:
+    """Write the three outputs; one that is open in another program is kept as it was, the others
+    are written, and then OutputLockedError names every file that could not be replaced."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        atomic_write_bytes(out_dir / "report.html", render_html(result, source=source).encode("utf-8")),
-        atomic_write_bytes(out_dir / "findings.csv", findings_csv(result)),
-        atomic_write_bytes(out_dir / "findings.json", findings_json(result)),
+    outputs = [
+        ("report.html", lambda: render_html(result, source=source).encode("utf-8")),
+        ("findings.csv", lambda: findings_csv(result)),
+        ("findings.json", lambda: findings_json(result)),
     ]
+    written, locked = [], []
+    for name, make in outputs:
+        try:
+            written.append(atomic_write_bytes(out_dir / name, make()))
+        except OutputLockedError as exc:
+            locked.append(str(exc))
+    if locked:
+        raise OutputLockedError("\n".join(locked))
+    return written

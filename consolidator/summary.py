@@ -93,11 +93,12 @@ def _row_values(ret: CheckedReturn, cols: list[Column], guard: TextGuard) -> lis
     return out
 
 
-def _identity(n: int, ret: CheckedReturn, counted: bool) -> list:
+def _identity(n: int, ret: CheckedReturn, counted: bool, guard: TextGuard) -> list:
     counts = ret.counts()
     county = ret.park.county if ret.park else ret.values.get("county")
-    return [n, ret.park_name, ret.city, county, ret.form.category_name, ret.status, "是" if counted else "否",
-            counts["error"], counts["warning"], ret.fill_date, ret.file]
+    row = [n, ret.park_name, ret.city, county, ret.form.category_name, ret.status, "是" if counted else "否",
+           counts["error"], counts["warning"], ret.fill_date, ret.file]
+    return [guard.clean(v, label=IDENTITY[i], file=ret.file, park=ret.park_name) for i, v in enumerate(row)]
 
 
 def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: list[str], rows: list[list],
@@ -204,7 +205,7 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
     # 汇总
     rows, fonts = [], []
     for n, r in enumerate(cur, start=1):
-        rows.append(_identity(n, r, id(r) in counted) + _row_values(r, shared_cols, guard))
+        rows.append(_identity(n, r, id(r) in counted, guard) + _row_values(r, shared_cols, guard))
         fonts.append(None if id(r) in counted else EXCLUDED_FONT)
     formats = [None] * len(IDENTITY) + [number_format(c.field) if c.field.is_numeric else None for c in shared_cols]
     note = (f"{first.title}报送汇总（生成时间：{(generated or dt.datetime.now()):%Y-%m-%d %H:%M}）。"
@@ -216,7 +217,7 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
     for cid, form in forms.items():
         cols = _columns(form, shared, shared=False)
         rets = [r for r in cur if r.form is form]
-        rows = [_identity(n, r, id(r) in counted) + _row_values(r, cols, guard) for n, r in enumerate(rets, start=1)]
+        rows = [_identity(n, r, id(r) in counted, guard) + _row_values(r, cols, guard) for n, r in enumerate(rets, start=1)]
         fonts = [None if id(r) in counted else EXCLUDED_FONT for r in rets]
         formats = [None] * len(IDENTITY) + [number_format(c.field) if c.field.is_numeric else None for c in cols]
         _write_table(wb, form.category_name[:31], _groups_row(len(IDENTITY), cols), IDENTITY + [c.header for c in cols],
@@ -224,8 +225,8 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
 
     _city_sheet(wb, result, forms, include_errors, shared_cols)
     _list_sheet(wb, result, guard)
-    _status_sheet(wb, result, counted)
-    _chart_sheet(wb, result, counted, first)
+    _status_sheet(wb, result, counted, guard)
+    _chart_sheet(wb, result, counted, first, guard)
     # 问题清单 last, with what writing this workbook had to change
     findings = [*result.skipped, *result.findings, *guard.findings]
     headers = [F.COLUMNS_ZH[c] for c in F.FINDING_COLUMNS]
@@ -305,7 +306,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     _write_table(wb, "企业清单汇总", None, headers, rows, freeze_cols=2)
 
 
-def _status_sheet(wb, result: BatchResult, counted: set[int]) -> None:
+def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) -> None:
     headers = ["园区名称", "所在省市", "所在区县", "类别", "状态", "计入合计", "最新报送填写日期", "最新报送文件", "报送文件数",
                "错误数", "警告数", "已被替代的文件"]
     rows = []
@@ -313,15 +314,14 @@ def _status_sheet(wb, result: BatchResult, counted: set[int]) -> None:
         cur = p.current
         counts = cur.counts() if cur else {"error": "", "warning": ""}
         county = p.park.county if p.park else (cur.values.get("county") if cur else "")
-        rows.append([p.name, p.city, county, p.category, p.status,
-                     "是" if cur is not None and id(cur) in counted else "否",
-                     cur.fill_date if cur else None, cur.file if cur else "",
-                     len(p.files), counts["error"], counts["warning"],
-                     "、".join(r.file for r in p.files if r.status == STATUS_SUPERSEDED)])
+        row = [p.name, p.city, county, p.category, p.status, "是" if cur is not None and id(cur) in counted else "否",
+               cur.fill_date if cur else None, cur.file if cur else "", len(p.files), counts["error"],
+               counts["warning"], "、".join(r.file for r in p.files if r.status == STATUS_SUPERSEDED)]
+        rows.append([guard.clean(v, label=headers[i], park=p.name) for i, v in enumerate(row)])
     _write_table(wb, "报送情况", None, headers, rows, freeze_cols=1)
 
 
-def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form) -> None:
+def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: TextGuard) -> None:
     ws = wb.create_sheet("图表")
     year = form.years[0]
     rets = sorted((r for r in result.returns if id(r) in counted),
@@ -332,7 +332,8 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form) -> None
     ws.append([cell(ws, h, font=HEAD_FONT, fill=HEAD_FILL) for h in
                ("园区", f"{year}年营业收入（亿元）", f"{year}年亩均税收（万元/亩）")])
     for r in rets:
-        ws.append([cell(ws, r.park_name), cell(ws, _num(r.values.get(f"revenue_{year}")), number_format="#,##0.00"),
+        ws.append([cell(ws, guard.clean(r.park_name, label="园区", file=r.file, park=r.park_name)),
+                   cell(ws, _num(r.values.get(f"revenue_{year}")), number_format="#,##0.00"),
                    cell(ws, _num(r.values.get(f"tax_per_mu_{year}")), number_format="#,##0.00")])
     n = len(rets)
     status_start = n + 3
@@ -343,7 +344,7 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form) -> None
     cities = sorted({p.city or "（未填写）" for p in result.parks})
     for c in cities:
         counts = [sum(1 for p in result.parks if (p.city or "（未填写）") == c and p.status == s) for s in statuses]
-        ws.append([cell(ws, c)] + [cell(ws, x) for x in counts])
+        ws.append([cell(ws, guard.clean(c, label="城市"))] + [cell(ws, x) for x in counts])
     if n:
         for col, title, anchor in ((2, f"{year}年营业收入（亿元）", "E2"), (3, f"{year}年亩均税收（万元/亩）", "E22")):
             chart = BarChart()

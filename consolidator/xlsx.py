@@ -56,6 +56,8 @@ class TextGuard:
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):
     """A write-only cell; strings are always stored as text (never formulas)."""
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # last resort: callers clean (and report) through TextGuard
     c = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         c.data_type = "s"

@@ -1,0 +1,352 @@
+"""Broken, hostile and unusual files, generated here: each gets exactly one clear finding, the batch
+finishes, every other file is checked as if it were not there, the inputs are unchanged and the
+outputs are safe."""
+
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from consolidator import findings as F
+from consolidator.batch import run_check
+from consolidator.isolation import IsolatedReader
+from consolidator.reader import Source, discover
+from consolidator.samples import clean_return
+from consolidator.template import filled_workbook_bytes
+
+from .conftest import ROOT
+
+GOOD = ROOT / "sample_data" / "returns" / "昆山开发区_提高开放合作水平类.xlsx"
+
+
+def rezip(data: bytes, change) -> bytes:
+    """The package with its parts passed through change(name, body) -> body (None drops the part)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = change(info.filename, src.read(info))
+            if body is not None:
+                dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def with_extra(data: bytes, name: str, body: bytes) -> bytes:
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a") as zf:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Duplicate name" is the point
+            zf.writestr(name, body)
+    return out.getvalue()
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                             for i in range(1, 10))
+                  + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>')
+XXE = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+       b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&xxe;</workbook>')
+
+
+def zip_bomb_member() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("xl/worksheets/sheet9.xml", "w") as fh:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(40):
+                fh.write(chunk)
+    return out.getvalue()
+
+
+def cases(tmp_path, soffice=None):
+    """file name -> (bytes, expected finding code)."""
+    good = GOOD.read_bytes()
+    half = len(good) // 2
+    corrupted = bytearray(good)
+    for k in range(2000, 2400):
+        corrupted[k] ^= 0xFF
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document/>")
+    xlsb = io.BytesIO()
+    with zipfile.ZipFile(xlsb, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    bomb = zip_bomb_member()
+    bomb_package = rezip(good, lambda n, b: b)
+    with zipfile.ZipFile(io.BytesIO(bomb)) as zb, zipfile.ZipFile(out := io.BytesIO(bomb_package), "a") as zf:
+        info = zb.infolist()[0]
+        zf.writestr(info, zb.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(good)).encrypt("secret", encrypted)
+    return {
+        "空文件.xlsx": (b"", "file_not_workbook"),
+        "文本.xlsx": ("这是一封邮件正文，不是表格。".encode("gbk"), "file_not_workbook"),
+        "网页.xlsx": (b"<html><body><table><tr><td>1</td></tr></table></body></html>", "file_not_workbook"),
+        "表格.csv.xlsx": ("园区名称,营业收入\n苏州,100\n".encode("utf-8"), "file_not_workbook"),
+        "截断.xlsx": (good[:half], "file_unreadable"),
+        "损坏.xlsx": (bytes(corrupted), "file_unreadable"),
+        "缺少部件.xlsx": (rezip(good, lambda n, b: None if n == "xl/workbook.xml" else b), "file_unreadable"),
+        "重复部件.xlsx": (with_extra(good, "xl/workbook.xml", b"<workbook/>"), "file_unreadable"),
+        "Word文档.docx": (docx.getvalue(), "file_not_workbook"),
+        "二进制.xlsb": (xlsb.getvalue(), "file_not_workbook"),
+        "加密.xlsx": (encrypted.getvalue(), "file_encrypted"),
+        "实体炸弹.xlsx": (rezip(good, lambda n, b: BILLION_LAUGHS if n == "xl/sharedStrings.xml" else b), "file_unsafe"),
+        "外部实体.xlsx": (rezip(good, lambda n, b: XXE if n == "docProps/custom.xml" else b), "file_unsafe"),
+        "压缩炸弹.xlsx": (out.getvalue(), "file_too_large"),
+    }
+
+
+def digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile") / "报送"
+    folder.mkdir()
+    expected = {}
+    for name, (data, code) in cases(folder).items():
+        (folder / name).write_bytes(data)
+        expected[name] = code
+    shutil.copy(GOOD, folder / GOOD.name)
+    # the same bad files again, inside a zip archive with Windows (GBK) names
+    with zipfile.ZipFile(folder / "打包.zip", "w") as zf:
+        for name in ("实体炸弹.xlsx", "加密.xlsx"):
+            zf.writestr(name, (folder / name).read_bytes())
+            expected[f"打包.zip!{name}"] = expected[name]
+        zf.writestr("../../../逃出去.xlsx", b"")
+        expected["打包.zip!../../../逃出去.xlsx"] = "file_not_workbook"
+        big = zipfile.ZipInfo("压缩炸弹成员.xlsx")
+        zf.writestr(big, zip_bomb_member(), compress_type=zipfile.ZIP_STORED)
+    expected["打包.zip!压缩炸弹成员.xlsx"] = "file_not_workbook"  # a zip of a sheet, not a workbook package
+    with zipfile.ZipFile(folder / "大附件.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("六十兆.xlsx", "w") as fh:  # 60 MB of zeros: never expanded, its declared size says enough
+            for _ in range(60):
+                fh.write(b"\0" * (1 << 20))
+    expected["大附件.zip!六十兆.xlsx"] = "file_too_large"
+    return folder, expected
+
+
+def test_every_bad_file_gets_exactly_one_clear_finding(corpus, forms):
+    folder, expected = corpus
+    before = digest(folder)
+    result = run_check(folder, forms)
+    by_file = {}
+    for f in [*result.findings, *result.skipped]:
+        by_file.setdefault(f.file, []).append(f)
+    for name, code in expected.items():
+        errors = [f for f in by_file.get(name, []) if f.severity == F.ERROR]
+        assert [f.code for f in errors] == [code], (name, [(f.code, f.message) for f in by_file.get(name, [])])
+        assert errors[0].message.startswith(F.CATALOGUE[code].template.split("{")[0])
+        assert "请" in errors[0].message, "the park is told what to do"
+    # the good return is checked as if the others were not there
+    good = next(r for r in result.returns if r.file == GOOD.name)
+    assert good.status == "通过" and [f.code for f in good.findings if f.severity != "info"] == []
+    assert digest(folder) == before
+
+
+def test_declared_sizes_stop_a_bomb_before_it_is_expanded(tmp_path):
+    (tmp_path / "炸弹.zip").write_bytes(zip_bomb_member())
+    with zipfile.ZipFile(tmp_path / "炸弹.zip") as zf:
+        assert zf.infolist()[0].file_size == 40 << 20
+    sources, skipped = discover(tmp_path)
+    (source,) = sources
+    assert source.data == b"" and source.problem[0] == "file_too_large"  # refused by its ratio, never expanded
+    from consolidator.reader import read_return
+
+    assert [f.code for f in read_return(source, {}).findings] == ["file_too_large"]
+
+
+def test_a_sheet_holding_a_far_cell_is_named_and_the_batch_goes_on(tmp_path, forms):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "三、发展情况"
+    wb.active["A1"] = "营业收入"
+    wb.active["XFD1048576"] = "远处"
+    wb.save(tmp_path / "远处.xlsx")
+    shutil.copy(GOOD, tmp_path / GOOD.name)
+    result = run_check(tmp_path, forms)
+    far = [f for f in result.findings if f.file == "远处.xlsx"]
+    assert [f.code for f in far] == ["file_too_large"] and "XFD1048576" in far[0].message
+    assert next(r for r in result.returns if r.file == GOOD.name).status == "通过"
+
+
+def test_a_sheet_declaring_absurd_dimensions_is_read_normally(tmp_path, forms):
+    data = rezip(GOOD.read_bytes(), lambda n, b: b.replace(b'<dimension ref="', b'<dimension ref="A1:XFD1048576" x="')
+                 if n.startswith("xl/worksheets/") else b)
+    (tmp_path / "范围.xlsx").write_bytes(data)
+    result = run_check(tmp_path, forms)
+    assert result.returns[0].status == "通过"
+
+
+@pytest.fixture
+def misbehaving(monkeypatch):
+    """Workers inherit (fork) a reader that hangs, dies or eats memory on chosen files."""
+    import consolidator.isolation as iso
+
+    real = iso.read_return
+
+    def read(source, forms):
+        name = source.display
+        if name.startswith("hang"):
+            import time
+
+            time.sleep(3600)
+        if name.startswith("crash"):
+            os.abort()
+        if name.startswith("memory"):
+            hog = []
+            while True:
+                hog.append(bytearray(256 << 20))
+        return real(source, forms)
+
+    monkeypatch.setattr(iso, "read_return", read)
+
+
+def test_a_hang_a_crash_and_a_memory_hog_affect_no_other_file(misbehaving, tmp_path, forms):
+    for name in ("hang.xlsx", "crash.xlsx", "memory.xlsx"):
+        shutil.copy(GOOD, tmp_path / name)
+    shutil.copy(GOOD, tmp_path / "good.xlsx")
+    sources, _ = discover(tmp_path)
+    reader = IsolatedReader(forms, forms["green_safety"].rules_dir, workers=2, timeout=3, memory_mb=512)
+    raws = {r.source.display: r for r in reader.read_all(sources)}
+    assert [f.code for f in raws["hang.xlsx"].findings] == ["file_timeout"]
+    assert [f.code for f in raws["crash.xlsx"].findings] == ["file_crashed"]
+    assert [f.code for f in raws["memory.xlsx"].findings] == ["file_crashed"]
+    assert raws["good.xlsx"].readable and raws["good.xlsx"].category == "open_cooperation"
+
+
+def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):
+    from consolidator.checker import check_batch
+    from consolidator.feedback import annotate
+    from consolidator.reader import read_return
+
+    form = forms["green_safety"]
+    s = clean_return(form, random.Random(77))
+    s.values["lead_revenue_2025"] = s.values["revenue_2025"] * 2
+    data = filled_workbook_bytes(form, s.values, s.enterprises)
+    macro = b"Attribute VB_Name = \"Module1\"\nSub AutoOpen()\nShell \"calc.exe\"\nEnd Sub\n"
+    xlsm = rezip(data, lambda n, b: b.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                              b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+                 if n == "[Content_Types].xml" else b)
+    assert b"macroEnabled" in zipfile.ZipFile(io.BytesIO(xlsm)).read("[Content_Types].xml")
+    xlsm = with_extra(xlsm, "xl/vbaProject.bin", macro)
+    (tmp_path / "带宏.xlsm").write_bytes(xlsm)
+    raw = read_return(Source("带宏.xlsm", None, tmp_path / "带宏.xlsm"), forms)
+    assert raw.readable and raw.cells["revenue_2025"].raw == s.values["revenue_2025"]
+    result = check_batch([raw], forms)
+    copy = annotate(xlsm, result.returns[0].findings)
+    assert copy is not None
+    names = zipfile.ZipFile(io.BytesIO(copy)).namelist()
+    assert "xl/vbaProject.bin" not in names
+    assert b"macroEnabled" not in zipfile.ZipFile(io.BytesIO(copy)).read("[Content_Types].xml")
+
+
+def test_legacy_and_wps_files_are_read(tmp_path, forms, soffice):
+    exe, profile = soffice
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "xls:MS Excel 97",
+                    "--outdir", str(tmp_path), str(GOOD)], check=True, capture_output=True, timeout=180)
+    xls = tmp_path / (GOOD.stem + ".xls")
+    shutil.copy(xls, tmp_path / "WPS表格.et")
+    result = run_check(tmp_path, forms)
+    assert len(result.returns) == 2
+    for r in result.returns:
+        assert r.raw.readable and r.form.category_id == "open_cooperation", r.file
+        assert "file_legacy_format" in [f.code for f in r.raw.findings]
+
+
+def test_outputs_are_safe_for_hostile_text(tmp_path, forms):
+    """Park text that would be a formula, a link or markup stays inert in every output."""
+    from consolidator.checker import check_batch
+    from consolidator.report import findings_csv, render_html
+    from consolidator.summary import build_summary
+    from consolidator.xlsx import workbook_to_bytes
+
+    from .conftest import raw_return, sample
+
+    form = forms["open_cooperation"]
+    evil = "=cmd|' /C calc'!A0 <script>alert(1)</script> [链接](http://x) \x01"
+    s = sample(form, 78, park_name=evil, practice_name="@SUM(1+1)", head_name="+1-2", declaration_accepted="否")
+    result = check_batch([raw_return(form, s.values, s.enterprises, file="../../evil.xlsx")], forms)
+    csv_text = findings_csv(result).decode("utf-8-sig")
+    assert "\n=cmd" not in csv_text and ",=cmd" not in csv_text and ",'=cmd" in csv_text
+    html = render_html(result)
+    assert "<script>alert" not in html
+    wb, extra = build_summary(result, forms)
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb)))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert all(c.data_type == "s" for c in cells if c.value.startswith(("=cmd", "@SUM", "+1-2")))
+    assert any(c.value.startswith("=cmd") for c in cells)
+    assert "text_cleaned" in {f.code for f in extra}
+
+
+def test_a_locked_output_is_reported_and_the_old_one_kept(tmp_path, forms, monkeypatch, capsys):
+    from consolidator.cli import main
+
+    (tmp_path / "报送").mkdir()
+    shutil.copy(GOOD, tmp_path / "报送" / GOOD.name)
+    out = tmp_path / "结果"
+    out.mkdir()
+    (out / "findings.csv").write_bytes(b"old")
+    real_replace = os.replace
+
+    def locked(src, dst):
+        if str(dst).endswith("findings.csv"):
+            raise PermissionError(13, "The process cannot access the file because it is being used by another process")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(tmp_path / "报送"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1
+    assert "findings.csv" in err and "正在" in err and "原文件保持不变" in err
+    assert (out / "findings.csv").read_bytes() == b"old"
+    assert (out / "report.html").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".~tmp-")]
+
+
+def test_an_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
+    from consolidator.io import atomic_write_bytes
+
+    target = tmp_path / "summary.xlsx"
+    target.write_bytes(b"previous")
+
+    class Boom(Exception):
+        pass
+
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        raise Boom
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(Boom):
+        atomic_write_bytes(target, b"new contents")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.xlsx"]
+
+
+def test_findings_json_of_the_corpus_is_valid(corpus, forms, tmp_path):
+    from consolidator.report import findings_json
+
+    folder, _ = corpus
+    data = json.loads(findings_json(run_check(folder, forms)))
+    assert all(f["message"] for f in data["findings"])
