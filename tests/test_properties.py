@@ -1,0 +1,123 @@
+"""Property-based tests (hypothesis): normalisation, and park text staying the same inert text."""
+
+import csv
+import io
+import json
+import math
+
+import openpyxl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from consolidator.findings import Finding
+from consolidator.form import Field
+from consolidator.normalize import read_value
+from consolidator.report import findings_csv, render_html, safe_cell
+from consolidator.xlsx import TextGuard, cell, workbook_to_bytes
+
+NUMBER = Field(id="revenue_2025", family="revenue", label="营业收入（亿元）", type="number", sheet="s", block="b",
+               unit="亿元", year=2025)
+COUNT = Field(id="listed_count", family="listed_count", label="上市企业数量（个）", type="integer", sheet="s", block="b",
+              unit="个")
+FULL = str.maketrans("0123456789.,-", "０１２３４５６７８９．，－")
+finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+@given(st.text())
+def test_normalising_never_raises_and_always_decides(text):
+    for field in (NUMBER, COUNT):
+        got = read_value(field, text)
+        assert (got.problem is None) or (got.value is None)
+        if got.problem is None and got.value is not None:
+            assert math.isfinite(got.value)
+
+
+@given(finite)
+def test_numbers_typed_as_text_read_back(x):
+    x = round(x, 2)
+    for typed in (f"{x:,.2f}", f"{x:.2f}", f"{x:,.2f}".translate(FULL), f"{x:.2f}亿元", f"约{x:.2f}", f" {x:.2f} "):
+        got = read_value(NUMBER, typed)
+        assert got.problem is None and math.isclose(got.value, x, rel_tol=1e-12, abs_tol=1e-9), typed
+
+
+@given(finite)
+def test_wan_yuan_in_a_yi_yuan_cell_is_converted(x):
+    x = round(abs(x), 2)
+    got = read_value(NUMBER, f"{x:.2f}万元")
+    assert math.isclose(got.value, x / 1e4, rel_tol=1e-12, abs_tol=1e-12) and "换算" in got.note
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_counts(n):
+    assert read_value(COUNT, f"{n}个").value == n
+    assert read_value(COUNT, float(n)).value == n
+    assert read_value(COUNT, n + 0.5).problem == "type_integer"
+
+
+def inert(text: str) -> str:
+    """What a workbook can hold of a text: line ends as \\n, no control characters."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text)
+@example("a\r\nb\rc")
+@example("_x0041_ and _x000D_")
+@example("=HYPERLINK(\"http://x\")")
+@example("  leading and trailing spaces  ")
+@example("\x01\x02 控制字符 \x1f")
+def test_text_in_a_workbook_comes_back_as_the_same_text(value):
+    guard = TextGuard()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("t")
+    ws.append([cell(ws, guard.clean(value, label="园区名称"))])
+    back = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb)))["t"]["A1"]
+    assert (back.value or "") == inert(value)
+    assert back.value is None or back.data_type == "s"
+
+
+def finding(value: str) -> Finding:
+    return Finding(code="required", severity="error", message=f"“{value}”未填写。", file=f"{value}.xlsx", park=value,
+                   value=value)
+
+
+class _Batch:
+    """The parts of a BatchResult the report writers read."""
+
+    def __init__(self, value):
+        self.findings = [finding(value)]
+        self.skipped = []
+        self.returns = []
+        self.parks = []
+
+    def status_counts(self):
+        return {s: 0 for s in ("通过", "有警告", "有错误", "无法读取", "已被替代", "未提交")}
+
+
+@settings(max_examples=150, deadline=None)
+@given(text)
+@example("a\r\nb,\"c\"")
+@example("=1+1")
+def test_text_in_the_csv_comes_back_as_the_same_text(value):
+    rows = list(csv.reader(io.StringIO(findings_csv(_Batch(value)).decode("utf-8-sig"), newline="")))
+    park = rows[1][4]
+    assert park == safe_cell(value)
+    assert park == value or (park == "'" + value and value.startswith(("=", "+", "-", "@", "\t", "\r")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(text)
+@example("</script><script>alert(1)</script>")
+@example("\u2028\u2029<!--")
+def test_text_in_the_report_is_data_not_markup(value):
+    html = render_html(_Batch(value), source=value)
+    payload = html.split('id="report-data">')[1].split("</script>")[0]
+    assert "<" not in payload and ">" not in payload
+    data = json.loads(payload)
+    assert data["source"] == value
