@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import math
-from copy import copy
 import re
 import unicodedata
 import zipfile
@@ -592,68 +591,71 @@ class _Builder:
 
     # -- enterprise list
     def list_sheet(self) -> None:
+        """One row per enterprise and category. The input columns are styled as columns (unlocked,
+        yellow, text format so that 18-digit codes stay text), not cell by cell, so a park can use as
+        many rows as it needs and an empty list costs nothing; row problems show by conditional
+        formatting, the counts beside the list compare live with section 三."""
         spec = self.form.enterprise_list
         ws = self.wb.create_sheet(spec.sheet_title)
         ws.sheet_view.showGridLines = False
         cols = list(spec.columns)
-        ncols = len(cols) + 1  # the columns, 校验提示
-        widths = [{"category": 30, "name": 36, "credit_code": 22}.get(c.id, 26) for c in cols] + [34]
+        ncols = len(cols)
+        widths = [{"category": 30, "name": 36, "credit_code": 22}.get(c.id, 30) for c in cols]
         for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = w
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols - 1)
+            dim = ws.column_dimensions[get_column_letter(i)]
+            dim.width = w
+            dim.protection = UNLOCKED
+            dim.fill = INPUT_FILL
+            dim.font = Font(name=FONT_BODY, size=11)
+            dim.number_format = "@"
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
         t = ws.cell(row=1, column=1, value=spec.title)
         t.font = Font(name=FONT_HEAD, size=14, bold=True)
         t.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.row_dimensions[1].height = 36
         hints = "；".join(f"{c.label}：{c.hint}" for c in cols if c.hint)
-        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols - 1)
-        h = ws.cell(row=2, column=1, value=f"每行填写一家企业的一个类别（同一企业属于多个类别的，分行填写）。{hints}。行数不够时请在表格中间插入行。")
+        exclusive_text = "、".join(f"同一企业既是{spec_label(spec, a)}又是{spec_label(spec, b)}" for a, b in spec.exclusive)
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
+        h = ws.cell(row=2, column=1, value=(
+            f"每行填写一家企业的一个类别（同一企业属于多个类别的，分行填写），行数不限。{hints}。"
+            f"显示红色的行有问题：缺少类别或企业名称、信用代码不是18位、同类别重复{'、' + exclusive_text if exclusive_text else ''}。"))
         h.font = Font(name=FONT_BODY, size=9, color="595959")
         h.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.row_dimensions[2].height = 30
+        ws.row_dimensions[2].height = 42
+        for r in (1, 2):  # the title rows stay locked although their columns are not
+            for c in range(1, ncols + 1):
+                ws.cell(row=r, column=c).protection = LOCKED
+                ws.cell(row=r, column=c).fill = PatternFill(fill_type=None)
         header = 3
         first, last = header + 1, header + spec.rows
-        for i, text in enumerate([*[c.label for c in cols], "校验提示"], start=1):
-            header_cell(ws, header, i, text, color="C00000" if text == "校验提示" else None)
+        for i, text in enumerate([c.label for c in cols], start=1):
+            header_cell(ws, header, i, text).protection = LOCKED
         col_of = {c.id: get_column_letter(i + 1) for i, c in enumerate(cols)}
         for cid, letter in col_of.items():
             rng = f"${letter}${first}:${letter}${last}"
             self.wb.defined_names[LIST_PREFIX + cid] = DefinedName(LIST_PREFIX + cid, attr_text=f"{quote_sheetname(ws.title)}!{rng}")
             self.layout.list_columns[cid] = (ws.title, f"{letter}{first}:{letter}{last}")
         self.layout.list_first_row = first
-        name_col, cat_col, code_col = col_of["name"], col_of["category"], col_of["credit_code"]
-        check_col = get_column_letter(ncols)
-        filled_any = "&".join(f"{letter}{{r}}" for letter in col_of.values())
-        exclusive = []
+        cat, name, code = col_of["category"], col_of["name"], col_of["credit_code"]
+        row_any = "&".join(f"${letter}{first}" for letter in col_of.values())
+        problems = {
+            cat: [f"AND(LEN(TRIM(${cat}{first}))=0,LEN({row_any})>0)"],
+            name: [f"AND(LEN(TRIM(${name}{first}))=0,LEN({row_any})>0)"],
+            code: [f"AND(LEN({row_any})>0,LEN(TRIM(${code}{first}))<>18)",
+                   f"AND(LEN(TRIM(${code}{first}))>0,COUNTIFS({LIST_PREFIX}category,${cat}{first},"
+                   f"{LIST_PREFIX}credit_code,${code}{first})>1)"],
+        }
         for a, b in spec.exclusive:
-            la, lb = spec_label(spec, a), spec_label(spec, b)
-            for x, y in ((la, lb), (lb, la)):
-                exclusive.append(
-                    f'IF(AND({cat_col}{{r}}={_xl_string(x)},COUNTIFS({LIST_PREFIX}category,{_xl_string(y)},'
-                    f'{LIST_PREFIX}credit_code,{code_col}{{r}})>0),{_xl_string(f"同一企业不能既是{x}又是{y}；")},"")')
-        row_check = (
-            f'=IF(LEN({filled_any})=0,"",'
-            f'IF(LEN(TRIM({cat_col}{{r}}))=0,"请选择企业类别；","")'
-            f'&IF(LEN(TRIM({name_col}{{r}}))=0,"请填写企业名称；","")'
-            f'&IF(LEN(TRIM({code_col}{{r}}))<>18,"统一社会信用代码应为18位；","")'
-            f'&IF(AND(LEN(TRIM({code_col}{{r}}))>0,COUNTIFS({LIST_PREFIX}category,{cat_col}{{r}},'
-            f'{LIST_PREFIX}credit_code,{code_col}{{r}})>1),"同类别中重复；","")'
-            + "".join("&" + e for e in exclusive) + ")"
-        )
-        # Style one cell of each kind and copy its style array to the other 2000 rows: assigning
-        # styles cell by cell hashes style objects and costs most of the template's build time.
-        proto = ws[f"{next(iter(col_of.values()))}{first}"]
-        proto.protection, proto.fill, proto.number_format = UNLOCKED, INPUT_FILL, "@"
-        proto.font = Font(name=FONT_BODY, size=11)
-        check_proto = ws[f"{check_col}{first}"]
-        check_proto.font = Font(name=FONT_BODY, size=10, color="C00000")
-        for r in range(first, last + 1):
-            for letter in col_of.values():
-                ws[f"{letter}{r}"]._style = copy(proto._style)
-            cc = ws[f"{check_col}{r}"]
-            cc.value = row_check.format(r=r)
-            cc._style = copy(check_proto._style)
-        # Drop-down of categories, from the summary table on the right (same sheet: works everywhere).
+            for x, y in ((spec_label(spec, a), spec_label(spec, b)), (spec_label(spec, b), spec_label(spec, a))):
+                problems[code].append(f'AND(${cat}{first}={_xl_string(x)},COUNTIFS({LIST_PREFIX}category,{_xl_string(y)},'
+                                      f"{LIST_PREFIX}credit_code,${code}{first})>0)")
+        for letter in col_of.values():
+            conds = problems.get(letter, [])
+            if conds:
+                ws.conditional_formatting.add(f"{letter}{first}:{letter}{last}", FormulaRule(
+                    formula=[conds[0] if len(conds) == 1 else f"OR({','.join(conds)})"], stopIfTrue=True,
+                    fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
+        # The live counts beside the list, and the category drop-down fed from them.
         sum_col = ncols + 2
         labels = ["企业类别", "填报数量（第三部分）", "清单中企业数", "核对"]
         for i, text in enumerate(labels):
@@ -661,10 +663,10 @@ class _Builder:
             ws.column_dimensions[get_column_letter(sum_col + i)].width = [34, 14, 14, 10][i]
         ws.column_dimensions[get_column_letter(ncols + 1)].width = 3
         L = [get_column_letter(sum_col + i) for i in range(4)]
-        for i, cat in enumerate(self.form.enterprise_list.categories):
+        for i, category in enumerate(self.form.enterprise_list.categories):
             r = first + i
-            ws[f"{L[0]}{r}"] = cat.label
-            ws[f"{L[1]}{r}"] = f'=IF(ISNUMBER({self.ref(cat.count_field)}),{self.ref(cat.count_field)},"")'
+            ws[f"{L[0]}{r}"] = category.label
+            ws[f"{L[1]}{r}"] = f'=IF(ISNUMBER({self.ref(category.count_field)}),{self.ref(category.count_field)},"")'
             ws[f"{L[2]}{r}"] = f"=COUNTIF({LIST_PREFIX}category,{L[0]}{r})"
             ws[f"{L[3]}{r}"] = f'=IF({L[1]}{r}="","",IF({L[1]}{r}={L[2]}{r},"一致","不一致"))'
             for x in L:
@@ -676,19 +678,15 @@ class _Builder:
         dv = DataValidation(type="list", formula1=f"${L[0]}${first}:${L[0]}${cat_last}", allow_blank=True)
         dv.error, dv.errorTitle, dv.showErrorMessage = "请从下拉列表中选择企业类别", "填写有误", True
         ws.add_data_validation(dv)
-        dv.add(f"{cat_col}{first}:{cat_col}{last}")
-        ws.conditional_formatting.add(
-            f"{check_col}{first}:{check_col}{last}",
-            FormulaRule(formula=[f'LEN({check_col}{first})>0'], fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
+        dv.add(f"{cat}{first}:{cat}{last}")
         ws.freeze_panes = f"A{first}"
         self.setup_sheet(ws, last_row=last, header_rows=None, list_sheet=True)
         self.print_setup(ws, None, title_rows=f"{header}:{header}")
-        # Print only down to the last filled row, not the 2000 empty ones: a formula print area
-        # (understood by Excel, WPS and LibreOffice).
+        # Print only down to the last filled row: a formula print area (Excel and WPS honour it).
         last_filled = f"IFERROR(LOOKUP(2,1/(LEN({LIST_PREFIX}name)>0),ROW({LIST_PREFIX}name)),{header})"
         ws.defined_names.add(DefinedName(
             "_xlnm.Print_Area", localSheetId=self.wb.sheetnames.index(ws.title),
-            attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{ncols - 1})"))
+            attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{ncols})"))
         ws.page_setup.orientation = "landscape"
 
     # -- identity
