@@ -276,7 +276,9 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame,
 
 
 def _filled(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: not (v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "")).astype(bool)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.notna()
+    return s.notna() & (s.astype(str).str.strip() != "")
 
 
 def _formula_ok(entered: pd.Series, computed: pd.Series, tol: float) -> pd.Series:
@@ -450,45 +452,55 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                 kind = industry_problem(row["industry"])
                 ret.findings.append(F.make("format_industry", value=row["industry"],
                                            severity=WARNING if kind == "unknown" else None, **base))
-    valid = lists[lists["category"].notna() & (lists["name"] != "")]
-    key = valid["credit_code"].where(valid["credit_code"].map(lambda c: uscc_problem(c) is None), "名称:" + valid["name"])
-    valid = valid.assign(key=key)
-    # duplicates within a return and category
-    for (ret_i, cat, k), group in valid.groupby(["ret", "category", "key"], sort=False):
-        if len(group) > 1:
-            ret = current[ret_i]
-            first = group.iloc[0]
-            for _, row in group.iloc[1:].iterrows():
-                ret.findings.append(F.make("list_duplicate", row=row["row"], other=first["row"], value=row["name"],
-                                           **dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
-                                                  field="list.name", label=f"企业清单第{row['row']}行")))
-    for ret_i, group in valid.groupby("ret", sort=False):
-        ret = current[ret_i]
-        spec = ret.form.enterprise_list
-        by_cat = {c: set(g["key"]) for c, g in group.groupby("category")}
+    valid = lists[lists["category"].notna() & (lists["name"] != "")].copy()
+    code_ok = valid["credit_code"].map(_uscc_ok)
+    valid["key"] = valid["credit_code"].where(code_ok, "名称:" + valid["name"])
+
+    def list_finding(code: str, item, col: str, **kw) -> None:
+        ret = current[item.ret]
+        ret.findings.append(F.make(code, **kw, **dict(_base(ret), sheet=item.sheet, cell=item.coords.get(col, ""),
+                                                     field=f"list.{col}", label=f"企业清单第{item.row}行")))
+
+    # duplicates within a return and category (vectorised: lists hold tens of thousands of rows)
+    group = ["ret", "category", "key"]
+    dup = valid.duplicated(group, keep="first")
+    if dup.any():
+        first_row = valid.groupby(group, sort=False)["row"].transform("first")
+        for row, other in zip(valid[dup].itertuples(), first_row[dup]):
+            list_finding("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
+    # categories that exclude each other, and titles expected to come with another
+    pairs = {}
+    for ret_i in valid["ret"].unique():
+        spec = current[ret_i].form.enterprise_list
+        pairs[id(spec)] = spec
+    for spec in pairs.values():
+        in_form = valid[valid["ret"].map(lambda i: current[i].form.enterprise_list is spec)]
         for a, b in spec.exclusive:
-            for _, row in group[(group["category"] == a) & group["key"].isin(by_cat.get(b, set()))].iterrows():
-                ret.findings.append(F.make("list_exclusive", value=row["name"], a=spec.category(a).label,
-                                           b=spec.category(b).label, **dict(
-                                               _base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
-                                               field="list.name", label=f"企业清单第{row['row']}行")))
+            both = in_form[in_form["category"] == a].merge(
+                in_form.loc[in_form["category"] == b, ["ret", "key"]].drop_duplicates(), on=["ret", "key"])
+            for row in both.itertuples():
+                list_finding("list_exclusive", row, "name", value=row.name, a=spec.category(a).label,
+                             b=spec.category(b).label)
         for a, b in spec.expected_subset:
-            for _, row in group[(group["category"] == a) & ~group["key"].isin(by_cat.get(b, set()))].iterrows():
-                ret.findings.append(F.make("list_expected_subset", value=row["name"], a=spec.category(a).label,
-                                           b=spec.category(b).label, **dict(
-                                               _base(ret), sheet=row["sheet"], cell=row["coords"].get("name", ""),
-                                               field="list.name", label=f"企业清单第{row['row']}行")))
+            has_b = in_form.loc[in_form["category"] == b, ["ret", "key"]].drop_duplicates().assign(_in=True)
+            rows_a = in_form[in_form["category"] == a].merge(has_b, on=["ret", "key"], how="left")
+            for row in rows_a[rows_a["_in"].isna()].itertuples():
+                list_finding("list_expected_subset", row, "name", value=row.name, a=spec.category(a).label,
+                             b=spec.category(b).label)
     # the same enterprise claimed by two parks
-    coded = valid[~valid["key"].str.startswith("名称:")]
-    parks_of = coded.groupby("key")["ret"].agg(lambda s: sorted(set(s)))
-    for code, rets in parks_of[parks_of.map(len) > 1].items():
-        rows = coded[coded["key"] == code].drop_duplicates("ret")
-        for _, row in rows.iterrows():
-            ret = current[row["ret"]]
-            others = "、".join(current[o].park_name or current[o].file for o in rets if o != row["ret"])
-            ret.findings.append(F.make("enterprise_in_two_parks", value=row["name"], credit_code=code, others=others,
-                                       **dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get("credit_code", ""),
-                                              field="list.credit_code", label=f"企业清单第{row['row']}行")))
+    coded = valid[code_ok].drop_duplicates(["ret", "key"])
+    parks = coded.groupby("key")["ret"].transform("nunique")
+    shared = coded[parks > 1]
+    if not shared.empty:
+        rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
+        for row in shared.itertuples():
+            others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
+            list_finding("enterprise_in_two_parks", row, "credit_code", value=row.name, credit_code=row.key,
+                         others=others)
+
+
+def _uscc_ok(code: str) -> bool:
+    return uscc_problem(code) is None
 
 
 # ---- the batch ---------------------------------------------------------------------------------------
@@ -529,10 +541,9 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         schema, info = build_schema(form, frame, entered, skip)
         failures = _validate(schema, frame)
         by_ret = {k: g for k, g in failures.groupby("index")} if len(failures) else {}
+        records = frame[list(form.fields)].astype(object).where(frame[list(form.fields)].notna(), None).to_dict("index")
         for i, ret in rets:
-            for fid in form.fields:
-                v = frame.at[i, fid]
-                ret.values[fid] = None if (isinstance(v, float) and math.isnan(v)) else v
+            ret.values.update(records[i])
             _not_calculated(ret, form, entered.loc[i])
             if i in by_ret:
                 _findings_for(ret, form, by_ret[i], info, entered.loc[i])
