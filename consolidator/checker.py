@@ -384,11 +384,12 @@ def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
                 "category": cat.id if cat else None, "category_label": cat.label if cat else "",
                 "name": "" if lr.values.get("name") is None else str(lr.values["name"]).strip(),
                 "credit_code_raw": code_raw,
-                "credit_code": _code_text(code_raw),
+                "credit_code": (code := _code_text(code_raw)),
+                "code_problem": uscc_problem(code),
                 "industry": "" if lr.values.get("industry") is None else display(lr.values["industry"]).strip(),
             })
     cols = ["ret", "sheet", "row", "coords", "category_raw", "category", "category_label", "name",
-            "credit_code_raw", "credit_code", "industry"]
+            "credit_code_raw", "credit_code", "code_problem", "industry"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -404,8 +405,8 @@ LIST_SCHEMA = pa.DataFrameSchema({
     "category": pa.Column(checks=[pa.Check(lambda s: s.notna(), error="list_category", ignore_na=False)],
                           nullable=True),
     "name": pa.Column(checks=[pa.Check(lambda s: s.str.len() > 0, error="list_incomplete", ignore_na=False)]),
-    "credit_code": pa.Column(checks=[pa.Check(lambda s: s.map(lambda c: uscc_problem(c) is None), error="format_uscc",
-                                              ignore_na=False)]),
+    "code_problem": pa.Column(checks=[pa.Check(lambda s: s.isna(), error="format_uscc", ignore_na=False)],
+                              nullable=True),
     "industry": pa.Column(checks=[pa.Check(lambda s: s.map(lambda t: industry_problem(t) is None),
                                            error="format_industry", ignore_na=False)]),
 })
@@ -443,8 +444,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                 ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason="以数字形式保存，后几位已丢失，"
                                            "请把单元格设为文本格式后重新填写", **base))
             else:
-                ret.findings.append(F.make("format_uscc", value=row["credit_code"],
-                                           reason=uscc_problem(row["credit_code"]), **base))
+                ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason=row["code_problem"], **base))
         elif code == "format_industry":
             if not row["industry"]:
                 ret.findings.append(F.make("list_incomplete", row=row["row"], missing="行业分类", **base))
@@ -453,7 +453,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                 ret.findings.append(F.make("format_industry", value=row["industry"],
                                            severity=WARNING if kind == "unknown" else None, **base))
     valid = lists[lists["category"].notna() & (lists["name"] != "")].copy()
-    code_ok = valid["credit_code"].map(_uscc_ok)
+    code_ok = valid["code_problem"].isna()
     valid["key"] = valid["credit_code"].where(code_ok, "名称:" + valid["name"])
 
     def list_finding(code: str, item, col: str, **kw) -> None:
@@ -497,10 +497,6 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
             others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
             list_finding("enterprise_in_two_parks", row, "credit_code", value=row.name, credit_code=row.key,
                          others=others)
-
-
-def _uscc_ok(code: str) -> bool:
-    return uscc_problem(code) is None
 
 
 # ---- the batch ---------------------------------------------------------------------------------------

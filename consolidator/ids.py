@@ -8,11 +8,12 @@ from __future__ import annotations
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31, i = 1..17
+_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 
 
 def uscc_check_char(first17: str) -> str:
     """The 18th character for the first 17 (ISO 7064 MOD 31-3)."""
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, _WEIGHTS))
+    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

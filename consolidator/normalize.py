@@ -203,6 +203,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", nfkc(text))
 
 
+@lru_cache(maxsize=65536)
 def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | None:
     """None for a GB/T 4754-2017 code or name; "error" for a malformed code; "unknown" for a name
     that is not a section or division name (it may be a class name, which is not listed)."""

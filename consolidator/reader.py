@@ -9,6 +9,7 @@ their labels, using the template's own layout for the offsets. Nothing here writ
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 import zipfile
@@ -72,7 +73,12 @@ class ListRow:
     sheet: str
     row: int
     values: dict[str, Any]  # column id -> raw
-    coords: dict[str, str]  # column id -> A1
+    letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter (shared by all rows)
+
+    @property
+    def coords(self) -> dict[str, str]:
+        """column id -> A1 reference of this row's cell."""
+        return {cid: f"{letter}{self.row}" for cid, letter in self.letters.items()}
 
 
 @dataclass
@@ -226,12 +232,12 @@ def sniff(data: bytes, suffix: str) -> tuple[str, str | None]:
     return "other", "文本或其他格式的文件"
 
 
-def inspect_package(data: bytes) -> tuple[str, str] | None:
+def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
     """Look at an .xlsx package before any parser does: (finding code, reason) when it must not be read.
 
     Only the zip directory and the first few KB of the parts are read, so a bomb is never expanded."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = data if isinstance(data, zipfile.ZipFile) else zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         return "file_unreadable", "压缩结构已损坏"
@@ -309,21 +315,29 @@ def _sheet_files(zf: zipfile.ZipFile) -> dict[str, str]:
 
 
 class _Grid:
-    """All cell values of a workbook, addressed as (sheet, row, column), 1-based."""
+    """All cell values of a workbook, addressed as (sheet, row, column), 1-based. A sheet is only
+    turned into Python values when something asks for it."""
 
     def __init__(self, wb: calamine.CalamineWorkbook):
-        self.sheets: dict[str, list[list[Any]]] = {}
+        self.wb = wb
+        self._sheets: dict[str, list[list[Any]]] = {}
         self.order: list[str] = []
         self.visible: dict[str, bool] = {}
         for meta in wb.sheets_metadata:
-            sheet = wb.get_sheet_by_name(meta.name)
-            self.sheets[meta.name] = sheet.to_python(skip_empty_area=False)
             self.order.append(meta.name)
             self.visible[meta.name] = meta.visible == calamine.SheetVisibleEnum.Visible
 
+    def rows(self, sheet: str) -> list[list[Any]]:
+        rows = self._sheets.get(sheet)
+        if rows is None:
+            rows = self._sheets[sheet] = self.wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return rows
+
     def get(self, sheet: str, row: int, col: int) -> Any:
-        rows = self.sheets.get(sheet)
-        if rows is None or row < 1 or col < 1 or row > len(rows):
+        if sheet not in self.visible or row < 1 or col < 1:
+            return None
+        rows = self.rows(sheet)
+        if row > len(rows):
             return None
         line = rows[row - 1]
         if col > len(line):
@@ -332,16 +346,17 @@ class _Grid:
         return None if value == "" else value
 
     def max_row(self, sheet: str) -> int:
-        return len(self.sheets.get(sheet, []))
+        return len(self.rows(sheet))
 
     def texts(self) -> Iterator[tuple[str, int, int, str]]:
         for sheet in self.order:
-            for r, line in enumerate(self.sheets[sheet], start=1):
+            for r, line in enumerate(self.rows(sheet), start=1):
                 for c, value in enumerate(line, start=1):
                     if isinstance(value, str) and value:
                         yield sheet, r, c, value
 
 
+@lru_cache(maxsize=8192)
 def _split_ref(text: str) -> tuple[str, str] | None:
     """"'三、发展情况'!$C$5" -> ("三、发展情况", "C5"); None when the name is broken (#REF!)."""
     if "!" not in text or "#REF" in text:
@@ -356,21 +371,29 @@ def _split_ref(text: str) -> tuple[str, str] | None:
     return sheet, ref
 
 
-def _xlsx_parts(data: bytes) -> tuple[dict[str, str], dict[str, str]]:
-    """Defined names and custom document properties of an .xlsx (parsed with defusedxml)."""
+_DEFINED_NAME = re.compile(r"<(?:\w+:)?definedName\b([^>]*)>([^<]*)</(?:\w+:)?definedName>")
+_PROPERTY = re.compile(r'<(?:\w+:)?property\b[^>]*\bname="([^"]*)"[^>]*>\s*<[^>]*>([^<]*)<', re.S)
+_ATTR_NAME = re.compile(r'\bname="([^"]*)"')
+
+
+def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
+    """Workbook-level defined names and our custom document properties. Called only after
+    inspect_package has made sure no part declares a DTD or an entity."""
     names: dict[str, str] = {}
     props: dict[str, str] = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        root = SafeET.fromstring(zf.read("xl/workbook.xml"))
-        for dn in root.iterfind("m:definedNames/m:definedName", NS):
-            if dn.get("localSheetId") is None and dn.text:
-                names[dn.get("name")] = dn.text
-        if "docProps/custom.xml" in zf.namelist():
-            croot = SafeET.fromstring(zf.read("docProps/custom.xml"))
-            for prop in croot:
-                name = prop.get("name") or ""
-                if name.startswith(PROPERTY_PREFIX) and len(prop):
-                    props[name[len(PROPERTY_PREFIX):]] = (prop[0].text or "").strip()
+    text = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    for attrs, value in _DEFINED_NAME.findall(text):
+        if "localSheetId" in attrs:
+            continue
+        m = _ATTR_NAME.search(attrs)
+        if m:
+            names[html.unescape(m.group(1))] = html.unescape(value)
+    if "docProps/custom.xml" in zf.namelist():
+        ctext = zf.read("docProps/custom.xml").decode("utf-8", "replace")
+        for name, value in _PROPERTY.findall(ctext):
+            name = html.unescape(name)
+            if name.startswith(PROPERTY_PREFIX):
+                props[name[len(PROPERTY_PREFIX):]] = html.unescape(value).strip()
     return names, props
 
 
@@ -382,7 +405,7 @@ def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict
     """Category, template version, fingerprint and park id, from the _meta sheet, the custom
     properties, or (last) the form's title in the cells."""
     meta: dict[str, str] = {}
-    if META_SHEET in grid.sheets:
+    if META_SHEET in grid.visible:
         for r in range(1, len(META_KEYS) + 1):
             key, value = grid.get(META_SHEET, r, 1), grid.get(META_SHEET, r, 2)
             if isinstance(key, str) and value not in (None, ""):
@@ -413,8 +436,10 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     if len(data) > MAX_FILE_BYTES:
         return ret.fail("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
     kind, description = sniff(data, source.suffix)
+    package = None
     if kind == "xlsx":
-        problem = inspect_package(data)
+        package = zipfile.ZipFile(io.BytesIO(data))
+        problem = inspect_package(package)
         if problem is not None:
             code, reason = problem
             return ret.fail(code, reason=reason)
@@ -435,7 +460,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     props: dict[str, str] = {}
     if kind == "xlsx":
         try:
-            names, props = _xlsx_parts(data)
+            names, props = _xlsx_parts(package)
         except Exception:  # a damaged workbook.xml: fall back to the labels
             names, props = {}, {}
     else:
@@ -461,7 +486,7 @@ def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: For
     missing: list[str] = []
     for fid in form.fields:
         ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
-        if ref is None or ref[0] not in grid.sheets:
+        if ref is None or ref[0] not in grid.visible:
             missing.append(fid)
             continue
         sheet, coord = ref[0], ref[1].split(":")[0]
@@ -508,6 +533,7 @@ def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
     return plan
 
 
+@lru_cache(maxsize=16384)
 def _rc(coord: str) -> tuple[int, int]:
     m = re.fullmatch(r"([A-Z]+)(\d+)", coord)
     return int(m.group(2)), column_index_from_string(m.group(1))
@@ -519,7 +545,7 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
     first_row = None
     for col in spec.columns:
         ref = _split_ref(names.get(LIST_PREFIX + col.id, ""))
-        if ref and ref[0] in grid.sheets:
+        if ref and ref[0] in grid.visible:
             start = ref[1].split(":")[0]
             r, c = _rc(start)
             cols[col.id] = (ref[0], c)
@@ -537,9 +563,12 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
         if len(cols) != len(spec.columns):
             return  # no list: every count then disagrees with an empty list, which the checker reports
     sheet = next(iter(cols.values()))[0]
-    for r in range(first_row, grid.max_row(sheet) + 1):
-        values = {cid: grid.get(sheet, r, c) for cid, (_, c) in cols.items()}
+    letters = {cid: get_column_letter(c) for cid, (_, c) in cols.items()}
+    index = [(cid, c - 1) for cid, (_, c) in cols.items()]
+    rows = grid.rows(sheet)
+    for r in range(first_row, len(rows) + 1):
+        line = rows[r - 1]
+        values = {cid: (line[i] if i < len(line) and line[i] != "" else None) for cid, i in index}
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
             continue
-        coords = {cid: f"{get_column_letter(c)}{r}" for cid, (_, c) in cols.items()}
-        ret.list_rows.append(ListRow(sheet, r, values, coords))
+        ret.list_rows.append(ListRow(sheet, r, values, letters))

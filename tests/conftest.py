@@ -131,9 +131,9 @@ def raw_return(form, values, enterprises=(), *, file="园区.xlsx", mtime=None, 
         cells[fid] = Cell(sheet, coord, cached.get(fid))
     rows = []
     first = layout.list_first_row
+    letters = {cid: rng.split(":")[0].rstrip("0123456789") for cid, (_, rng) in layout.list_columns.items()}
     for i, e in enumerate(enterprises):
-        coords = {cid: rng.split(":")[0][0] + str(first + i) for cid, (_, rng) in layout.list_columns.items()}
-        rows.append(ListRow(form.enterprise_list.sheet_title, first + i, dict(e), coords))
+        rows.append(ListRow(form.enterprise_list.sheet_title, first + i, dict(e), letters))
     source = Source(file, mtime or _dt.datetime(2026, 11, 20, 9, 0), None)
     return RawReturn(source, category=form.category_id, template_version=form.template_version,
                      fingerprint=form.fingerprint, park_id=park_id, cells=cells, list_rows=rows)
