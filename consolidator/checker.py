@@ -25,7 +25,7 @@ from . import findings as F
 from .compute import recompute
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
-from .ids import uscc_problem
+from .ids import uscc_problem, uscc_problems
 from .normalize import email_ok, industry_problem, is_empty_marker, nfkc, phone_ok, read_value
 from .reader import RawReturn
 from .roster import Park, park_key
@@ -379,18 +379,23 @@ def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
             cat = labels.get(nfkc(str(raw_cat)).strip()) if raw_cat is not None else None
             code_raw = lr.values.get("credit_code")
             rows.append({
-                "ret": i, "sheet": lr.sheet, "row": lr.row, "coords": lr.coords,
+                "ret": i, "sheet": lr.sheet, "row": lr.row, "letters": lr.letters,
                 "category_raw": "" if raw_cat is None else str(raw_cat).strip(),
                 "category": cat.id if cat else None, "category_label": cat.label if cat else "",
                 "name": "" if lr.values.get("name") is None else str(lr.values["name"]).strip(),
                 "credit_code_raw": code_raw,
-                "credit_code": (code := _code_text(code_raw)),
-                "code_problem": uscc_problem(code),
+                "credit_code": _code_text(code_raw),
                 "industry": "" if lr.values.get("industry") is None else display(lr.values["industry"]).strip(),
             })
-    cols = ["ret", "sheet", "row", "coords", "category_raw", "category", "category_label", "name",
-            "credit_code_raw", "credit_code", "code_problem", "industry"]
-    return pd.DataFrame(rows, columns=cols)
+    cols = ["ret", "sheet", "row", "letters", "category_raw", "category", "category_label", "name",
+            "credit_code_raw", "credit_code", "industry"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["code_problem"] = uscc_problems(frame["credit_code"].tolist())
+    return frame
+
+
+def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
+    return f"{letters[col]}{row}" if col in letters else ""
 
 
 def _code_text(raw) -> str:
@@ -427,8 +432,8 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         code = fail["check"]
         col = {"list_category": "category", "list_incomplete": "name", "format_uscc": "credit_code",
                "format_industry": "industry"}[code]
-        base = dict(_base(ret), sheet=row["sheet"], cell=row["coords"].get(col, ""), field=f"list.{col}",
-                    label=f"企业清单第{row['row']}行")
+        base = dict(_base(ret), sheet=row["sheet"], cell=_list_cell(row["letters"], col, row["row"]),
+                    field=f"list.{col}", label=f"企业清单第{row['row']}行")
         if code == "list_category":
             if not row["category_raw"]:
                 ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业类别", **base))
@@ -458,7 +463,8 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
 
     def list_finding(code: str, item, col: str, **kw) -> None:
         ret = current[item.ret]
-        ret.findings.append(F.make(code, **kw, **dict(_base(ret), sheet=item.sheet, cell=item.coords.get(col, ""),
+        ret.findings.append(F.make(code, **kw, **dict(_base(ret), sheet=item.sheet,
+                                                     cell=_list_cell(item.letters, col, item.row),
                                                      field=f"list.{col}", label=f"企业清单第{item.row}行")))
 
     # duplicates within a return and category (vectorised: lists hold tens of thousands of rows)

@@ -121,3 +121,12 @@ def test_text_in_the_report_is_data_not_markup(value):
     assert "<" not in payload and ">" not in payload
     data = json.loads(payload)
     assert data["source"] == value
+
+
+@given(st.lists(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXYIOZSVa中 ", min_size=0, max_size=20), max_size=30))
+def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
+    from consolidator.ids import USCC_ALPHABET, uscc_check_char, uscc_problem, uscc_problems
+
+    valid = ["91320594" + c[:9].rjust(9, "0") for c in codes if len(c) >= 9 and set(c[:9]) <= set(USCC_ALPHABET)]
+    codes = codes + [v + uscc_check_char(v) for v in valid]
+    assert uscc_problems(codes) == [uscc_problem(c) for c in codes]
