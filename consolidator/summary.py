@@ -16,7 +16,10 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
+from copy import copy
 
 from . import findings as F
 from .checker import (
@@ -31,7 +34,7 @@ from .checker import (
 )
 from .form import Field, Form
 from .template import number_format
-from .xlsx import CENTER, HEAD_FILL, HEAD_FONT, TextGuard, cell, fit_widths
+from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, TextGuard, cell, fit_widths
 
 TOTAL_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 EXCLUDED_FONT = Font(name="宋体", size=10, color="808080")
@@ -117,17 +120,38 @@ def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: li
     if groups:
         ws.append([cell(ws, g, font=HEAD_FONT, fill=HEAD_FILL, alignment=CENTER) for g in groups])
     ws.append([cell(ws, h, font=HEAD_FONT, fill=HEAD_FILL, alignment=CENTER) for h in headers])
+    # Data rows: plain values (openpyxl's write-only writer reuses one cell for them); a cell of its
+    # own only where it needs a number format, a font, or must be kept as text. Styles are copied from
+    # one prototype per (format, font) instead of being assigned cell by cell: at 10,000 returns the
+    # enterprise list alone has hundreds of thousands of cells.
+    protos: dict[tuple, object] = {}
+
+    def styled(v, fmt, font):
+        key = (fmt, id(font))
+        proto = protos.get(key)
+        if proto is None:
+            proto = protos[key] = cell(ws, None, border=None, font=font or BODY_FONT, number_format=fmt)
+        c = WriteOnlyCell(ws, value=v)
+        c._style = copy(proto._style)
+        if isinstance(v, str):
+            c.data_type = "s"
+        return c
+
     for r, row in enumerate(rows):
         font = fonts[r] if fonts else None
         out = []
         for i, v in enumerate(row):
+            if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
+                v = ILLEGAL_CHARACTERS_RE.sub("", v)  # last resort: park text is cleaned and reported by TextGuard
             fmt = formats[i] if formats and i < len(formats) else None
             if isinstance(v, (dt.date, dt.datetime)):
                 fmt = "yyyy-mm-dd"
-            kw = {"number_format": fmt} if fmt and isinstance(v, (int, float, dt.date)) else {}
-            if font is not None:
-                kw["font"] = font
-            out.append(cell(ws, v, **kw))
+            needs_fmt = fmt is not None and isinstance(v, (int, float, dt.date)) and not isinstance(v, bool)
+            as_text = isinstance(v, str) and v.startswith(("=", "+", "-", "@"))
+            if needs_fmt or as_text or (font is not None and v is not None):
+                out.append(styled(v, fmt if needs_fmt else None, font))
+            else:
+                out.append(v)
         ws.append(out)
     ws.print_options.gridLines = False
     ws.page_setup.orientation = "landscape"

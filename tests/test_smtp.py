@@ -148,18 +148,24 @@ def test_eml_files_when_no_server_is_given(tmp_path, capsys):
     assert len(list((tmp_path / "o" / "填报表").glob("*.xlsx"))) == 14
 
 
-@pytest.fixture
-def tls_server(tmp_path, monkeypatch):
+def server_certificate(tmp_path):
+    """A self-signed certificate for localhost, and the server-side TLS context using it."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
+    import ssl
+
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
                    check=True, capture_output=True)
-    import ssl
-
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    return cert, context
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    cert, context = server_certificate(tmp_path)
     handler = Recorder()
 
     def authenticate(server, session, envelope, mechanism, auth_data):
@@ -227,16 +233,7 @@ def test_feedback_round_trip(server, tmp_path, capsys, forms):
 
 
 def test_implicit_ssl(tmp_path, capsys, monkeypatch, small_roster):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    import ssl
-
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-                   check=True, capture_output=True)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = server_certificate(tmp_path)
     handler = Recorder()
     controller = Controller(handler, hostname="localhost", port=free_port(), ssl_context=context)
     controller.start()
