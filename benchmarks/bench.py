@@ -11,7 +11,7 @@ same files, in the same run:
 2. a naive baseline: openpyxl load plus one pandera validation per file (on a sample of the files
    when N is large: it is measured, then reported per file);
 3. `consolidator check` (with its HTML report) and `consolidator summarize`, run as the office runs
-   them, as separate processes; peak memory is the largest total RSS of the process and its workers.
+   them, as separate processes; peak memory is the largest total PSS of the process and its workers.
 
 The floor and consolidator use all cores; the naive baseline is one process, as naive code is.
 The corpus is kept in --workdir and reused when it is already there.
@@ -158,19 +158,28 @@ def naive(files: list[Path]) -> float:
 
 
 # ---- 3. consolidator ---------------------------------------------------------------------------------
+def _memory(p: psutil.Process) -> int:
+    """PSS where the system has it (Linux): pages shared by the forked workers are counted once;
+    otherwise RSS, which counts them in every process."""
+    try:
+        return p.memory_full_info().pss
+    except (AttributeError, psutil.Error):
+        return p.memory_info().rss
+
+
 def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """Wall time and peak total RSS (MB) of a command and all its children."""
+    """Wall time and peak total memory (MB, PSS on Linux) of a command and all its children."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
         try:
-            total = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+            total = _memory(ps) + sum(_memory(c) for c in ps.children(recursive=True))
             peak = max(peak, total)
         except psutil.Error:
             pass
-        time.sleep(0.02)
+        time.sleep(0.05)
     elapsed = time.perf_counter() - t
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
