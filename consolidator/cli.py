@@ -13,8 +13,8 @@ from .form import DEFAULT_RULES_DIR, RuleFileError, load_forms
 
 def rules_option(fn):
     @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
-                  default=DEFAULT_RULES_DIR, show_default="项目的 rules/ 目录",
-                  help="规则文件目录（common.yaml 和各类别的 .yaml）。")
+                  default=DEFAULT_RULES_DIR,
+                  help="规则文件目录（common.yaml 和各类别的 .yaml），默认为项目的 rules/ 目录。")
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)
@@ -29,8 +29,36 @@ def _load(rules_dir: Path):
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="consolidator", message="%(prog)s %(version)s")
+class _ChineseHelp(click.HelpFormatter):
+    """click's help layout with Chinese headings."""
+
+    HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：")
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(self.HEADINGS.get(heading, heading))
+
+
+class _ChineseContext(click.Context):
+    formatter_class = _ChineseHelp
+
+    def get_help_option(self, *args, **kwargs):  # pragma: no cover - click version differences
+        return None
+
+
+HELP = dict(context_settings={"help_option_names": ["-h", "--help"]}, add_help_option=False, options_metavar="[选项]")
+
+
+def _help_option(fn):
+    return click.help_option("-h", "--help", help="显示本帮助并退出。")(fn)
+
+
+@click.group(**HELP, subcommand_metavar="命令 [参数]...")
+@_help_option
+@click.version_option(__version__, "--version", prog_name="consolidator", message="%(prog)s %(version)s",
+                      help="显示版本号并退出。")
 def cli():
     """consolidator：2026年工业园区高质量发展创新实践 数据收集工具。
 
@@ -38,10 +66,11 @@ def cli():
     """
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @rules_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("workbook_templates"), show_default=True, help="模板输出目录。")
+              default=Path("workbook_templates"), help="模板输出目录，默认为 workbook_templates。")
 @click.option("--category", "categories", multiple=True, help="只生成指定类别（可重复），默认全部。")
 def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
     """按 rules/ 生成每个类别的填报模板（.xlsx）。
@@ -62,7 +91,8 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
         click.echo(f"已生成模板：{path}")
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="园区名单（.csv 或 .xlsx）：用于核对未报送的园区和园区名称。")
@@ -92,7 +122,8 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     raise SystemExit(result.exit_code)
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -194,13 +225,13 @@ def mail_options(fn):
         click.option("--deadline", default="", help="报送截止时间，如“2026年12月15日”，写入邮件。"),
         click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      default=lambda: str(Path(__file__).resolve().parent.parent / "mail_templates"),
-                     show_default="项目的 mail_templates/", help="邮件模板目录（可修改）。"),
+                     help="邮件模板目录（可修改），默认为项目的 mail_templates/。"),
         click.option("--smtp", help="直接发送：邮件服务器 主机:端口，如 smtp.example.gov.cn:465。用户名和密码取自环境变量"
                                     " CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD。不加此项则只写出 .eml 文件。"),
         click.option("--security", type=click.Choice(["starttls", "ssl", "none"]),
                      help="连接加密方式，默认端口465用 ssl，其他用 starttls；none 只能用于本机服务器。"),
         click.option("--dry-run", is_flag=True, help="试运行：列出将要发送的邮件，不实际发送。"),
-        click.option("--pause", type=click.FloatRange(0, 600), default=2.0, show_default=True, help="每封邮件之间暂停的秒数。"),
+        click.option("--pause", type=click.FloatRange(0, 600), default=2.0, help="每封邮件之间暂停的秒数，默认 2 秒。"),
         click.option("--round", "round_", default="", help="发送轮次名称；同一轮次已发送过的园区，再次运行时跳过。"),
     ]
     for option in reversed(options):
@@ -245,7 +276,8 @@ def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pa
     return 1 if failed else 0
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -284,7 +316,8 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="园区名单（.csv 或 .xlsx），提供收件地址。")
@@ -327,10 +360,11 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(**HELP)
+@_help_option
 @rules_option
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(__file__).resolve().parent.parent / "README.md", show_default="项目的 README.md")
+              default=Path(__file__).resolve().parent.parent / "README.md", help="要更新的 README，默认为项目的 README.md。")
 def docs(rules_dir: Path, readme: Path):
     """按 rules/ 重新生成 README 中的字段与规则目录。"""
     from .catalogue import update_readme
@@ -338,6 +372,9 @@ def docs(rules_dir: Path, readme: Path):
     changed = update_readme(readme, _load(rules_dir))
     click.echo(f"已更新字段与规则目录：{readme}" if changed else f"字段与规则目录已是最新：{readme}")
 
+
+for _command in [cli, *cli.commands.values()]:
+    _command.context_class = _ChineseContext
 
 _CLICK_ZH = [
     ("No such option:", "没有这个选项："),

@@ -59,3 +59,13 @@ def test_readme_holds_the_two_setup_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install -e . && consolidator check sample_data/returns --roster sample_data/roster.csv" in readme
     assert "pip install -e '.[test]' && python -m pytest" in readme
+
+
+def test_help_is_chinese():
+    from click.testing import CliRunner as _Runner
+
+    for args in ([], ["check"], ["summarize"], ["distribute"], ["feedback"], ["template"], ["docs"]):
+        out = _Runner().invoke(cli, [*args, "--help"], prog_name="consolidator").output
+        assert out.startswith("用法：consolidator")
+        for english in ("Usage", "Options", "Show this message", "default:", "[OPTIONS]", "Commands"):
+            assert english not in out, (args, english)
