@@ -371,26 +371,29 @@ def _explain(ret: CheckedReturn, form: Form) -> None:
 
 # ---- enterprise lists --------------------------------------------------------------------------------
 def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
-    rows = []
+    """Every list row of the batch, one column at a time (no per-row dicts: at 10,000 returns there
+    are most of a million rows)."""
+    cols: dict[str, list] = {k: [] for k in ("ret", "sheet", "row", "letters", "category_raw", "category",
+                                             "category_label", "name", "credit_code_raw", "credit_code", "industry")}
     for i, ret in current:
         labels = {nfkc(c.label): c for c in ret.form.enterprise_list.categories}
         for lr in ret.raw.list_rows:
-            raw_cat = lr.values.get("category")
+            v = lr.values
+            raw_cat, code_raw, name, industry = v.get("category"), v.get("credit_code"), v.get("name"), v.get("industry")
             cat = labels.get(nfkc(str(raw_cat)).strip()) if raw_cat is not None else None
-            code_raw = lr.values.get("credit_code")
-            rows.append({
-                "ret": i, "sheet": lr.sheet, "row": lr.row, "letters": lr.letters,
-                "category_raw": "" if raw_cat is None else str(raw_cat).strip(),
-                "category": cat.id if cat else None, "category_label": cat.label if cat else "",
-                "name": "" if lr.values.get("name") is None else str(lr.values["name"]).strip(),
-                "credit_code_raw": code_raw,
-                "credit_code": _code_text(code_raw),
-                "industry": "" if lr.values.get("industry") is None else display(lr.values["industry"]).strip(),
-            })
-    cols = ["ret", "sheet", "row", "letters", "category_raw", "category", "category_label", "name",
-            "credit_code_raw", "credit_code", "industry"]
-    frame = pd.DataFrame(rows, columns=cols)
-    frame["code_problem"] = uscc_problems(frame["credit_code"].tolist())
+            cols["ret"].append(i)
+            cols["sheet"].append(lr.sheet)
+            cols["row"].append(lr.row)
+            cols["letters"].append(lr.letters)
+            cols["category_raw"].append("" if raw_cat is None else str(raw_cat).strip())
+            cols["category"].append(cat.id if cat else None)
+            cols["category_label"].append(cat.label if cat else "")
+            cols["name"].append("" if name is None else str(name).strip())
+            cols["credit_code_raw"].append(code_raw)
+            cols["credit_code"].append(_code_text(code_raw))
+            cols["industry"].append("" if industry is None else display(industry).strip())
+    frame = pd.DataFrame(cols)
+    frame["code_problem"] = uscc_problems(cols["credit_code"])
     return frame
 
 

@@ -61,14 +61,14 @@ class Source:
         return PurePosixPath(self.member or self.path.name).suffix.lower()
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     sheet: str
     coord: str
     raw: Any
 
 
-@dataclass
+@dataclass(slots=True)
 class ListRow:
     sheet: str
     row: int
