@@ -25,8 +25,8 @@ from . import findings as F
 from .compute import recompute
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
-from .ids import uscc_problem, uscc_problems
-from .normalize import email_ok, industry_problem, is_empty_marker, nfkc, phone_ok, read_value
+from .ids import uscc_problems
+from .normalize import email_ok, industry_problem, nfkc, phone_ok, read_value
 from .reader import RawReturn
 from .roster import Park, park_key
 

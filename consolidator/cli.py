@@ -44,9 +44,6 @@ class _ChineseHelp(click.HelpFormatter):
 class _ChineseContext(click.Context):
     formatter_class = _ChineseHelp
 
-    def get_help_option(self, *args, **kwargs):  # pragma: no cover - click version differences
-        return None
-
 
 HELP = dict(context_settings={"help_option_names": ["-h", "--help"]}, add_help_option=False, options_metavar="[选项]")
 

@@ -77,11 +77,6 @@ class Expr:
             if isinstance(n, ast.Call) and n.func.id == "list_count"  # type: ignore[attr-defined]
         ]
 
-    @property
-    def is_reference(self) -> bool:
-        """True when the expression is a bare field id (a copy of another cell)."""
-        return isinstance(self.tree, ast.Name)
-
     def describe(self, label: Callable[[str], str], list_label: Callable[[str], str] = str) -> str:
         """The expression in Chinese for people: field ids become their labels."""
         return _describe(self.tree, label, list_label)

@@ -30,7 +30,6 @@ from .spec import (
     FieldSpec,
     Footnote,
     Interval,
-    ListCategorySpec,
     RuleSpec,
     TextParagraph,
 )
@@ -214,9 +213,6 @@ class Form:
         f = self.fields[fid]
         return f.is_numeric and not f.is_derived and f.aggregate != "none" and not f.explains
 
-    def sheet_of(self, fid: str) -> Sheet:
-        sid = self.fields[fid].sheet
-        return next(s for s in self.sheets if s.id == sid)
 
 
 # ---- loading -----------------------------------------------------------------------------------

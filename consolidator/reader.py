@@ -197,39 +197,45 @@ def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> 
 
 
 # ---- reading ------------------------------------------------------------------------------------
-def sniff(data: bytes, suffix: str) -> tuple[str, str | None]:
-    """(kind, description): kind is xlsx, ods, xls, encrypted or other; description for messages."""
+def sniff(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile | None]:
+    """(kind, description, package): kind is xlsx, ods, xls, encrypted or other; description for messages;
+    the opened package for a zip, so that its directory is read only once."""
+    return _sniff(data, suffix)
+
+
+def _sniff(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile | None]:
     if not data:
-        return "other", "空文件"
+        return "other", "空文件", None
     if data[:4] == b"PK\x03\x04":
         try:
-            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except zipfile.BadZipFile:
-            return "broken", "文件已损坏（压缩结构不完整）"
+            package = zipfile.ZipFile(io.BytesIO(data))
+            names = set(package.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return "broken", "文件已损坏（压缩结构不完整）", None
         if "xl/workbook.bin" in names:
-            return "xlsb", "Excel 二进制工作簿（.xlsb）"
+            return "xlsb", "Excel 二进制工作簿（.xlsb）", None
         if "xl/workbook.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)):
-            return "xlsx", None  # an Office package; inspect_package says what is missing, if anything
+            return "xlsx", None, package  # an Office package; inspect_package says what is missing, if anything
         if "mimetype" in names and b"opendocument.spreadsheet" in data[:200]:
-            return "ods", "OpenDocument 表格（.ods）"
+            return "ods", "OpenDocument 表格（.ods）", None
         if "word/document.xml" in names:
-            return "other", "Word 文档"
-        return "other", "压缩文件"
+            return "other", "Word 文档", None
+        return "other", "压缩文件", None
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         head = data[: 1 << 20]
         if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
-            return "encrypted", None
+            return "encrypted", None, None
         if "WordDocument".encode("utf-16-le") in head:
-            return "other", "Word 文档（.doc）"
-        return "xls", "Excel 97-2003 工作簿（.xls）" if suffix != ".et" else "WPS 表格（.et）"
+            return "other", "Word 文档（.doc）", None
+        return "xls", "Excel 97-2003 工作簿（.xls）" if suffix != ".et" else "WPS 表格（.et）", None
     if data[:5] == b"%PDF-":
-        return "other", "PDF 文件"
+        return "other", "PDF 文件", None
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<table" in head:
-        return "other", "网页文件（HTML）"
+        return "other", "网页文件（HTML）", None
     if data[:5] == b"<?xml":
-        return "other", "XML 文件"
-    return "other", "文本或其他格式的文件"
+        return "other", "XML 文件", None
+    return "other", "文本或其他格式的文件", None
 
 
 def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
@@ -435,10 +441,8 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
         return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
     if len(data) > MAX_FILE_BYTES:
         return ret.fail("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
-    kind, description = sniff(data, source.suffix)
-    package = None
+    kind, description, package = sniff(data, source.suffix)
     if kind == "xlsx":
-        package = zipfile.ZipFile(io.BytesIO(data))
         problem = inspect_package(package)
         if problem is not None:
             code, reason = problem

@@ -32,6 +32,7 @@ def _json_for_script(data) -> str:
 
 
 def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
+    missing = {f.park: f for f in result.findings if f.code == "not_submitted"}
     parks = []
     for p in result.parks:
         files = []
@@ -43,7 +44,7 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
                 "findings": [[f.severity, f.code, f.sheet, f.cell, f.label, f.value, f.expected, f.message]
                              for f in r.findings],
             })
-        batch = [f for f in result.findings if f.code == "not_submitted" and f.park == p.name]
+        batch = [missing[p.name]] if p.name in missing and not p.files else []
         parks.append({
             "name": p.name, "city": p.city, "category": p.category, "status": p.status,
             "id": p.park.park_id if p.park else "", "files": files,

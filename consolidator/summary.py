@@ -238,7 +238,7 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
                  rows, formats, freeze_cols=2, fonts=fonts, note=note)
 
     # one sheet per category with its own block
-    for cid, form in forms.items():
+    for form in forms.values():
         cols = _columns(form, shared, shared=False)
         rets = [r for r in cur if r.form is form]
         rows = [_identity(n, r, id(r) in counted, guard) + _row_values(r, cols, guard) for n, r in enumerate(rets, start=1)]

@@ -34,7 +34,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .form import Block, Field, Form, Rule
+from .form import Block, Field, Form
 from .spec import Interval
 
 META_SHEET = "_meta"
@@ -200,7 +200,6 @@ class _Builder:
         self.form, self.park = form, park
         self.wb = Workbook()
         self.layout = Layout()
-        self.checks: dict[str, list[tuple[int, _Check]]] = {}  # sheet title -> [(row, check)]
         self.row_checks: dict[tuple[str, int], list[_Check]] = {}
         self.pending_validations: list[tuple[Worksheet, Field, str]] = []
 
@@ -248,7 +247,7 @@ class _Builder:
             head = ws.cell(row=1, column=COL_CHECK, value="校验提示（此列不打印）")
             head.font = Font(name=FONT_HEAD, size=11, bold=True, color="C00000")
             head.alignment = Alignment(vertical="center")
-        self.setup_sheet(ws, last_row=row, header_rows=None)
+        self.setup_sheet(ws)
         self.print_setup(ws, f"A1:{get_column_letter(PRINT_LAST_COL)}{max(row - 1, 1)}")
 
     def title_row(self, ws, row, text, size=14, height=None) -> int:
@@ -551,7 +550,6 @@ class _Builder:
 
     # -- validation
     def validation(self, ws: Worksheet, f: Field, coord: str) -> None:
-        name = self.ref(f.id)
         dv = None
         prompt = f.hint or ""
         if f.type == "choice":
@@ -578,7 +576,6 @@ class _Builder:
             error = f"请填写日期，如 {lo.year}-11-30"
         if dv is None:
             return
-        del name
         dv.error = error[:250]
         dv.errorTitle = "填写有误"
         dv.showErrorMessage = True
@@ -680,7 +677,7 @@ class _Builder:
         ws.add_data_validation(dv)
         dv.add(f"{cat}{first}:{cat}{last}")
         ws.freeze_panes = f"A{first}"
-        self.setup_sheet(ws, last_row=last, header_rows=None, list_sheet=True)
+        self.setup_sheet(ws, list_sheet=True)
         self.print_setup(ws, None, title_rows=f"{header}:{header}")
         # Print only down to the last filled row: a formula print area (Excel and WPS honour it).
         last_filled = f"IFERROR(LOOKUP(2,1/(LEN({LIST_PREFIX}name)>0),ROW({LIST_PREFIX}name)),{header})"
@@ -734,7 +731,7 @@ class _Builder:
                     f"choices_{f.id}", attr_text=f"{quote_sheetname(sheet)}!${col}${rows[0]}:${col}${rows[-1]}")
 
     # -- sheet-wide settings
-    def setup_sheet(self, ws: Worksheet, last_row: int, header_rows, list_sheet: bool = False) -> None:
+    def setup_sheet(self, ws: Worksheet, list_sheet: bool = False) -> None:
         p = ws.protection
         p.sheet = True
         p.formatRows = False  # allowed: parks may make rows taller to read long text

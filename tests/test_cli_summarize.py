@@ -1,7 +1,5 @@
 import openpyxl
-import pytest
 
-from consolidator.cli import main
 
 from .conftest import ROOT
 from .test_cli_check import returns, run, tree_digest  # noqa: F401 - the fixture is shared

@@ -5,7 +5,6 @@ import zipfile
 import openpyxl
 import pytest
 
-from consolidator.form import DEFAULT_RULES_DIR
 from consolidator.template import (
     META_SHEET,
     PROPERTY_PREFIX,
@@ -67,8 +66,6 @@ def test_only_input_cells_are_unlocked_and_every_sheet_is_protected(forms, built
             assert ws.protection.sheet, ws.title
             if ws is list_sheet or ws.title == META_SHEET:
                 continue
-            merged_followers = {c for rng in ws.merged_cells.ranges for row in ws[rng.coord] for c in
-                                [x.coordinate for x in row][1:]} if ws.merged_cells.ranges else set()
             for row in ws.iter_rows():
                 for c in row:
                     unlocked = c.protection.locked is False
