@@ -41,14 +41,20 @@ def _find_soffice():
     return None
 
 
+def require(available: bool, what: str, install: str) -> None:
+    """A real component a test needs: skip on a laptop without it, fail under CI=true (.ci/run installs it)."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {what} is missing; .ci/run must install it ({install})")
+    pytest.skip(f"{what} is not installed: {install}")
+
+
 @pytest.fixture(scope="session")
 def soffice(tmp_path_factory):
-    """Headless LibreOffice. Skips on a laptop without it; under CI=true its absence is a failure."""
+    """Headless LibreOffice."""
     path = _find_soffice()
-    if path is None:
-        if IN_CI:
-            pytest.fail("CI=true but LibreOffice (soffice) is not installed; .ci/run must install it")
-        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
+    require(path is not None, "LibreOffice (soffice)", "apt-get install libreoffice-calc")
     profile = tmp_path_factory.mktemp("lo-profile")
     return path, profile.as_uri()
 
@@ -159,10 +165,7 @@ def _uno_python():
 def lo_edit(soffice):
     """Edit a workbook in real LibreOffice (rows inserted, sheets renamed...), through UNO."""
     exe = _uno_python()
-    if exe is None:
-        if IN_CI:
-            pytest.fail("CI=true but LibreOffice's Python bridge (python3-uno) is missing; .ci/run must install it")
-        pytest.skip("python3-uno is not installed: apt-get install python3-uno")
+    require(exe is not None, "LibreOffice's Python bridge (python3-uno)", "apt-get install python3-uno")
 
     def edit(src: Path, dst: Path, ops: list) -> Path:
         import json

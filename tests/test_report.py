@@ -8,7 +8,7 @@ import pytest
 from consolidator.checker import check_batch
 from consolidator.report import findings_csv, findings_json, render_html, safe_cell
 
-from .conftest import IN_CI, raw_return, sample
+from .conftest import raw_return, require, sample
 
 EVIL = '<img src=x onerror="window.__pwned=1">园区</script><!--'
 
@@ -70,10 +70,8 @@ def browser(tmp_path_factory):
         from selenium import webdriver
     except ImportError:
         webdriver = None
-    if not (chromium and driver_exe and webdriver):
-        if IN_CI:
-            pytest.fail("CI=true but headless Chromium, chromedriver or selenium is missing; .ci/run must install them")
-        pytest.skip("headless Chromium, chromium-driver and selenium are needed for this test")
+    require(bool(chromium and driver_exe and webdriver), "headless Chromium, chromedriver or selenium",
+            "apt-get install chromium chromium-driver; pip install selenium")
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
