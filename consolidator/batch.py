@@ -2,30 +2,69 @@
 
 This is the file-reading edge around the pure core (reader.read_return per file, then
 checker.check_batch once). Progress is reported through a callback, never printed here.
+
+Two things make a large batch fast here rather than in the core: while the workers read, the
+main process imports the checker (pandas' validation stack takes a good part of a second to load),
+and Python's cyclic garbage collector is paused while the batch is built, since every collection
+would walk all returns read so far (the batch holds no reference cycles that need it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import importlib
+import threading
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from .checker import BatchResult, check_batch
 from .form import Form
 from .isolation import DEFAULT_TIMEOUT, IsolatedReader
 from .reader import RawReturn, discover
 from .roster import Park
 
+if TYPE_CHECKING:
+    from .checker import BatchResult
+
 Progress = Callable[[int, int, RawReturn], None]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic collections inside (the previous setting is restored after)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | None = None,
               progress: Progress | None = None, *, workers: int | None = None,
-              timeout: float = DEFAULT_TIMEOUT) -> BatchResult:
-    """Read every file of the folder in isolated workers, then check them as one batch."""
+              timeout: float = DEFAULT_TIMEOUT, preload: tuple[str, ...] = ()) -> BatchResult:
+    """Read every file of the folder in isolated workers, then check them as one batch.
+    `preload`: modules the caller needs next (the report, the summary), imported while reading."""
     sources, skipped = discover(Path(returns_dir))
     rules_dir = next(iter(forms.values())).rules_dir
-    raws = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout).read_all(sources, progress)
-    return check_batch(raws, forms, roster, skipped)
+    loader = threading.Thread(target=_preload, args=(preload,), daemon=True)
+    reader = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout, meanwhile=loader)
+    with gc_paused():
+        raws = reader.read_all(sources, progress)
+        if loader.ident is not None:
+            loader.join()
+        from .checker import check_batch
+
+        return check_batch(raws, forms, roster, skipped)
+
+
+def _preload(modules: tuple[str, ...]) -> None:
+    from .checker import warm_up
+
+    warm_up()
+    for name in modules:
+        importlib.import_module(name)
 
 
 def default_out_dir(returns_dir: Path) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,7 +26,7 @@ from .compute import recompute
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
 from .ids import uscc_problems
-from .normalize import email_ok, industry_problem, nfkc, phone_ok, read_value
+from .normalize import FORMAT_CHECKS, industry_problem, nfkc, normalise_list, normalise_return
 from .reader import RawReturn
 from .roster import Park, park_key
 
@@ -128,26 +128,13 @@ def _base(ret: CheckedReturn, f: Field | None = None) -> dict[str, Any]:
     return out
 
 
-def _normalise(ret: CheckedReturn) -> set[str]:
-    """Typed values into ret.values; returns the field ids whose value could not be read."""
-    unreadable = set()
-    for fid, cell in ret.raw.cells.items():
-        f = ret.form.fields[fid]
-        got = read_value(f, cell.raw)
-        if got.problem and got.problem != "choice":
-            unreadable.add(fid)
-            ret.findings.append(F.make(got.problem, value=display(cell.raw), **_base(ret, f)))
-            continue
-        ret.values[fid] = got.value
-        if got.problem == "choice":
-            ret.findings.append(F.make("choice", value=display(cell.raw), expected="、".join(f.choices),
-                                       **_base(ret, f)))
-            unreadable.add(fid)
-            ret.values[fid] = None
-        elif got.note:
-            ret.findings.append(F.make("value_normalised", value=display(cell.raw), read=display(got.value),
-                                       how=got.note, **_base(ret, f)))
-    return unreadable
+def _normalise(ret: CheckedReturn) -> None:
+    """Typed values (normally made by the reading workers; made here for a return built in memory)."""
+    raw = ret.raw
+    if raw.values is None:
+        normalise_return(raw, ret.form)
+    normalise_list(raw.enterprises, ret.form)
+    ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
 
 
 # ---- step 2: which return of a park counts ------------------------------------------------------------
@@ -191,13 +178,9 @@ def _frame(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     rows = {}
     for i, ret in rets:
         row = dict(ret.values)
-        counts = defaultdict(int)
-        for lr in ret.raw.list_rows:
-            label = lr.values.get("category")
-            if isinstance(label, str):
-                counts[nfkc(label).strip()] += 1
+        counts = Counter(ret.raw.enterprises.columns.get("category", ()))
         for c in form.enterprise_list.categories:
-            row[f"list_count__{c.id}"] = counts.get(nfkc(c.label), 0)
+            row[f"list_count__{c.id}"] = counts.get(c.id, 0)
         rows[i] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
     for f in form.fields.values():
@@ -236,11 +219,13 @@ def _text_check(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
     return lambda s: s.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or fn(str(v))).astype(bool)
 
 
-def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame,
-                 skip_required: pd.DataFrame) -> tuple[pa.DataFrameSchema, dict[str, _CheckInfo]]:
+def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame, skip_required: pd.DataFrame,
+                 format_bad: pd.DataFrame | None = None) -> tuple[pa.DataFrameSchema, dict[str, _CheckInfo]]:
     """The pandera schema of a category for this batch's frame. Cross-field rules and formula
     checks are column checks on their target column that read the batch frame they close over,
-    so each failure is one row of failure_cases (not one per column of the frame)."""
+    so each failure is one row of failure_cases (not one per column of the frame). Phone and
+    e-mail formats are judged per value while reading (normalize.FORMAT_CHECKS, in the workers);
+    `format_bad` carries those verdicts, without it the check judges the values itself."""
     info: dict[str, _CheckInfo] = {}
     columns: dict[str, list[pa.Check]] = defaultdict(list)
 
@@ -257,10 +242,11 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame,
             add(f.id, "range", _interval_mask(f, f.range))
         if f.plausible is not None:
             add(f.id, "plausible", _interval_mask(f, f.plausible))
-        if f.format == "phone":
-            add(f.id, "format_phone", _text_check(phone_ok))
-        elif f.format == "email":
-            add(f.id, "format_email", _text_check(email_ok))
+        if f.format in FORMAT_CHECKS:
+            if format_bad is not None:
+                add(f.id, f"format_{f.format}", lambda s, fid=f.id: ~format_bad[fid])
+            else:
+                add(f.id, f"format_{f.format}", _text_check(FORMAT_CHECKS[f.format]))
         if f.max_chars:
             add(f.id, "max_chars", _text_check(lambda t, n=f.max_chars: len(re.sub(r"\s", "", t)) <= n))
         if f.headings:
@@ -278,7 +264,7 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame,
 def _filled(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.notna()
-    return s.notna() & (s.astype(str).str.strip() != "")
+    return s.notna() & (s != "")  # texts are stripped when read (normalize.read_value)
 
 
 def _formula_ok(entered: pd.Series, computed: pd.Series, tol: float) -> pd.Series:
@@ -371,42 +357,29 @@ def _explain(ret: CheckedReturn, form: Form) -> None:
 
 # ---- enterprise lists --------------------------------------------------------------------------------
 def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
-    """Every list row of the batch, one column at a time (no per-row dicts: at 10,000 returns there
-    are most of a million rows)."""
-    cols: dict[str, list] = {k: [] for k in ("ret", "sheet", "row", "letters", "category_raw", "category",
-                                             "category_label", "name", "credit_code_raw", "credit_code", "industry")}
+    """Every list row of the batch: the returns' normalised columns, concatenated."""
+    names = ("category_raw", "category", "category_label", "name", "credit_code", "code_numeric", "code_problem",
+             "industry")
+    cols: dict[str, list] = {k: [] for k in ("ret", "row", "sheet", "letters", *names)}
     for i, ret in current:
-        labels = {nfkc(c.label): c for c in ret.form.enterprise_list.categories}
-        for lr in ret.raw.list_rows:
-            v = lr.values
-            raw_cat, code_raw, name, industry = v.get("category"), v.get("credit_code"), v.get("name"), v.get("industry")
-            cat = labels.get(nfkc(str(raw_cat)).strip()) if raw_cat is not None else None
-            cols["ret"].append(i)
-            cols["sheet"].append(lr.sheet)
-            cols["row"].append(lr.row)
-            cols["letters"].append(lr.letters)
-            cols["category_raw"].append("" if raw_cat is None else str(raw_cat).strip())
-            cols["category"].append(cat.id if cat else None)
-            cols["category_label"].append(cat.label if cat else "")
-            cols["name"].append("" if name is None else str(name).strip())
-            cols["credit_code_raw"].append(code_raw)
-            cols["credit_code"].append(_code_text(code_raw))
-            cols["industry"].append("" if industry is None else display(industry).strip())
+        rows = ret.raw.enterprises
+        if not rows.rows:
+            continue
+        n = len(rows.rows)
+        cols["ret"].extend([i] * n)
+        cols["row"].extend(rows.rows)
+        cols["sheet"].extend([rows.sheet] * n)
+        cols["letters"].extend([rows.letters] * n)
+        for k in names:
+            cols[k].extend(rows.columns[k])
     frame = pd.DataFrame(cols)
-    frame["code_problem"] = uscc_problems(cols["credit_code"])
+    frame["row"] = frame["row"].astype(np.int64)
+    frame["code_numeric"] = frame["code_numeric"].astype(bool)
     return frame
 
 
 def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
     return f"{letters[col]}{row}" if col in letters else ""
-
-
-def _code_text(raw) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, float):
-        return display(raw)
-    return re.sub(r"\s+", "", nfkc(str(raw))).upper()
 
 
 LIST_SCHEMA = pa.DataFrameSchema({
@@ -418,6 +391,11 @@ LIST_SCHEMA = pa.DataFrameSchema({
     "industry": pa.Column(checks=[pa.Check(lambda s: s.map(lambda t: industry_problem(t) is None),
                                            error="format_industry", ignore_na=False)]),
 })
+
+
+def warm_up() -> None:
+    """Load what pandera loads on its first validation (its pandas backends), ahead of the batch."""
+    LIST_SCHEMA.validate(pd.DataFrame({"category": ["x"], "name": ["x"], "code_problem": [None], "industry": ["C39"]}))
 
 
 def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None:
@@ -445,10 +423,9 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         elif code == "list_incomplete":
             ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业名称", **base))
         elif code == "format_uscc":
-            raw = row["credit_code_raw"]
-            if raw is None or row["credit_code"] == "":
+            if row["credit_code"] == "":
                 ret.findings.append(F.make("list_incomplete", row=row["row"], missing="统一社会信用代码", **base))
-            elif isinstance(raw, float):
+            elif row["code_numeric"]:
                 ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason="以数字形式保存，后几位已丢失，"
                                            "请把单元格设为文本格式后重新填写", **base))
             else:
@@ -478,12 +455,10 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         for row, other in zip(valid[dup].itertuples(), first_row[dup]):
             list_finding("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
     # categories that exclude each other, and titles expected to come with another
-    pairs = {}
-    for ret_i in valid["ret"].unique():
-        spec = current[ret_i].form.enterprise_list
-        pairs[id(spec)] = spec
-    for spec in pairs.values():
-        in_form = valid[valid["ret"].map(lambda i: current[i].form.enterprise_list is spec)]
+    specs = {id(r.form.enterprise_list): r.form.enterprise_list for r in current.values()}
+    spec_of = valid["ret"].map({i: id(r.form.enterprise_list) for i, r in current.items()})
+    for key, spec in specs.items():
+        in_form = valid[spec_of == key]
         for a, b in spec.exclusive:
             both = in_form[in_form["category"] == a].merge(
                 in_form.loc[in_form["category"] == b, ["ret", "key"]].drop_duplicates(), on=["ret", "key"])
@@ -498,8 +473,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                              b=spec.category(b).label)
     # the same enterprise claimed by two parks
     coded = valid[code_ok].drop_duplicates(["ret", "key"])
-    parks = coded.groupby("key")["ret"].transform("nunique")
-    shared = coded[parks > 1]
+    shared = coded[coded["key"].duplicated(keep=False)]  # one row per park and code: a repeat is another park
     if not shared.empty:
         rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
         for row in shared.itertuples():
@@ -513,14 +487,13 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
                 skipped: list[Finding] | None = None) -> BatchResult:
     """Check every return of a batch together. Pure: reads nothing, writes nothing."""
     checked: list[CheckedReturn] = []
-    unreadable_values: dict[int, set[str]] = {}
-    for i, raw in enumerate(raws):
+    for raw in raws:
         ret = CheckedReturn(raw, forms.get(raw.category) if raw.category else None)
-        ret.findings = list(raw.findings)
         if raw.readable and ret.form is not None:
-            unreadable_values[i] = _normalise(ret)
+            _normalise(ret)
         else:
             ret.status = STATUS_UNREADABLE
+        ret.findings = list(raw.findings)
         checked.append(ret)
     _attach_parks(checked, roster)
     for ret in checked:  # the findings of reading were made before the park was known
@@ -541,14 +514,19 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
                 frame[f.id] = frame[f.id].fillna(entered[f.id])
             else:
                 frame[f.id] = frame[f.id].where(frame[f.id].notna(), entered[f.id])
-        skip = pd.DataFrame({fid: [fid in unreadable_values.get(i, set()) for i, _ in rets]
-                             for fid in form.fields}, index=[i for i, _ in rets])
-        schema, info = build_schema(form, frame, entered, skip)
+        index = [i for i, _ in rets]
+        skip = pd.DataFrame({fid: [fid in r.raw.unreadable for _, r in rets] for fid in form.fields}, index=index)
+        bad = pd.DataFrame({fid: [fid in r.raw.format_bad for _, r in rets] for fid in form.fields
+                            if form.fields[fid].format in FORMAT_CHECKS}, index=index, dtype=bool)
+        schema, info = build_schema(form, frame, entered, skip, bad)
         failures = _validate(schema, frame)
         by_ret = {k: g for k, g in failures.groupby("index")} if len(failures) else {}
-        records = frame[list(form.fields)].astype(object).where(frame[list(form.fields)].notna(), None).to_dict("index")
+        derived = [f.id for f in form.derived_fields()]
+        recomputed = frame[derived].astype(object).where(frame[derived].notna(), None).to_dict("index")
         for i, ret in rets:
-            ret.values.update(records[i])
+            for fid in form.fields:
+                ret.values.setdefault(fid, None)
+            ret.values.update(recomputed[i])
             _not_calculated(ret, form, entered.loc[i])
             if i in by_ret:
                 _findings_for(ret, form, by_ret[i], info, entered.loc[i])
@@ -579,8 +557,8 @@ def _sheet_order(ret: CheckedReturn) -> list[str]:
         cell = ret.raw.cells.get(fid)
         if cell:
             seen.setdefault(cell.sheet, None)
-    for row in ret.raw.list_rows[:1]:
-        seen.setdefault(row.sheet, None)
+    if ret.raw.enterprises.rows:
+        seen.setdefault(ret.raw.enterprises.sheet, None)
     return list(seen)
 
 

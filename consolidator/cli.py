@@ -107,9 +107,10 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     示例：
         consolidator check 报送文件 --roster 园区名单.csv
     """
+    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, verbose,
+                                            preload=("consolidator.report",))
     from .report import write_outputs
 
-    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, verbose)
     paths = write_outputs(result, out_dir, source=str(returns_dir))
     counts = result.status_counts()
     click.echo(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
@@ -139,12 +140,13 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         consolidator summarize 报送文件 --roster 园区名单.csv
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
     """
+    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False,
+                                            preload=("consolidator.evaluation", "consolidator.summary"))
     from .evaluation import build_evaluation
     from .io import atomic_write_bytes
     from .summary import build_summary, included
     from .xlsx import TextGuard, workbook_to_bytes
 
-    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False)
     guard = TextGuard()
     evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
     result.findings.extend(guard.findings)  # reported in the summary's 问题清单
@@ -162,7 +164,8 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         click.echo(f"已生成：{path}")
 
 
-def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path, verbose: bool):
+def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path, verbose: bool,
+                   preload: tuple[str, ...] = ()):
     """What check and summarize share: the rules, the output folder (never inside the returns), the
     roster, and the batch read and checked with a progress display."""
     from .batch import default_out_dir, is_inside, run_check
@@ -173,7 +176,7 @@ def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None,
         raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
     parks = _roster(roster, forms)
     with _progress(verbose) as progress:
-        result = run_check(returns_dir, forms, parks, progress=progress)
+        result = run_check(returns_dir, forms, parks, progress=progress, preload=preload)
     return forms, out_dir, result
 
 

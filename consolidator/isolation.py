@@ -8,9 +8,11 @@ every other file is read as if it were not there. The workers also put all cores
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from .form import Form, load_forms
+from .normalize import normalise_return
 from .reader import RawReturn, Source, diagnose_crash, read_return
 
 DEFAULT_TIMEOUT = 60.0
@@ -59,6 +62,7 @@ def _quiet() -> None:
 
 def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) -> None:
     _quiet()
+    gc.freeze()  # what the worker inherited stays put: collections then walk only its own objects
     if forms is None:  # spawned (Windows): load the rules here
         forms = load_forms(rules_dir)
     _limit_memory(budget)
@@ -72,6 +76,8 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
         index, source = task
         try:
             raw = read_return(source, forms)
+            if raw.readable and raw.category in forms:
+                normalise_return(raw, forms[raw.category])
         except MemoryError:
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
@@ -91,13 +97,20 @@ class _Worker:
 
 class IsolatedReader:
     def __init__(self, forms: dict[str, Form], rules_dir: Path | str, *, workers: int | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB):
+                 timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                 meanwhile: threading.Thread | None = None):
+        """`meanwhile`: a thread of the caller's (an import, say) started once the first workers run;
+        a worker that must be replaced later is forked only after that thread has ended, since a
+        process forked while another thread holds a lock may inherit it held."""
         self.forms, self.rules_dir = forms, str(rules_dir)
+        self.meanwhile = meanwhile
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout, self.budget = timeout, memory_mb * 2**20
         self.ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
 
     def _start(self) -> _Worker:
+        if self.meanwhile is not None and self.meanwhile.ident is not None:
+            self.meanwhile.join()
         parent, child = self.ctx.Pipe()
         forms = self.forms if self.ctx.get_start_method() == "fork" else None
         p = self.ctx.Process(target=_worker, args=(child, forms, self.rules_dir, self.budget), daemon=True)
@@ -126,6 +139,8 @@ class IsolatedReader:
         results: list[RawReturn | None] = [None] * len(sources)
         pending = deque(range(len(sources)))
         pool = [self._start() for _ in range(min(self.workers, len(sources)))]
+        if self.meanwhile is not None:
+            self.meanwhile.start()
         done = 0
 
         def finish(i: int, raw: RawReturn) -> None:

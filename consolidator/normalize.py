@@ -20,7 +20,10 @@ from typing import Any
 import phonenumbers
 import yaml
 
-from .form import DEFAULT_RULES_DIR, Field
+from . import findings as F
+from .findings import display
+from .form import DEFAULT_RULES_DIR, Field, Form
+from .ids import uscc_problems
 
 EMPTY_MARKERS = {"", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "没有", "不适用", "空",
                  "n/a", "na", "null", "none", "/无", "无/"}
@@ -185,6 +188,9 @@ def email_ok(text: str) -> bool:
     return bool(_EMAIL.match(nfkc(text).strip()))
 
 
+FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fields (lists: normalise_list)
+
+
 @lru_cache(maxsize=4)
 def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
     path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
@@ -223,3 +229,82 @@ def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | No
     if _squash(text) in names:
         return None
     return "unknown"
+
+
+# ---- a whole return ----------------------------------------------------------------------------------
+def normalise_return(raw, form: Form) -> None:
+    """Typed values of a return as read (raw.values, raw.unreadable) and its enterprise list's
+    normalised columns; each conversion or problem becomes a finding in raw.findings.
+
+    Runs in the reading workers, so the main process only assembles and validates the batch; the
+    checker runs it itself for a return that comes without it (built in memory, in tests)."""
+    values: dict[str, Any] = {}
+    unreadable = set()
+    for fid, cell in raw.cells.items():
+        f = form.fields[fid]
+        got = read_value(f, cell.raw)
+        if got.problem and got.problem != "choice":
+            unreadable.add(fid)
+            raw.findings.append(F.make(got.problem, value=display(cell.raw), **_located(raw, form, f)))
+            continue
+        values[fid] = got.value
+        if got.problem == "choice":
+            raw.findings.append(F.make("choice", value=display(cell.raw), expected="、".join(f.choices),
+                                       **_located(raw, form, f)))
+            unreadable.add(fid)
+            values[fid] = None
+        elif got.note:
+            raw.findings.append(F.make("value_normalised", value=display(cell.raw), read=display(got.value),
+                                       how=got.note, **_located(raw, form, f)))
+    raw.values, raw.unreadable = values, frozenset(unreadable)
+    raw.format_bad = frozenset(fid for fid, f in form.fields.items() if f.format in FORMAT_CHECKS
+                               and values.get(fid) is not None and not FORMAT_CHECKS[f.format](str(values[fid])))
+    normalise_list(raw.enterprises, form)
+
+
+def _located(raw, form: Form, f: Field) -> dict[str, str]:
+    cell = raw.cells.get(f.id)
+    return dict(file=raw.source.display, category=form.category_name, field=f.id, label=f.display_label,
+                sheet=cell.sheet if cell else "", cell=cell.coord if cell else "")
+
+
+def normalise_list(rows, form: Form) -> None:
+    """The enterprise list's raw columns -> the columns the checker validates: category (id, or None
+    when the text is not a category of the form), category_raw and category_label, name, credit_code
+    (canonical text), code_numeric (the code was stored as a number: its last digits are lost),
+    code_problem (None for a well-formed code) and industry. Repeated texts share one object."""
+    if rows.normalised:
+        return
+    raw = rows.columns
+    n = len(rows.rows)
+    empty = [None] * n
+    labels = {nfkc(c.label): c for c in form.enterprise_list.categories}
+    shared: dict[str, str] = {}
+    cat_raw, cat_id, cat_label = [], [], []
+    for v in raw.get("category", empty):
+        text = "" if v is None else shared.setdefault(str(v).strip(), str(v).strip())
+        c = labels.get(nfkc(text).strip()) if v is not None else None
+        cat_raw.append(text)
+        cat_id.append(c.id if c else None)
+        cat_label.append(c.label if c else "")
+    codes_raw = raw.get("credit_code", empty)
+    codes = [code_text(v) for v in codes_raw]
+    rows.columns = {
+        "category_raw": cat_raw, "category": cat_id, "category_label": cat_label,
+        "name": ["" if v is None else str(v).strip() for v in raw.get("name", empty)],
+        "credit_code": codes,
+        "code_numeric": [isinstance(v, float) for v in codes_raw],
+        "code_problem": uscc_problems(codes),
+        "industry": ["" if v is None else shared.setdefault(display(v).strip(), display(v).strip())
+                     for v in raw.get("industry", empty)],
+    }
+    rows.normalised = True
+
+
+def code_text(raw: Any) -> str:
+    """A credit code as text: spaces dropped, full-width folded, upper case."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float):
+        return display(raw)
+    return re.sub(r"\s+", "", nfkc(str(raw))).upper()

@@ -69,16 +69,25 @@ class Cell:
 
 
 @dataclass(slots=True)
-class ListRow:
-    sheet: str
-    row: int
-    values: dict[str, Any]  # column id -> raw
-    letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter (shared by all rows)
+class EnterpriseRows:
+    """A return's enterprise list, column by column: a list of a few hundred rows costs a few Python
+    lists, not a few hundred objects (at 10,000 returns there are most of a million rows).
 
-    @property
-    def coords(self) -> dict[str, str]:
-        """column id -> A1 reference of this row's cell."""
-        return {cid: f"{letter}{self.row}" for cid, letter in self.letters.items()}
+    As read, `columns` holds the raw cell values by column id; normalize.normalise_list replaces
+    them by the normalised columns the checker uses (and sets `normalised`)."""
+    sheet: str = ""
+    letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter
+    rows: list[int] = field(default_factory=list)  # worksheet row of each entry
+    columns: dict[str, list] = field(default_factory=dict)
+    normalised: bool = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per row (column id -> value): for tests and small lists."""
+        keys = list(self.columns)
+        return [dict(zip(keys, vals)) for vals in zip(*(self.columns[k] for k in keys))] if keys else []
 
 
 @dataclass
@@ -89,7 +98,10 @@ class RawReturn:
     fingerprint: str | None = None
     park_id: str | None = None
     cells: dict[str, Cell] = field(default_factory=dict)
-    list_rows: list[ListRow] = field(default_factory=list)
+    enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
+    values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
+    unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
+    format_bad: frozenset[str] = frozenset()  # fields whose text is not a valid phone number, e-mail...
     findings: list[F.Finding] = field(default_factory=list)
     located_by: str = "names"
     readable: bool = True
@@ -567,12 +579,16 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
         if len(cols) != len(spec.columns):
             return  # no list: every count then disagrees with an empty list, which the checker reports
     sheet = next(iter(cols.values()))[0]
-    letters = {cid: get_column_letter(c) for cid, (_, c) in cols.items()}
-    index = [(cid, c - 1) for cid, (_, c) in cols.items()]
+    out = ret.enterprises
+    out.sheet, out.letters = sheet, {cid: get_column_letter(c) for cid, (_, c) in cols.items()}
+    out.columns = {cid: [] for cid in cols}
+    index = [(out.columns[cid], c - 1) for cid, (_, c) in cols.items()]
     rows = grid.rows(sheet)
     for r in range(first_row, len(rows) + 1):
         line = rows[r - 1]
-        values = {cid: (line[i] if i < len(line) and line[i] != "" else None) for cid, i in index}
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+        values = [(line[i] if i < len(line) and line[i] != "" else None) for _, i in index]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
-        ret.list_rows.append(ListRow(sheet, r, values, letters))
+        out.rows.append(r)
+        for (column, _), v in zip(index, values):
+            column.append(v)

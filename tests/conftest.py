@@ -97,7 +97,7 @@ def unique(prefix="x"):
 import datetime as _dt  # noqa: E402
 from functools import lru_cache as _lru_cache  # noqa: E402
 
-from consolidator.reader import Cell, ListRow, RawReturn, Source  # noqa: E402
+from consolidator.reader import Cell, EnterpriseRows, RawReturn, Source  # noqa: E402
 from consolidator.samples import clean_return  # noqa: E402
 from consolidator.template import build_workbook  # noqa: E402
 
@@ -135,14 +135,13 @@ def raw_return(form, values, enterprises=(), *, file="园区.xlsx", mtime=None, 
     for fid in form.fields:
         sheet, coord = layout.cells[fid]
         cells[fid] = Cell(sheet, coord, cached.get(fid))
-    rows = []
     first = layout.list_first_row
     letters = {cid: rng.split(":")[0].rstrip("0123456789") for cid, (_, rng) in layout.list_columns.items()}
-    for i, e in enumerate(enterprises):
-        rows.append(ListRow(form.enterprise_list.sheet_title, first + i, dict(e), letters))
+    rows = EnterpriseRows(form.enterprise_list.sheet_title, letters, [first + i for i in range(len(enterprises))],
+                          {cid: [e.get(cid) for e in enterprises] for cid in letters})
     source = Source(file, mtime or _dt.datetime(2026, 11, 20, 9, 0), None)
     return RawReturn(source, category=form.category_id, template_version=form.template_version,
-                     fingerprint=form.fingerprint, park_id=park_id, cells=cells, list_rows=rows)
+                     fingerprint=form.fingerprint, park_id=park_id, cells=cells, enterprises=rows)
 
 
 def sample(form, seed=1, **changes):

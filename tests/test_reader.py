@@ -45,7 +45,7 @@ def assert_same_values(raw, sample, form, *, with_derived):
             assert got[fid] == pytest.approx(value, rel=1e-12), fid
         else:
             assert got[fid] == value, fid
-    listed = [{k: v for k, v in r.values.items()} for r in raw.list_rows]
+    listed = raw.enterprises.records()
     assert listed == sample.enterprises
 
 
@@ -107,7 +107,7 @@ def test_ods_and_xls_are_read_by_their_labels(forms, green_file, green_sample, s
     for fid in ("park_name", "revenue_2025", "lead_industry_1", "hitech_count", "report_text"):
         want = green_sample.values[fid]
         assert got[fid] == (pytest.approx(want) if isinstance(want, float) else want), fid
-    assert len(raw.list_rows) == len(green_sample.enterprises)
+    assert len(raw.enterprises) == len(green_sample.enterprises)
 
 
 def test_discover_skips_lock_and_hidden_files_and_opens_zips(tmp_path, green_file):
