@@ -66,6 +66,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
     if forms is None:  # spawned (Windows): load the rules here
         forms = load_forms(rules_dir)
     _limit_memory(budget)
+    shared: dict = {}
     while True:
         try:
             task = conn.recv()
@@ -78,6 +79,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
             raw = read_return(source, forms)
             if raw.readable and raw.category in forms:
                 normalise_return(raw, forms[raw.category])
+            raw.share(shared)
         except MemoryError:
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
@@ -143,9 +145,11 @@ class IsolatedReader:
             self.meanwhile.start()
         done = 0
 
+        shared: dict = {}
+
         def finish(i: int, raw: RawReturn) -> None:
             nonlocal done
-            results[i] = raw
+            results[i] = raw.share(shared)
             done += 1
             if progress:
                 progress(done, len(sources), raw)
