@@ -394,6 +394,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: click's errors reported in Chinese; usage errors exit with 2, others with 1."""
     import sys
 
+    if argv is None:  # the installed command, not a test calling in
+        # pandera loads its data-synthesis strategies when hypothesis is installed (a test tool):
+        # 0.3-0.5 s of every run, for nothing the command uses
+        sys.modules.setdefault("hypothesis", None)
     try:
         code = cli.main(args=argv, prog_name="consolidator", standalone_mode=False)
         sys.exit(code or 0)

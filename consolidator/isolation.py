@@ -8,6 +8,7 @@ every other file is read as if it were not there. The workers also put all cores
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import multiprocessing as mp
 import os
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
@@ -52,6 +53,7 @@ def _quiet() -> None:
     """A parser that dies prints its own backtrace; the office should see our finding, not that."""
     if os.environ.get("CONSOLIDATOR_DEBUG"):
         return
+    faulthandler.disable()  # enabled by a host such as pytest, it writes to a stderr of its own
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -94,10 +96,12 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
 class _Worker:
     process: mp.Process
     conn: object
-    task: tuple[int, float] | None = None  # (index, deadline)
+    queue: deque = field(default_factory=deque)  # indices sent, in order; the first is being read
+    deadline: float = 0.0  # when the first of the queue must be done
 
 
 class IsolatedReader:
+    QUEUE = 2  # files sent ahead to each worker
     def __init__(self, forms: dict[str, Form], rules_dir: Path | str, *, workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
                  meanwhile: threading.Thread | None = None):
@@ -137,14 +141,16 @@ class IsolatedReader:
 
     def read_all(self, sources: list[Source],
                  progress: Callable[[int, int, RawReturn], None] | None = None) -> list[RawReturn]:
-        """Every source read, in the order given."""
+        """Every source read, in the order given.
+
+        Each worker has up to QUEUE files sent ahead, so it never waits for the main process between
+        two files; a file's time limit runs from when the worker finished the one before it."""
         results: list[RawReturn | None] = [None] * len(sources)
         pending = deque(range(len(sources)))
         pool = [self._start() for _ in range(min(self.workers, len(sources)))]
         if self.meanwhile is not None:
             self.meanwhile.start()
         done = 0
-
         shared: dict = {}
 
         def finish(i: int, raw: RawReturn) -> None:
@@ -154,20 +160,30 @@ class IsolatedReader:
             if progress:
                 progress(done, len(sources), raw)
 
+        def replace(k: int) -> None:
+            """Kill worker k; the files queued behind the one it failed on go back to the front."""
+            w = pool[k]
+            w.queue.popleft()
+            pending.extendleft(reversed(w.queue))
+            self._stop(w, kill=True)
+            pool[k] = self._start()
+
         try:
-            while pending or any(w.task for w in pool):
+            while pending or any(w.queue for w in pool):
+                now = time.monotonic()
                 for w in pool:
-                    if w.task is None and pending:
+                    while len(w.queue) < self.QUEUE and pending:
                         i = pending.popleft()
                         w.conn.send((i, sources[i]))
-                        w.task = (i, time.monotonic() + self.timeout)
-                busy = [w for w in pool if w.task]
-                wait_for = max(0.0, min(w.task[1] for w in busy) - time.monotonic())
-                ready = wait([w.conn for w in busy], timeout=wait_for)
+                        if not w.queue:
+                            w.deadline = now + self.timeout
+                        w.queue.append(i)
+                busy = [w for w in pool if w.queue]
+                ready = wait([w.conn for w in busy], timeout=max(0.0, min(w.deadline for w in busy) - now))
                 for k, w in enumerate(pool):
-                    if w.task is None:
+                    if not w.queue:
                         continue
-                    i, deadline = w.task
+                    i = w.queue[0]
                     if w.conn in ready:
                         try:
                             index, raw = w.conn.recv()
@@ -179,15 +195,14 @@ class IsolatedReader:
                             else:
                                 finish(i, RawReturn(sources[i]).fail(
                                     "file_crashed", reason="读取时占用内存超出限制或内容异常"))
-                            self._stop(w, kill=True)
-                            pool[k] = self._start()
+                            replace(k)
                             continue
-                        w.task = None
+                        w.queue.popleft()
+                        w.deadline = time.monotonic() + self.timeout
                         finish(index, raw)
-                    elif time.monotonic() >= deadline:
+                    elif time.monotonic() >= w.deadline:
                         finish(i, RawReturn(sources[i]).fail("file_timeout", seconds=f"{self.timeout:g}"))
-                        self._stop(w, kill=True)
-                        pool[k] = self._start()
+                        replace(k)
         finally:
             for w in pool:
                 self._stop(w)

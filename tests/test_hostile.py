@@ -350,3 +350,20 @@ def test_findings_json_of_the_corpus_is_valid(corpus, forms, tmp_path):
     folder, _ = corpus
     data = json.loads(findings_json(run_check(folder, forms)))
     assert all(f["message"] for f in data["findings"])
+
+
+def test_files_queued_behind_a_bad_one_are_read_by_the_next_worker(misbehaving, tmp_path, forms):
+    """One worker, files sent ahead of time: the files waiting behind a hang, a crash and a memory
+    hog go to the replacement worker and are read, each once, in order."""
+    names = ["a_good.xlsx", "crash.xlsx", "c_good.xlsx", "hang.xlsx", "i_good.xlsx", "memory.xlsx", "n_good.xlsx",
+             "o_good.xlsx"]
+    for name in names:
+        shutil.copy(GOOD, tmp_path / name)
+    sources, _ = discover(tmp_path)
+    assert IsolatedReader.QUEUE > 1
+    raws = IsolatedReader(forms, forms["green_safety"].rules_dir, workers=1, timeout=3, memory_mb=512).read_all(sources)
+    assert [r.source.display for r in raws] == [s.display for s in sources] == sorted(names)
+    for r in raws:
+        bad = not r.source.display.endswith("_good.xlsx")
+        assert r.readable is not bad, r.source.display
+        assert len(r.findings) == (1 if bad else 0), (r.source.display, r.findings)
