@@ -175,22 +175,24 @@ def _newest_wins(checked: list[CheckedReturn]) -> None:
 
 # ---- step 3: one frame and one schema per category ----------------------------------------------------
 def _frame(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
-    rows = {}
-    for i, ret in rets:
-        row = dict(ret.values)
-        counts = Counter(ret.raw.enterprises.columns.get("category", ()))
-        for c in form.enterprise_list.categories:
-            row[f"list_count__{c.id}"] = counts.get(c.id, 0)
-        rows[i] = row
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    for f in form.fields.values():
-        if f.id not in frame:
-            frame[f.id] = np.nan if f.is_numeric else None
+    """A row per return, a column per field (and per list category: the rows the list holds),
+    built column by column: numbers as float64, everything else as Python objects."""
+    index = [i for i, _ in rets]
+    fids = list(form.fields)
+    table = zip(*[list(map(r.values.get, fids)) for _, r in rets])  # read row by row (each dict once), then turned
+    cols: dict[str, Any] = {}
+    for f, col in zip(form.fields.values(), table):
         if f.is_numeric:
-            frame[f.id] = pd.to_numeric(frame[f.id], errors="coerce").astype(float)
+            try:
+                cols[f.id] = np.array([np.nan if x is None else x for x in col], dtype=float)
+            except (TypeError, ValueError):
+                cols[f.id] = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=float)
         else:
-            frame[f.id] = frame[f.id].astype(object).where(frame[f.id].notna(), None)
-    return frame
+            cols[f.id] = pd.array(col, dtype=object)
+    counts = [Counter(r.raw.enterprises.columns.get("category", ())) for _, r in rets]
+    for c in form.enterprise_list.categories:
+        cols[f"list_count__{c.id}"] = np.array([n.get(c.id, 0) for n in counts], dtype=np.int64)
+    return pd.DataFrame(cols, index=index)
 
 
 @dataclass(frozen=True)
@@ -292,10 +294,10 @@ def _trap(f: Field, entered: float, computed: float) -> str:
     return ""
 
 
-def _findings_for(ret: CheckedReturn, form: Form, failures: pd.DataFrame, info: dict[str, _CheckInfo],
-                  entered: pd.Series) -> None:
-    for _, fail in failures.iterrows():
-        ci = info[fail["check"]]
+def _findings_for(ret: CheckedReturn, form: Form, failed: list[str], info: dict[str, _CheckInfo],
+                  entered: pd.DataFrame, i: int) -> None:
+    for code in failed:
+        ci = info[code]
         f = form.fields[ci.field]
         cell = ret.raw.cells.get(f.id)
         typed = display(cell.raw) if cell else ""
@@ -324,7 +326,7 @@ def _findings_for(ret: CheckedReturn, form: Form, failures: pd.DataFrame, info: 
             ret.findings.append(F.make("report_headings", missing="、".join(missing), expected="、".join(f.headings),
                                        **base))
         elif ci.kind == "formula":
-            value, computed = entered[f.id], ret.values.get(f.id)
+            value, computed = entered.at[i, f.id], ret.values.get(f.id)
             ret.findings.append(F.make("formula_mismatch", value=display(value), expected=display(round(computed, 4)),
                                        trap=_trap(f, value, computed), **base))
         elif ci.kind == "rule":
@@ -372,14 +374,20 @@ def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
         cols["letters"].extend([rows.letters] * n)
         for k in names:
             cols[k].extend(rows.columns[k])
-    frame = pd.DataFrame(cols)
-    frame["row"] = frame["row"].astype(np.int64)
-    frame["code_numeric"] = frame["code_numeric"].astype(bool)
-    return frame
+    typed = {"ret": np.array(cols.pop("ret"), dtype=np.int64), "row": np.array(cols.pop("row"), dtype=np.int64),
+             "code_numeric": np.array(cols.pop("code_numeric"), dtype=bool)}
+    # texts stay Python objects: inferring a string dtype would scan (and copy) every column again
+    return pd.DataFrame({**typed, **{k: pd.array(v, dtype=object) for k, v in cols.items()}})
 
 
 def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
     return f"{letters[col]}{row}" if col in letters else ""
+
+
+def _industry_ok(s: pd.Series) -> pd.Series:
+    """GB/T 4754 codes and names, judged once per distinct text (a list repeats a few dozen of them)."""
+    good = [t for t in s.unique() if isinstance(t, str) and industry_problem(t) is None]
+    return s.isin(good)
 
 
 LIST_SCHEMA = pa.DataFrameSchema({
@@ -388,8 +396,7 @@ LIST_SCHEMA = pa.DataFrameSchema({
     "name": pa.Column(checks=[pa.Check(lambda s: s.str.len() > 0, error="list_incomplete", ignore_na=False)]),
     "code_problem": pa.Column(checks=[pa.Check(lambda s: s.isna(), error="format_uscc", ignore_na=False)],
                               nullable=True),
-    "industry": pa.Column(checks=[pa.Check(lambda s: s.map(lambda t: industry_problem(t) is None),
-                                           error="format_industry", ignore_na=False)]),
+    "industry": pa.Column(checks=[pa.Check(lambda s: _industry_ok(s), error="format_industry", ignore_na=False)]),
 })
 
 
@@ -437,9 +444,13 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                 kind = industry_problem(row["industry"])
                 ret.findings.append(F.make("format_industry", value=row["industry"],
                                            severity=WARNING if kind == "unknown" else None, **base))
-    valid = lists[lists["category"].notna() & (lists["name"] != "")].copy()
-    code_ok = valid["code_problem"].isna()
-    valid["key"] = valid["credit_code"].where(code_ok, "名称:" + valid["name"])
+    keep = lists["category"].notna().to_numpy() & (lists["name"] != "").to_numpy()
+    valid = lists.loc[keep, ["ret", "row", "sheet", "letters", "category", "name", "credit_code", "code_problem"]]
+    code_ok = valid["code_problem"].isna().to_numpy()
+    key = valid["credit_code"].to_numpy(dtype=object, copy=True)
+    key[~code_ok] = ["名称:" + n for n in valid["name"].to_numpy(dtype=object)[~code_ok]]
+    # one hashing pass over the texts; every comparison below is on integers
+    valid = valid.assign(key=key, key_id=pd.factorize(key)[0], cat_id=pd.factorize(valid["category"])[0])
 
     def list_finding(code: str, item, col: str, **kw) -> None:
         ret = current[item.ret]
@@ -448,32 +459,35 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                                                      field=f"list.{col}", label=f"企业清单第{item.row}行")))
 
     # duplicates within a return and category (vectorised: lists hold tens of thousands of rows)
-    group = ["ret", "category", "key"]
+    group = ["ret", "cat_id", "key_id"]
     dup = valid.duplicated(group, keep="first")
     if dup.any():
         first_row = valid.groupby(group, sort=False)["row"].transform("first")
         for row, other in zip(valid[dup].itertuples(), first_row[dup]):
             list_finding("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
     # categories that exclude each other, and titles expected to come with another
-    specs = {id(r.form.enterprise_list): r.form.enterprise_list for r in current.values()}
-    spec_of = valid["ret"].map({i: id(r.form.enterprise_list) for i, r in current.items()})
-    for key, spec in specs.items():
-        in_form = valid[spec_of == key]
+    specs = list({id(r.form.enterprise_list): r.form.enterprise_list for r in current.values()}.values())
+    which = np.zeros(max(current) + 1, dtype=np.int64)
+    for i, r in current.items():
+        which[i] = next(k for k, spec in enumerate(specs) if spec is r.form.enterprise_list)
+    spec_of = which[valid["ret"].to_numpy()]
+    for k, spec in enumerate(specs):
+        in_form = valid[spec_of == k]
         for a, b in spec.exclusive:
             both = in_form[in_form["category"] == a].merge(
-                in_form.loc[in_form["category"] == b, ["ret", "key"]].drop_duplicates(), on=["ret", "key"])
+                in_form.loc[in_form["category"] == b, ["ret", "key_id"]].drop_duplicates(), on=["ret", "key_id"])
             for row in both.itertuples():
                 list_finding("list_exclusive", row, "name", value=row.name, a=spec.category(a).label,
                              b=spec.category(b).label)
         for a, b in spec.expected_subset:
-            has_b = in_form.loc[in_form["category"] == b, ["ret", "key"]].drop_duplicates().assign(_in=True)
-            rows_a = in_form[in_form["category"] == a].merge(has_b, on=["ret", "key"], how="left")
+            has_b = in_form.loc[in_form["category"] == b, ["ret", "key_id"]].drop_duplicates().assign(_in=True)
+            rows_a = in_form[in_form["category"] == a].merge(has_b, on=["ret", "key_id"], how="left")
             for row in rows_a[rows_a["_in"].isna()].itertuples():
                 list_finding("list_expected_subset", row, "name", value=row.name, a=spec.category(a).label,
                              b=spec.category(b).label)
     # the same enterprise claimed by two parks
-    coded = valid[code_ok].drop_duplicates(["ret", "key"])
-    shared = coded[coded["key"].duplicated(keep=False)]  # one row per park and code: a repeat is another park
+    coded = valid[code_ok].drop_duplicates(["ret", "key_id"])
+    shared = coded[coded["key_id"].duplicated(keep=False)]  # one row per park and code: a repeat is another park
     if not shared.empty:
         rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
         for row in shared.itertuples():
@@ -514,22 +528,23 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
                 frame[f.id] = frame[f.id].fillna(entered[f.id])
             else:
                 frame[f.id] = frame[f.id].where(frame[f.id].notna(), entered[f.id])
-        index = [i for i, _ in rets]
-        skip = pd.DataFrame({fid: [fid in r.raw.unreadable for _, r in rets] for fid in form.fields}, index=index)
-        bad = pd.DataFrame({fid: [fid in r.raw.format_bad for _, r in rets] for fid in form.fields
-                            if form.fields[fid].format in FORMAT_CHECKS}, index=index, dtype=bool)
+        skip = _flags(rets, list(form.fields), lambda r: r.raw.unreadable)
+        bad = _flags(rets, [fid for fid, f in form.fields.items() if f.format in FORMAT_CHECKS],
+                     lambda r: r.raw.format_bad)
         schema, info = build_schema(form, frame, entered, skip, bad)
         failures = _validate(schema, frame)
-        by_ret = {k: g for k, g in failures.groupby("index")} if len(failures) else {}
+        by_ret: dict[int, list[str]] = defaultdict(list)
+        for k, code in zip(failures["index"].tolist(), failures["check"].tolist()):
+            by_ret[int(k)].append(code)
         derived = [f.id for f in form.derived_fields()]
         recomputed = frame[derived].astype(object).where(frame[derived].notna(), None).to_dict("index")
+        not_calculated = _not_calculated(form, entered, frame)
         for i, ret in rets:
-            for fid in form.fields:
-                ret.values.setdefault(fid, None)
             ret.values.update(recomputed[i])
-            _not_calculated(ret, form, entered.loc[i])
+            if not_calculated[i]:
+                ret.findings.append(F.make("formula_not_calculated", **_base(ret)))
             if i in by_ret:
-                _findings_for(ret, form, by_ret[i], info, entered.loc[i])
+                _findings_for(ret, form, by_ret[i], info, entered, i)
             _explain(ret, form)
         frames[cid] = frame
     lists = _list_frame(current)
@@ -552,11 +567,7 @@ def _sheet_order(ret: CheckedReturn) -> list[str]:
     """The park's sheet names in the order of the form (its own names, where it renamed them)."""
     if ret.form is None:
         return []
-    seen: dict[str, None] = {}
-    for fid in ret.form.fields:
-        cell = ret.raw.cells.get(fid)
-        if cell:
-            seen.setdefault(cell.sheet, None)
+    seen = dict.fromkeys(c.sheet for c in ret.raw.cells.values())  # the reader keeps the form's order
     if ret.raw.enterprises.rows:
         seen.setdefault(ret.raw.enterprises.sheet, None)
     return list(seen)
@@ -567,11 +578,25 @@ def _cell_order(cell: str) -> tuple[int, str]:
     return (int(m.group(2)), m.group(1)) if m else (0, "")
 
 
-def _not_calculated(ret: CheckedReturn, form: Form, entered: pd.Series) -> None:
-    derived = [f for f in form.derived_fields() if f.is_numeric]
-    computable = [f for f in derived if ret.values.get(f.id) is not None]
-    if computable and all(pd.isna(entered[f.id]) for f in derived):
-        ret.findings.append(F.make("formula_not_calculated", **_base(ret)))
+def _not_calculated(form: Form, entered: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
+    """Returns whose formula cells hold no values although their parts are filled: the workbook was
+    saved by a program that does not calculate (its cached results are empty)."""
+    derived = [f.id for f in form.derived_fields() if f.is_numeric]
+    if not derived:
+        return pd.Series(False, index=frame.index)
+    return entered[derived].isna().all(axis=1) & frame[derived].notna().any(axis=1)
+
+
+def _flags(rets: list[tuple[int, CheckedReturn]], columns: list[str], which) -> pd.DataFrame:
+    """A boolean frame (return x field), True where `which(return)` names the field: built from the
+    few names each return gives, not by asking every return about every field."""
+    pos = {fid: k for k, fid in enumerate(columns)}
+    out = np.zeros((len(rets), len(columns)), dtype=bool)
+    for row, (_, ret) in enumerate(rets):
+        for fid in which(ret):
+            if fid in pos:
+                out[row, pos[fid]] = True
+    return pd.DataFrame(out, index=[i for i, _ in rets], columns=columns)
 
 
 def _roster_findings(checked: list[CheckedReturn], roster: list[Park] | None, forms: dict[str, Form]) -> list[Finding]:

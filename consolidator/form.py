@@ -189,7 +189,11 @@ class Form:
         return [f for f in self.fields.values() if not f.is_derived]
 
     def derived_fields(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.is_derived]
+        return list(self._derived)
+
+    @cached_property
+    def _derived(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields.values() if f.is_derived)
 
     @cached_property
     def derived_order(self) -> tuple[str, ...]:
