@@ -171,10 +171,18 @@ class IsolatedReader:
         try:
             while pending or any(w.queue for w in pool):
                 now = time.monotonic()
-                for w in pool:
+                for k, w in enumerate(pool):
                     while len(w.queue) < self.QUEUE and pending:
                         i = pending.popleft()
-                        w.conn.send((i, sources[i]))
+                        try:
+                            w.conn.send((i, sources[i]))
+                        except OSError:  # the worker died on a file it was given: its recv below says which
+                            pending.appendleft(i)
+                            if not w.queue:  # died with nothing to read: just replace it
+                                self._stop(w, kill=True)
+                                pool[k] = w = self._start()
+                                continue
+                            break
                         if not w.queue:
                             w.deadline = now + self.timeout
                         w.queue.append(i)
