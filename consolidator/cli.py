@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from pathlib import Path
 
 import click
@@ -177,6 +178,8 @@ def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None,
     parks = _roster(roster, forms)
     with _progress(verbose) as progress:
         result = run_check(returns_dir, forms, parks, progress=progress, preload=preload)
+    # the batch lives until the command ends: keep the garbage collector from walking it again and again
+    gc.freeze()
     return forms, out_dir, result
 
 
