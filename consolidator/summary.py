@@ -16,10 +16,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
-from copy import copy
 
 from . import findings as F
 from .checker import (
@@ -34,7 +31,7 @@ from .checker import (
 )
 from .form import Field, Form
 from .template import number_format
-from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, TextGuard, cell, fit_widths
+from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, TextGuard, cell, defer_rows, fit_widths, style_id
 
 TOTAL_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 EXCLUDED_FONT = Font(name="宋体", size=10, color="808080")
@@ -120,39 +117,29 @@ def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: li
     if groups:
         ws.append([cell(ws, g, font=HEAD_FONT, fill=HEAD_FILL, alignment=CENTER) for g in groups])
     ws.append([cell(ws, h, font=HEAD_FONT, fill=HEAD_FILL, alignment=CENTER) for h in headers])
-    # Data rows: plain values (openpyxl's write-only writer reuses one cell for them); a cell of its
-    # own only where it needs a number format, a font, or must be kept as text. Styles are copied from
-    # one prototype per (format, font) instead of being assigned cell by cell: at 10,000 returns the
-    # enterprise list alone has hundreds of thousands of cells.
-    protos: dict[tuple, object] = {}
+    # Data rows go straight into the sheet's XML when the book is saved (xlsx.defer_rows): at 10,000
+    # returns the enterprise list alone has millions of cells. A cell gets a style only where it needs a
+    # number format or the row's font, from one prototype per (format, font).
+    protos: dict[tuple, int] = {}  # registered now: the book's styles are written before the rows
+    row_fonts = list({id(f): f for f in fonts or () if f is not None}.values())
+    for fmt in {*(formats or ()), "yyyy-mm-dd", None}:
+        for font in (None, *row_fonts):
+            if fmt is not None or font is not None:
+                protos[(fmt, id(font))] = style_id(ws, cell(ws, None, border=None, font=font or BODY_FONT,
+                                                            number_format=fmt))
 
-    def styled(v, fmt, font):
-        key = (fmt, id(font))
-        proto = protos.get(key)
-        if proto is None:
-            proto = protos[key] = cell(ws, None, border=None, font=font or BODY_FONT, number_format=fmt)
-        c = WriteOnlyCell(ws, value=v)
-        c._style = copy(proto._style)
-        if isinstance(v, str):
-            c.data_type = "s"
-        return c
-
-    for r, row in enumerate(rows):
+    def style_of(r: int, i: int, v) -> int:
         font = fonts[r] if fonts else None
-        out = []
-        for i, v in enumerate(row):
-            if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
-                v = ILLEGAL_CHARACTERS_RE.sub("", v)  # last resort: park text is cleaned and reported by TextGuard
-            fmt = formats[i] if formats and i < len(formats) else None
-            if isinstance(v, (dt.date, dt.datetime)):
-                fmt = "yyyy-mm-dd"
-            needs_fmt = fmt is not None and isinstance(v, (int, float, dt.date)) and not isinstance(v, bool)
-            as_text = isinstance(v, str) and v.startswith(("=", "+", "-", "@"))
-            if needs_fmt or as_text or (font is not None and v is not None):
-                out.append(styled(v, fmt if needs_fmt else None, font))
-            else:
-                out.append(v)
-        ws.append(out)
+        fmt = formats[i] if formats and i < len(formats) else None
+        if isinstance(v, (dt.date, dt.datetime)):
+            fmt = "yyyy-mm-dd"
+        if not (fmt is not None and isinstance(v, (int, float, dt.date)) and not isinstance(v, bool)):
+            fmt = None
+        if fmt is None and font is None:
+            return 0
+        return protos[(fmt, id(font))]
+
+    defer_rows(ws, head_rows + 1, rows, style_of)
     ws.print_options.gridLines = False
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = "9"  # A4
@@ -311,22 +298,40 @@ def _num(v):
 
 
 def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
+    """Every list row of the current returns, with the other parks that list the same credit code.
+    Built column by column: at 10,000 returns there are most of a million rows."""
     lists = result.lists
     headers = ["园区名称", "所在省市", "园区类别", "企业类别", "企业名称", "统一社会信用代码", "行业分类", "多个园区填报", "来源文件"]
-    rows = []
+    rows: list[list] = []
     if not lists.empty:
-        by_index = dict(enumerate(result.returns))
-        valid_code = lists["credit_code"].str.len() == 18
-        parks_by_code = lists[valid_code].groupby("credit_code")["ret"].agg(lambda s: sorted(set(s)))
-        for _, row in lists.iterrows():
-            ret = by_index[row["ret"]]
-            others = ""
-            if row["credit_code"] in parks_by_code.index:
-                ids = [i for i in parks_by_code[row["credit_code"]] if i != row["ret"]]
-                others = "、".join(by_index[i].park_name for i in ids)
-            rows.append([guard.clean(v, file=ret.file, park=ret.park_name, label="企业清单") for v in (
-                ret.park_name, ret.city, ret.form.category_name, row["category_label"] or row["category_raw"],
-                row["name"], row["credit_code"], row["industry"], others, ret.file)])
+        rets = result.returns
+        ret_ids = lists["ret"].tolist()
+        per_ret = {}  # what a return contributes to each of its rows, cleaned once per return
+        for i in set(ret_ids):
+            r = rets[i]
+            per_ret[i] = [guard.clean(v, file=r.file, park=r.park_name, label="企业清单")
+                          for v in (r.park_name, r.city, r.form.category_name, r.file)]
+        codes = lists["credit_code"]
+        valid = (codes.str.len() == 18).to_numpy()
+        by_code: dict[str, list[int]] = {}
+        for code, i in zip(codes[valid].tolist(), lists.loc[valid, "ret"].tolist()):
+            parks = by_code.setdefault(code, [])
+            if i not in parks:
+                parks.append(i)
+        shared = {code: parks for code, parks in by_code.items() if len(parks) > 1}
+        category = [a or b for a, b in zip(lists["category_label"].tolist(), lists["category_raw"].tolist())]
+
+        def park_text(column: list) -> list:
+            return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
+                    for v, i in zip(column, ret_ids)]
+
+        names, industries = park_text(lists["name"].tolist()), park_text(lists["industry"].tolist())
+        category, code_list = park_text(category), park_text(codes.tolist())
+        for k, i in enumerate(ret_ids):
+            name, city, cat, file = per_ret[i]
+            code = code_list[k]
+            others = "、".join(rets[o].park_name for o in shared[code] if o != i) if code in shared else ""
+            rows.append([name, city, cat, category[k], names[k], code, industries[k], others, file])
     _write_table(wb, "企业清单汇总", None, headers, rows, freeze_cols=2)
 
 
