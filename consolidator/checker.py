@@ -25,7 +25,6 @@ from . import findings as F
 from .compute import recompute
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
-from .ids import uscc_problems
 from .normalize import FORMAT_CHECKS, industry_problem, nfkc, normalise_list, normalise_return
 from .reader import RawReturn
 from .roster import Park, park_key

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from copy import copy
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -18,6 +19,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.merge import MergedCellRange
 
 from .checker import CheckedReturn
 from .form import Form
@@ -32,6 +34,17 @@ TITLE = Font(name="黑体", size=15, bold=True)
 H2 = Font(name="黑体", size=12, bold=True)
 BODY = Font(name="宋体", size=11)
 SMALL = Font(name="宋体", size=9, color="595959")
+# shared style objects: a cell's style is then looked up by their identity (see _Sheet.put)
+LABEL = Font(name="宋体", size=10)
+HEAD10 = Font(name="黑体", size=10, bold=True)
+HEAD11 = Font(name="黑体", size=11, bold=True)
+WRAP_MIDDLE = Alignment(wrap_text=True, vertical="center")
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+CENTERED = Alignment(horizontal="center", vertical="center")
+CENTERED_WRAP = Alignment(horizontal="center", vertical="center", wrap_text=True)
+H_CENTER = Alignment(horizontal="center")
+RIGHT = Alignment(horizontal="right", vertical="center")
+LEFT = Alignment(horizontal="left", vertical="center")
 IDENTIFYING = ("park_name", "filler_name", "head_name", "head_position", "head_phone", "head_email", "contact_name",
                "contact_position", "contact_phone", "contact_email", "cover_park_name", "cover_filler_name")
 
@@ -70,8 +83,9 @@ def _redactor(ret: CheckedReturn):
 class _Sheet:
     """Writes rows top to bottom on an A4-wide grid of six columns."""
 
-    def __init__(self, ws, guard: TextGuard, ret: CheckedReturn, redact):
+    def __init__(self, ws, guard: TextGuard, ret: CheckedReturn, redact, styles: dict):
         self.ws, self.guard, self.ret, self.redact = ws, guard, ret, redact
+        self.styles = styles  # shared by the sheets of one workbook
         self.row = 1
         for i, w in enumerate(WIDTHS, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
@@ -83,20 +97,39 @@ class _Sheet:
     def put(self, col, value, *, font=BODY, fill=None, border=True, align=None, fmt=None, label=""):
         c = self.ws.cell(row=self.row, column=col)
         set_text(c, self.text(value, label) if isinstance(value, str) else value)
-        c.font = font
-        if fill:
-            c.fill = fill
-        if border:
-            c.border = BORDER
-        c.alignment = align or Alignment(wrap_text=True, vertical="center")
-        if fmt:
-            c.number_format = fmt
+        align = align or WRAP_MIDDLE
+        # openpyxl hashes every style object on every assignment; a sheet per park makes that most of
+        # the work. The style of each combination of (shared) objects is made once and copied.
+        key = (id(font), id(fill), border, id(align), fmt)
+        known = self.styles.get(key)
+        if known is None:
+            c.font = font
+            if fill:
+                c.fill = fill
+            if border:
+                c.border = BORDER
+            c.alignment = align
+            if fmt:
+                c.number_format = fmt
+            self.styles[key] = (copy(c._style), (font, fill, align))  # the objects stay alive: ids stay theirs
+        else:
+            c._style = copy(known[0])
         return c
 
+    def merge(self, first: int, last: int, *, border: bool = True) -> None:
+        """Merge columns first..last of the current row. The covered cells get the border themselves
+        (what openpyxl's merge_cells would do, at a fraction of its cost)."""
+        # straight into the set: MultiCellRange.add first compares the range with every one already there
+        self.ws.merged_cells.ranges.add(MergedCellRange(self.ws, f"{get_column_letter(first)}{self.row}:"
+                                                                 f"{get_column_letter(last)}{self.row}"))
+        if border:
+            for col in range(first + 1, last + 1):
+                self.put(col, None)
+
     def merged(self, value, *, font=BODY, first=1, last=6, height=None, label="", border=False, align=None):
-        self.ws.merge_cells(start_row=self.row, start_column=first, end_row=self.row, end_column=last)
+        self.merge(first, last, border=border)
         c = self.put(first, value, font=font, border=border, label=label,
-                     align=align or Alignment(wrap_text=True, vertical="top"))
+                     align=align or WRAP_TOP)
         width = sum(WIDTHS[first - 1:last])
         self.ws.row_dimensions[self.row].height = height or max(18, rows_height(str(c.value or ""), width, font.sz or 11))
         self.row += 1
@@ -153,7 +186,7 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     ret, ws = entry.ret, s.ws
     v = ret.values
     ev = form.evaluation
-    s.merged(ev.title, font=TITLE, height=28, align=Alignment(horizontal="center", vertical="center"))
+    s.merged(ev.title, font=TITLE, height=28, align=CENTERED)
     who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
     s.merged(f"{who}　类别：{form.category_name}　所在地区：{ret.city}", font=SMALL)
 
@@ -163,7 +196,7 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     for label, value in (("创新实践名称", v.get("practice_name")), ("创新实践聚焦主导产业", v.get("focus_industry")),
                          ("主导产业及细分领域", "；".join(leads))):
         s.put(1, label, fill=HEAD_FILL)
-        ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=6)
+        s.merge(2, 6)
         s.put(2, value, label=label)
         ws.row_dimensions[s.row].height = max(18, rows_height(str(value or ""), sum(WIDTHS[1:])))
         s.row += 1
@@ -172,9 +205,9 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     years = sorted(form.years)
     heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
     for i, h in enumerate(heads[:5], start=1):
-        s.put(i, h, font=Font(name="黑体", size=10, bold=True), fill=HEAD_FILL,
-              align=Alignment(horizontal="center", vertical="center", wrap_text=True))
-    ws.merge_cells(start_row=s.row, start_column=5, end_row=s.row, end_column=6)
+        s.put(i, h, font=HEAD10, fill=HEAD_FILL,
+              align=CENTERED_WRAP)
+    s.merge(5, 6)
     s.row += 1
     year_blocks = [b for sh in form.sheets for b in sh.blocks if b.kind == "years"]
     for b in year_blocks:
@@ -184,12 +217,12 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
             if f.part_of or f.explains:
                 continue
             by_year = {m.year: v.get(m.id) for m in members}
-            s.put(1, f.label, font=Font(name="宋体", size=10))
+            s.put(1, f.label, font=LABEL)
             for i, y in enumerate(years, start=2):
-                s.put(i, by_year.get(y), fmt=_fmt(f), align=Alignment(horizontal="right", vertical="center"))
-            ws.merge_cells(start_row=s.row, start_column=5, end_row=s.row, end_column=6)
+                s.put(i, by_year.get(y), fmt=_fmt(f), align=RIGHT)
+            s.merge(5, 6)
             s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])),
-                  align=Alignment(horizontal="center", vertical="center"))
+                  align=CENTERED)
             ws.row_dimensions[s.row].height = max(18, rows_height(f.label, WIDTHS[0], 10))
             s.row += 1
 
@@ -207,11 +240,11 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         for k in range(0, len(pairs), 2):
             for j, f in enumerate(pairs[k:k + 2]):
                 col = 1 + j * 3
-                s.put(col, f.label, font=Font(name="宋体", size=10), fill=HEAD_FILL)
-                ws.merge_cells(start_row=s.row, start_column=col + 1, end_row=s.row, end_column=col + 2)
+                s.put(col, f.label, font=LABEL, fill=HEAD_FILL)
+                s.merge(col + 1, col + 2)
                 value = v.get(f.id)
                 s.put(col + 1, value, fmt=_fmt(f) if f.is_numeric else None,
-                      align=Alignment(horizontal="right" if f.is_numeric else "left", vertical="center"))
+                      align=(RIGHT if f.is_numeric else LEFT))
             ws.row_dimensions[s.row].height = max(30, *(rows_height(f.label, WIDTHS[0], 10) for f in pairs[k:k + 2]))
             s.row += 1
 
@@ -224,7 +257,7 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         for fam in b.families:
             f = form.fields[form.families[fam][0]]
             if f.type == "longtext":
-                s.merged(f.label, font=Font(name="黑体", size=11, bold=True))
+                s.merged(f.label, font=HEAD11)
                 s.paragraphs(v.get(f.id), f.label)
 
     s.heading("五、工业园区简介")
@@ -236,17 +269,17 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     if ev.instructions:
         s.merged(ev.instructions, font=SMALL)
     for i, h in enumerate(["评分项", "评分要点", "", "满分", "得分", "备注"], start=1):
-        s.put(i, h, font=Font(name="黑体", size=10, bold=True), fill=HEAD_FILL,
-              align=Alignment(horizontal="center", vertical="center"))
-    ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
+        s.put(i, h, font=HEAD10, fill=HEAD_FILL,
+              align=CENTERED)
+    s.merge(2, 3)
     s.row += 1
     cells, first = {}, s.row
     for c in ev.criteria:
-        s.put(1, c.label, align=Alignment(horizontal="center", vertical="center"))
-        ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
-        s.put(2, c.description, font=Font(name="宋体", size=10))
-        s.put(4, c.weight, align=Alignment(horizontal="center", vertical="center"), fmt="0.##")
-        score = s.put(5, None, fill=SCORE_FILL, align=Alignment(horizontal="center", vertical="center"), fmt="0.##")
+        s.put(1, c.label, align=CENTERED)
+        s.merge(2, 3)
+        s.put(2, c.description, font=LABEL)
+        s.put(4, c.weight, align=CENTERED, fmt="0.##")
+        score = s.put(5, None, fill=SCORE_FILL, align=CENTERED, fmt="0.##")
         score.protection = Protection(locked=False)
         note = s.put(6, None, fill=SCORE_FILL)
         note.protection = Protection(locked=False)
@@ -258,11 +291,11 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         cells[c.id] = score.coordinate
         s.row += 1
     last = s.row - 1
-    s.put(1, "总分", font=Font(name="黑体", size=11, bold=True), align=Alignment(horizontal="center"))
-    ws.merge_cells(start_row=s.row, start_column=2, end_row=s.row, end_column=3)
+    s.put(1, "总分", font=HEAD11, align=H_CENTER)
+    s.merge(2, 3)
     s.put(2, "")
-    s.put(4, sum(c.weight for c in ev.criteria), fmt="0.##", align=Alignment(horizontal="center"))
-    total = s.put(5, None, font=Font(name="黑体", size=11, bold=True), align=Alignment(horizontal="center"), fmt="0.##")
+    s.put(4, sum(c.weight for c in ev.criteria), fmt="0.##", align=H_CENTER)
+    total = s.put(5, None, font=HEAD11, align=H_CENTER, fmt="0.##")
     total.value = f'=IF(COUNT(E{first}:E{last})=0,"",SUM(E{first}:E{last}))'
     s.put(6, "")
     cells["total"] = total.coordinate
@@ -306,22 +339,23 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
         [f"{c.label}（{c.weight:g}分）" for c in criteria] + ["总分", "排名"]
     for i, h in enumerate(heads, start=1):
         c = overview.cell(row=1, column=i, value=h)
-        c.font = Font(name="黑体", size=11, bold=True)
+        c.font = HEAD11
         c.fill = HEAD_FILL
         c.border = BORDER
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        c.alignment = CENTERED_WRAP
+    styles: dict = {}
     for r, e in enumerate(entries, start=2):
         form = e.ret.form
         redact = _redactor(e.ret) if blind else (lambda t: t)
         ws = wb.create_sheet(e.sheet)
-        cells = _park_sheet(_Sheet(ws, guard, e.ret, redact), e, form, blind)
+        cells = _park_sheet(_Sheet(ws, guard, e.ret, redact, styles), e, form, blind)
         row = [e.number] + ([] if blind else [e.ret.park_name]) + [form.category_name,
                                                                  redact(e.ret.values.get("practice_name") or "")]
         for i, value in enumerate(row, start=1):
             c = overview.cell(row=r, column=i)
             set_text(c, guard.clean(value, label="创新实践名称", file=e.ret.file, park=e.ret.park_name))
             c.border = BORDER
-            c.alignment = Alignment(wrap_text=True, vertical="center")
+            c.alignment = WRAP_MIDDLE
         col = len(row) + 1
         for crit in criteria:
             ref = f"{quote_sheetname(e.sheet)}!{cells[crit.id]}"
@@ -350,7 +384,7 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
         ks.title = "评审编号对照表"
         for i, h in enumerate(["评审编号", "园区名称", "所在省市", "类别", "报送文件"], start=1):
             c = ks.cell(row=1, column=i, value=h)
-            c.font = Font(name="黑体", size=11, bold=True)
+            c.font = HEAD11
             c.fill = HEAD_FILL
         for r, e in enumerate(entries, start=2):
             for i, value in enumerate([e.number, e.ret.park_name, e.ret.city, e.ret.form.category_name, e.ret.file],
