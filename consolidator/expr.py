@@ -19,7 +19,20 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pandas as pd
+
+
+class _Pandas:
+    """pandas, imported on first use. The reading workers load the rules (and so this module) but
+    never evaluate an expression: they are forked before the main process has paid for pandas."""
+
+    def __getattr__(self, name: str):
+        import pandas
+
+        globals()["pd"] = pandas  # from now on the module itself
+        return getattr(pandas, name)
+
+
+pd = _Pandas()
 
 # name -> (min args, max args or None for any)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {

@@ -13,6 +13,8 @@ import html
 import io
 import re
 import zipfile
+import struct
+import zlib
 from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -291,17 +293,37 @@ def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
     for i in infos:
         if i.file_size > 10 * 2**20 and i.compress_size and i.file_size / i.compress_size > MAX_RATIO:
             return "file_too_large", f"部件 {i.filename} 压缩比异常（{i.file_size // max(i.compress_size, 1)} 倍）"
+    raw = zf.fp.getbuffer() if isinstance(zf.fp, io.BytesIO) else None
     for i in infos:
         if not i.filename.endswith((".xml", ".rels", ".vml")):
             continue
         try:
-            with zf.open(i) as fh:
-                head = fh.read(4096)
+            head = _head(zf, i, raw)
         except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error):
             return "file_unreadable", f"部件 {i.filename} 已损坏"
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
             return "file_unsafe", f"部件 {i.filename} 中含有 XML 实体声明"
     return None
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+
+
+def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw, size: int = 4096) -> bytes:
+    """The first `size` bytes of a part. Straight from the package's bytes for the usual case (a
+    deflated or stored, unencrypted part: a few microseconds instead of zipfile's open and read)."""
+    if raw is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        with zf.open(info) as fh:
+            return fh.read(size)
+    at = info.header_offset
+    header = _LOCAL_HEADER.unpack_from(raw, at)
+    if header[0] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("bad local header")
+    start = at + _LOCAL_HEADER.size + header[10] + header[11]  # name and extra field lengths
+    body = bytes(raw[start:start + min(info.compress_size, 4 * size)])
+    if info.compress_type == zipfile.ZIP_STORED:
+        return body[:size]
+    return zlib.decompressobj(-15).decompress(body, size)
 
 
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')

@@ -367,3 +367,26 @@ def test_files_queued_behind_a_bad_one_are_read_by_the_next_worker(misbehaving, 
         bad = not r.source.display.endswith("_good.xlsx")
         assert r.readable is not bad, r.source.display
         assert len(r.findings) == (1 if bad else 0), (r.source.display, r.findings)
+
+
+def test_part_heads_read_from_the_package_bytes_match_zipfile():
+    """inspect_package reads the first 4 KB of each part from the package bytes itself; it must see
+    exactly what zipfile's own reader sees, for stored and deflated parts, small and large."""
+    import io
+    import random
+    import zipfile
+
+    from consolidator.reader import _head
+
+    rng = random.Random(7)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, size in enumerate((0, 10, 4095, 4096, 4097, 70000)):
+            text = "".join(rng.choice("<>abc中文 \n") for _ in range(size)).encode()
+            zf.writestr(zipfile.ZipInfo(f"stored{k}.xml"), text, compress_type=zipfile.ZIP_STORED)
+            zf.writestr(zipfile.ZipInfo(f"deflated{k}.xml"), text, compress_type=zipfile.ZIP_DEFLATED)
+    zf = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    raw = zf.fp.getbuffer()
+    for info in zf.infolist():
+        with zf.open(info) as fh:
+            assert _head(zf, info, raw) == fh.read(4096), info.filename
