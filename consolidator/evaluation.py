@@ -19,12 +19,13 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.cell import Cell, WriteOnlyCell
 
 from .checker import CheckedReturn
 from .form import Form
 from .template import rows_height
-from .xlsx import BORDER, HEAD_FILL, TextGuard, set_text
+from .xlsx import BORDER, HEAD_FILL, TextGuard, cell, set_text
 
 WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
 PAGE_UNITS = sum(WIDTHS)
@@ -81,21 +82,57 @@ def _redactor(ret: CheckedReturn):
 
 
 class _Sheet:
-    """Writes rows top to bottom on an A4-wide grid of six columns."""
+    """Writes rows top to bottom on an A4-wide grid of six columns.
+
+    The workbook is write-only (a national round has thousands of park sheets): the cells of the
+    current row are kept until the row changes, then appended; finish() closes the sheet, which
+    moves it out of memory into its part file."""
 
     def __init__(self, ws, guard: TextGuard, ret: CheckedReturn, redact, styles: dict):
         self.ws, self.guard, self.ret, self.redact = ws, guard, ret, redact
         self.styles = styles  # shared by the sheets of one workbook
-        self.row = 1
+        self._row, self.written, self.pending = 1, 0, {}
         for i, w in enumerate(WIDTHS, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
+        # written with the sheet's first row: set before it
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.sheet_view.showGridLines = False
+
+    @property
+    def row(self) -> int:
+        return self._row
+
+    @row.setter
+    def row(self, value: int) -> None:
+        if value != self._row:
+            self.flush()
+        self._row = value
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        while self.written < self._row - 1:
+            self.ws.append([])
+            self.written += 1
+        self.ws.append([self.pending.get(col) for col in range(1, max(self.pending) + 1)])
+        self.written += 1
+        self.pending = {}
+
+    def finish(self) -> None:
+        self.flush()
+        self.ws.close()
+        # written to the sheet's part file by close(); nothing reads them again
+        self.ws.row_dimensions.clear()
+        self.ws.merged_cells.ranges.clear()
+        self.ws.data_validations.dataValidation.clear()
 
     def text(self, value, label=""):
         value = self.redact(value)
         return self.guard.clean(value, label=label, file=self.ret.file, park=self.ret.park_name)
 
     def put(self, col, value, *, font=BODY, fill=None, border=True, align=None, fmt=None, label=""):
-        c = self.ws.cell(row=self.row, column=col)
+        c = Cell(self.ws, row=self._row, column=col)
+        self.pending[col] = c
         set_text(c, self.text(value, label) if isinstance(value, str) else value)
         align = align or WRAP_MIDDLE
         # openpyxl hashes every style object on every assignment; a sheet per park makes that most of
@@ -120,7 +157,7 @@ class _Sheet:
         """Merge columns first..last of the current row. The covered cells get the border themselves
         (what openpyxl's merge_cells would do, at a fraction of its cost)."""
         # straight into the set: MultiCellRange.add first compares the range with every one already there
-        self.ws.merged_cells.ranges.add(MergedCellRange(self.ws, f"{get_column_letter(first)}{self.row}:"
+        self.ws.merged_cells.ranges.add(CellRange(f"{get_column_letter(first)}{self.row}:"
                                                                  f"{get_column_letter(last)}{self.row}"))
         if border:
             for col in range(first + 1, last + 1):
@@ -285,7 +322,7 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         note.protection = Protection(locked=False)
         dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
                             showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")
-        ws.add_data_validation(dv)
+        ws.data_validations.append(dv)
         dv.add(score.coordinate)
         ws.row_dimensions[s.row].height = max(30, rows_height(c.description, WIDTHS[1] + WIDTHS[2], 10))
         cells[c.id] = score.coordinate
@@ -311,11 +348,9 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = f"A1:F{s.row}"
     ws.oddFooter.center.text = f"{entry.number}　第 &P 页，共 &N 页"
     ws.oddFooter.center.size = 9
-    ws.sheet_view.showGridLines = False
     return cells
 
 
@@ -323,9 +358,8 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
                      guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
     """The panel's workbook and, when blind, the key from numbers to parks."""
     guard = guard or TextGuard()
-    wb = Workbook()
-    overview = wb.active
-    overview.title = "评分汇总"
+    wb = Workbook(write_only=True)
+    overview = wb.create_sheet("评分汇总")
     used = {overview.title}
     entries = []
     for n, ret in enumerate(sorted(rets, key=lambda r: (r.form.order, r.park.row if r.park else 10**9, r.park_name)),
@@ -337,37 +371,6 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
     criteria = first_form.evaluation.criteria
     heads = ["评审编号"] + ([] if blind else ["园区名称"]) + ["类别", "创新实践名称"] + \
         [f"{c.label}（{c.weight:g}分）" for c in criteria] + ["总分", "排名"]
-    for i, h in enumerate(heads, start=1):
-        c = overview.cell(row=1, column=i, value=h)
-        c.font = HEAD11
-        c.fill = HEAD_FILL
-        c.border = BORDER
-        c.alignment = CENTERED_WRAP
-    styles: dict = {}
-    for r, e in enumerate(entries, start=2):
-        form = e.ret.form
-        redact = _redactor(e.ret) if blind else (lambda t: t)
-        ws = wb.create_sheet(e.sheet)
-        cells = _park_sheet(_Sheet(ws, guard, e.ret, redact, styles), e, form, blind)
-        row = [e.number] + ([] if blind else [e.ret.park_name]) + [form.category_name,
-                                                                 redact(e.ret.values.get("practice_name") or "")]
-        for i, value in enumerate(row, start=1):
-            c = overview.cell(row=r, column=i)
-            set_text(c, guard.clean(value, label="创新实践名称", file=e.ret.file, park=e.ret.park_name))
-            c.border = BORDER
-            c.alignment = WRAP_MIDDLE
-        col = len(row) + 1
-        for crit in criteria:
-            ref = f"{quote_sheetname(e.sheet)}!{cells[crit.id]}"
-            overview.cell(row=r, column=col, value=f'=IF({ref}="","",{ref})').border = BORDER
-            col += 1
-        ref = f"{quote_sheetname(e.sheet)}!{cells['total']}"
-        total = overview.cell(row=r, column=col, value=f'=IF({ref}="","",{ref})')
-        total.border = BORDER
-        last = len(entries) + 1
-        tl = get_column_letter(col)
-        overview.cell(row=r, column=col + 1,
-                      value=f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${last}),"")').border = BORDER
     widths = [10] + ([30] if not blind else []) + [20, 44] + [12] * len(criteria) + [10, 8]
     for i, w in enumerate(widths, start=1):
         overview.column_dimensions[get_column_letter(i)].width = w
@@ -377,6 +380,41 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
     overview.page_setup.fitToWidth = 1
     overview.page_setup.fitToHeight = 0
     overview.sheet_properties.pageSetUpPr.fitToPage = True
+    overview.append([cell(overview, h, font=HEAD11, fill=HEAD_FILL, alignment=CENTERED_WRAP) for h in heads])
+    text_proto, formula_proto = WriteOnlyCell(overview), WriteOnlyCell(overview)
+    text_proto.border = formula_proto.border = BORDER
+    text_proto.alignment = WRAP_MIDDLE
+    last = len(entries) + 1
+
+    def styled(proto, value):
+        c = WriteOnlyCell(overview, value=value)
+        c._style = copy(proto._style)
+        return c
+
+    styles: dict = {}
+    for r, e in enumerate(entries, start=2):
+        form = e.ret.form
+        redact = _redactor(e.ret) if blind else (lambda t: t)
+        ws = wb.create_sheet(e.sheet)
+        s = _Sheet(ws, guard, e.ret, redact, styles)
+        cells = _park_sheet(s, e, form, blind)
+        s.finish()
+        row = [e.number] + ([] if blind else [e.ret.park_name]) + [form.category_name,
+                                                                 redact(e.ret.values.get("practice_name") or "")]
+        out = []
+        for value in row:
+            c = styled(text_proto, guard.clean(value, label="创新实践名称", file=e.ret.file, park=e.ret.park_name))
+            if isinstance(c.value, str):
+                c.data_type = "s"
+            out.append(c)
+        for crit in criteria:
+            ref = f"{quote_sheetname(e.sheet)}!{cells[crit.id]}"
+            out.append(styled(formula_proto, f'=IF({ref}="","",{ref})'))
+        ref = f"{quote_sheetname(e.sheet)}!{cells['total']}"
+        out.append(styled(formula_proto, f'=IF({ref}="","",{ref})'))
+        tl = get_column_letter(len(out))
+        out.append(styled(formula_proto, f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${last}),"")'))
+        overview.append(out)
     key = None
     if blind:
         key = Workbook()

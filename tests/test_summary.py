@@ -198,12 +198,14 @@ def test_blind_evaluation_hides_names_and_keeps_the_key(batch, forms):
     assert sorted(n for n, _ in keys) == [f"E{i:02d}" for i in range(1, len(rets) + 1)]
     assert {p for _, p in keys} == {r.park_name for r in rets}
     wb, key = build_evaluation(rets, forms)
-    assert key is None and all(r.park_name in all_text(wb) for r in rets)
+    text = all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+    assert key is None and all(r.park_name in text for r in rets)
 
 
 def test_both_workbooks_open_in_libreoffice_and_scores_add_up(batch, forms, soffice, tmp_path):
     rets = included(batch, False)
-    ev, _ = build_evaluation(rets, forms)
+    built, _ = build_evaluation(rets, forms)  # write-only: scored as an expert would, after opening the file
+    ev = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(built)))
     crits = forms["green_safety"].evaluation.criteria
     sheet = ev.worksheets[1]
     score_rows = [r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value in
@@ -222,3 +224,34 @@ def test_both_workbooks_open_in_libreoffice_and_scores_add_up(batch, forms, soff
     assert all(dict(zip(headers, [c.value for c in row]))["总分"] in (None, "") for row in overview.iter_rows(min_row=3))
     summary = load_formulas(libreoffice_resave(soffice, tmp_path / "summary.xlsx", out))
     assert summary.sheetnames[:4] == ["汇总", "推动绿色安全发展类", "提高开放合作水平类", "分市统计"]
+
+
+def test_park_sheets_keep_their_layout_protection_and_score_checks(batch, forms):
+    """The evaluation workbook is written row by row (write-only); what the panel relies on must all be
+    in the saved file: merged text rows with heights, locked sheet with open score cells, score limits,
+    the over-the-maximum warning, print area and footer, and the overview's formulas."""
+    rets = included(batch, False)
+    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(rets, forms)[0])))
+    crits = forms["green_safety"].evaluation.criteria
+    overview, sheet = book["评分汇总"], book.worksheets[1]
+    assert overview.freeze_panes == "B2" and len(book.worksheets) == len(rets) + 1
+    assert overview.cell(row=2, column=5).value == f"=IF('{sheet.title}'!E{_score_rows(sheet, crits)[0]}=\"\",\"\"," \
+                                                   f"'{sheet.title}'!E{_score_rows(sheet, crits)[0]})"
+    assert sheet.protection.sheet and sheet.sheet_view.showGridLines is False
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert "$A$1:$F$" in str(sheet.print_area) and "第 &P 页" in sheet.oddFooter.center.text
+    assert "A1:F1" in {str(r) for r in sheet.merged_cells.ranges}  # the title row
+    assert sheet.row_dimensions[1].height == 28
+    rows = _score_rows(sheet, crits)
+    for r, c in zip(rows, crits):
+        score = sheet.cell(row=r, column=5)
+        assert score.protection.locked is False and sheet.cell(row=r, column=4).value == c.weight
+        assert any(f"E{r}" in str(dv.sqref) and dv.formula2 == str(c.weight) for dv in sheet.data_validations.dataValidation)
+    assert any(f"E{rows[0]}:E{rows[-1]}" in str(cf.sqref) for cf in sheet.conditional_formatting)
+    text = all_text(book)
+    assert all(r.park_name in text for r in rets)
+
+
+def _score_rows(sheet, crits):
+    labels = {c.label for c in crits}
+    return [r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value in labels]
