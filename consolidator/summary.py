@@ -297,6 +297,9 @@ def _num(v):
     return float(v)
 
 
+MAX_SHEET_ROWS = 1_048_576  # Excel's limit
+
+
 def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     """Every list row of the current returns, with the other parks that list the same credit code.
     Built column by column: at 10,000 returns there are most of a million rows."""
@@ -332,7 +335,11 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             code = code_list[k]
             others = "、".join(rets[o].park_name for o in shared[code] if o != i) if code in shared else ""
             rows.append([name, city, cat, category[k], names[k], code, industries[k], others, file])
-    _write_table(wb, "企业清单汇总", None, headers, rows, freeze_cols=2)
+    # a sheet holds 1,048,576 rows: a longer list goes on over further sheets
+    per_sheet = MAX_SHEET_ROWS - 1
+    for k in range(0, max(len(rows), 1), per_sheet):
+        title = "企业清单汇总" if k == 0 else f"企业清单汇总（{k // per_sheet + 1}）"
+        _write_table(wb, title, None, headers, rows[k:k + per_sheet], freeze_cols=2)
 
 
 def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) -> None:

@@ -255,3 +255,20 @@ def test_park_sheets_keep_their_layout_protection_and_score_checks(batch, forms)
 def _score_rows(sheet, crits):
     labels = {c.label for c in crits}
     return [r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value in labels]
+
+
+def test_an_enterprise_list_longer_than_a_sheet_goes_on_over_further_sheets(forms, monkeypatch):
+    import consolidator.summary as summary
+
+    g = forms["green_safety"]
+    a, b = sample(g, 301, park_name="甲"), sample(g, 302, park_name="乙")
+    result = check_batch([raw_return(g, a.values, a.enterprises, file="a.xlsx"),
+                          raw_return(g, b.values, b.enterprises, file="b.xlsx")], forms)
+    total = len(a.enterprises) + len(b.enterprises)
+    monkeypatch.setattr(summary, "MAX_SHEET_ROWS", 11)  # ten rows a sheet under the header
+    wb, _ = summary_book(result, forms)
+    names = [n for n in wb.sheetnames if n.startswith("企业清单汇总")]
+    assert names == ["企业清单汇总"] + [f"企业清单汇总（{k}）" for k in range(2, len(names) + 1)]
+    assert len(names) == -(-total // 10)
+    rows = [r for n in names for r in table(wb[n], 1)]
+    assert len(rows) == total and {r["园区名称"] for r in rows} == {"甲", "乙"}
