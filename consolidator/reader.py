@@ -23,11 +23,12 @@ from typing import Any, Iterator
 
 import python_calamine as calamine
 from defusedxml import ElementTree as SafeET
-from openpyxl.utils import column_index_from_string, get_column_letter
 
 from . import findings as F
 from .form import Form
-from .template import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, build_workbook
+from .names import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX
+from .names import column_index as column_index_from_string
+from .names import column_letter as get_column_letter
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb"}
 ARCHIVE_SUFFIXES = {".zip"}
@@ -573,6 +574,8 @@ def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
     """field id -> (label text, k, row offset, column offset, label): the value is found at the given
     offset from the k-th occurrence, in reading order, of its label text (counting every cell of
     the template with that text, block titles included)."""
+    from .template import build_workbook  # openpyxl: only for a return found by its labels
+
     wb, layout = build_workbook(form)
     occurrences: dict[str, list[tuple[str, str]]] = {}
     for ws in wb.worksheets:

@@ -35,13 +35,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .form import Block, Field, Form
+from .names import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX  # noqa: F401 (re-exported)
 from .spec import Interval
 
-META_SHEET = "_meta"
-META_KEYS = ("category", "category_name", "template_version", "fingerprint", "park_id", "park_name")
-PROPERTY_PREFIX = "consolidator."
-NAME_PREFIX = "fld_"
-LIST_PREFIX = "lst_"
 
 # Columns of the form sheets: A block title, B label, C-E values, F 情况说明, G 校验提示.
 COL_BLOCK, COL_LABEL, COL_V1, COL_V3, COL_NOTE, COL_CHECK = 1, 2, 3, 5, 6, 7
