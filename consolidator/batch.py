@@ -43,9 +43,11 @@ def gc_paused() -> Iterator[None]:
 
 def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | None = None,
               progress: Progress | None = None, *, workers: int | None = None,
-              timeout: float = DEFAULT_TIMEOUT, preload: tuple[str, ...] = ()) -> BatchResult:
+              timeout: float = DEFAULT_TIMEOUT, preload: tuple[str, ...] = (), release: bool = False) -> BatchResult:
     """Read every file of the folder in isolated workers, then check them as one batch.
-    `preload`: modules the caller needs next (the report, the summary), imported while reading."""
+    `preload`: modules the caller needs next (the report, the summary), imported while reading.
+    `release`: drop the cells and list rows as read once checked (RawReturn.release), for a caller
+    that needs only the findings, the values and the list frame: the summary of a national round."""
     sources, skipped = discover(Path(returns_dir))
     rules_dir = next(iter(forms.values())).rules_dir
     loader = threading.Thread(target=_preload, args=(preload,), daemon=True)
@@ -56,7 +58,11 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
             loader.join()
         from .checker import check_batch
 
-        return check_batch(raws, forms, roster, skipped)
+        result = check_batch(raws, forms, roster, skipped)
+    if release:
+        for raw in raws:
+            raw.release()
+    return result
 
 
 def _preload(modules: tuple[str, ...]) -> None:

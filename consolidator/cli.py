@@ -141,7 +141,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         consolidator summarize 报送文件 --roster 园区名单.csv
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
     """
-    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False,
+    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False, release=True,
                                             preload=("consolidator.evaluation", "consolidator.summary"))
     from .evaluation import build_evaluation
     from .io import atomic_write_bytes
@@ -166,7 +166,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
 
 
 def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path, verbose: bool,
-                   preload: tuple[str, ...] = ()):
+                   preload: tuple[str, ...] = (), release: bool = False):
     """What check and summarize share: the rules, the output folder (never inside the returns), the
     roster, and the batch read and checked with a progress display."""
     from .batch import default_out_dir, is_inside, run_check
@@ -177,7 +177,7 @@ def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None,
         raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
     parks = _roster(roster, forms)
     with _progress(verbose) as progress:
-        result = run_check(returns_dir, forms, parks, progress=progress, preload=preload)
+        result = run_check(returns_dir, forms, parks, progress=progress, preload=preload, release=release)
     # the batch lives until the command ends: keep the garbage collector from walking it again and again
     gc.freeze()
     return forms, out_dir, result

@@ -128,6 +128,12 @@ class RawReturn:
                 e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
         return self
 
+    def release(self) -> None:
+        """Drop the cells and list rows as read, once the batch is checked: findings carry their
+        sheet and cell, the checked values and the batch's list frame carry the rest."""
+        self.cells = {}
+        self.enterprises = EnterpriseRows(self.enterprises.sheet, self.enterprises.letters)
+
     def fail(self, code: str, **kw) -> "RawReturn":
         self.readable = False
         self.findings.append(F.make(code, file=self.source.display, **kw))

@@ -9,6 +9,7 @@ recomputed from the summed parts with the same rule expression as in the templat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from .checker import (
 )
 from .form import Field, Form
 from .template import number_format
-from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, TextGuard, cell, defer_rows, fit_widths, style_id
+from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, LazyRows, TextGuard, cell, defer_rows, fit_widths, style_id
 
 TOTAL_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 EXCLUDED_FONT = Font(name="宋体", size=10, color="808080")
@@ -101,7 +102,7 @@ def _identity(n: int, ret: CheckedReturn, counted: bool, guard: TextGuard) -> li
     return [guard.clean(v, label=IDENTITY[i], file=ret.file, park=ret.park_name) for i, v in enumerate(row)]
 
 
-def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: list[str], rows: list[list],
+def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: list[str], rows: Sequence[list],
                  formats: list[str | None] | None = None, *, freeze_cols: int = 2, fonts=None, guard=None,
                  widths_max=40, note: str | None = None) -> None:
     ws = wb.create_sheet(title)
@@ -305,7 +306,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     Built column by column: at 10,000 returns there are most of a million rows."""
     lists = result.lists
     headers = ["园区名称", "所在省市", "园区类别", "企业类别", "企业名称", "统一社会信用代码", "行业分类", "多个园区填报", "来源文件"]
-    rows: list[list] = []
+    rows: Sequence[list] = []
     if not lists.empty:
         rets = result.returns
         ret_ids = lists["ret"].tolist()
@@ -330,16 +331,21 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
 
         names, industries = park_text(lists["name"].tolist()), park_text(lists["industry"].tolist())
         category, code_list = park_text(category), park_text(codes.tolist())
-        for k, i in enumerate(ret_ids):
+
+        def row(k: int) -> list:
+            i = ret_ids[k]
             name, city, cat, file = per_ret[i]
             code = code_list[k]
             others = "、".join(rets[o].park_name for o in shared[code] if o != i) if code in shared else ""
-            rows.append([name, city, cat, category[k], names[k], code, industries[k], others, file])
+            return [name, city, cat, category[k], names[k], code, industries[k], others, file]
+
+        rows = LazyRows(len(ret_ids), row)
     # a sheet holds 1,048,576 rows: a longer list goes on over further sheets
     per_sheet = MAX_SHEET_ROWS - 1
     for k in range(0, max(len(rows), 1), per_sheet):
         title = "企业清单汇总" if k == 0 else f"企业清单汇总（{k // per_sheet + 1}）"
-        _write_table(wb, title, None, headers, rows[k:k + per_sheet], freeze_cols=2)
+        part = rows if len(rows) <= per_sheet else LazyRows(min(per_sheet, len(rows) - k), lambda j, k=k: rows[k + j])
+        _write_table(wb, title, None, headers, part, freeze_cols=2)
 
 
 def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) -> None:

@@ -12,6 +12,7 @@ import io
 import math
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from typing import Any, Callable, Iterable
 from xml.etree import ElementTree
 
@@ -118,7 +119,7 @@ def style_id(ws, proto) -> int:
     return ws.parent._cell_styles.add(proto._style)
 
 
-def defer_rows(ws, first_row: int, rows: list[list[Any]], style_of: StyleOf) -> None:
+def defer_rows(ws, first_row: int, rows: Sequence[list[Any]], style_of: StyleOf) -> None:
     """Rows first_row, first_row+1... of a write-only sheet, written by workbook_to_bytes."""
     getattr(ws.parent, _BULK, None) or setattr(ws.parent, _BULK, {})
     getattr(ws.parent, _BULK)[ws.title] = (first_row, rows, style_of)
@@ -146,10 +147,30 @@ def _cell_xml(ref: str, v: Any, sid: int) -> str:
     return f'<c r="{ref}"{s}><v>{int(x) if x.is_integer() and abs(x) < 1e15 else repr(x)}</v></c>'
 
 
-def _rows_xml(first_row: int, rows: list[list[Any]], style_of: StyleOf) -> Iterable[bytes]:
-    letters = [get_column_letter(i + 1) for i in range(max((len(r) for r in rows), default=0))]
+class LazyRows(Sequence):
+    """n rows made one at a time by row(k) when the sheet is written: a table of most of a million
+    rows never exists as lists of lists."""
+
+    def __init__(self, n: int, row: Callable[[int], list[Any]]):
+        self.n, self.row = n, row
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self.row(i) for i in range(*k.indices(self.n))]
+        if not -self.n <= k < self.n:
+            raise IndexError(k)
+        return self.row(k % self.n)
+
+
+def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf) -> Iterable[bytes]:
+    letters: list[str] = []
     chunk: list[str] = []
     for k, row in enumerate(rows):
+        while len(letters) < len(row):
+            letters.append(get_column_letter(len(letters) + 1))
         r = first_row + k
         chunk.append(f'<row r="{r}">')
         for i, v in enumerate(row):
