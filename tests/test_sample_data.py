@@ -51,3 +51,13 @@ def test_the_samples_plant_every_rule_and_finding_kind(checked, forms):
                       "file_unsafe", "file_too_large", "file_timeout", "file_crashed"}  # tests/test_hostile.py
     assert set(F.CATALOGUE) - codes == not_in_samples
     assert {f.severity for f in checked.findings} == {"error", "warning", "explained", "info"}
+
+
+def test_released_batch_keeps_everything_the_outputs_use(checked, forms):
+    """summarize drops the cells and list rows as read once the batch is checked: the findings, the
+    values and the list frame must come out the same."""
+    released = run_check(SAMPLES / "returns", forms, read_roster(SAMPLES / "roster.csv", forms), release=True)
+    assert all(not r.raw.cells and not len(r.raw.enterprises) for r in released.returns)
+    assert [f.as_dict() for f in released.findings] == [f.as_dict() for f in checked.findings]
+    assert [r.values for r in released.returns] == [r.values for r in checked.returns]
+    assert released.lists.equals(checked.lists)
