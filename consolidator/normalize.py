@@ -194,7 +194,7 @@ FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fiel
 @lru_cache(maxsize=4)
 def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
     path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))["sections"]
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["sections"]
     division_section = {}
     names = set()
     for letter, sec in data.items():
