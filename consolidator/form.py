@@ -255,7 +255,7 @@ def load_form(category: str, rules_dir: Path | str = DEFAULT_RULES_DIR) -> Form:
     return forms[category]
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: every command reads the rules
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: every command reads the rules
 
 
 def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
@@ -264,8 +264,8 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     except UnicodeDecodeError:
         raise RuleFileError(path, "", "文件不是 UTF-8 编码") from None
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=YAML_LOADER)
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RuleFileError(path, "", f"YAML 格式错误：{getattr(exc, 'problem', exc)}",

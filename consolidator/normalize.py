@@ -22,7 +22,7 @@ import yaml
 
 from . import findings as F
 from .findings import display
-from .form import DEFAULT_RULES_DIR, Field, Form
+from .form import DEFAULT_RULES_DIR, YAML_LOADER, Field, Form
 from .ids import uscc_problems
 
 EMPTY_MARKERS = {"", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "没有", "不适用", "空",
@@ -194,7 +194,7 @@ FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fiel
 @lru_cache(maxsize=4)
 def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
     path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["sections"]
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)["sections"]
     division_section = {}
     names = set()
     for letter, sec in data.items():
@@ -272,17 +272,17 @@ def normalise_list(rows, form: Form) -> None:
     """The enterprise list's raw columns -> the columns the checker validates: category (id, or None
     when the text is not a category of the form), category_raw and category_label, name, credit_code
     (canonical text), code_numeric (the code was stored as a number: its last digits are lost),
-    code_problem (None for a well-formed code) and industry. Repeated texts share one object."""
+    code_problem (None for a well-formed code) and industry. (RawReturn.share then makes repeated
+    texts one object.)"""
     if rows.normalised:
         return
     raw = rows.columns
     n = len(rows.rows)
     empty = [None] * n
     labels = {nfkc(c.label): c for c in form.enterprise_list.categories}
-    shared: dict[str, str] = {}
     cat_raw, cat_id, cat_label = [], [], []
     for v in raw.get("category", empty):
-        text = "" if v is None else shared.setdefault(str(v).strip(), str(v).strip())
+        text = "" if v is None else str(v).strip()
         c = labels.get(nfkc(text).strip()) if v is not None else None
         cat_raw.append(text)
         cat_id.append(c.id if c else None)
@@ -295,8 +295,7 @@ def normalise_list(rows, form: Form) -> None:
         "credit_code": codes,
         "code_numeric": [isinstance(v, float) for v in codes_raw],
         "code_problem": uscc_problems(codes),
-        "industry": ["" if v is None else shared.setdefault(display(v).strip(), display(v).strip())
-                     for v in raw.get("industry", empty)],
+        "industry": ["" if v is None else display(v).strip() for v in raw.get("industry", empty)],
     }
     rows.normalised = True
 
