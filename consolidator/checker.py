@@ -25,7 +25,7 @@ from . import findings as F
 from .compute import recompute
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
-from .normalize import FORMAT_CHECKS, industry_problem, nfkc, normalise_list, normalise_return
+from .normalize import FORMAT_CHECKS, industry_problem, nfkc, normalise_return
 from .reader import RawReturn
 from .roster import Park, park_key
 
@@ -131,8 +131,7 @@ def _normalise(ret: CheckedReturn) -> None:
     """Typed values (normally made by the reading workers; made here for a return built in memory)."""
     raw = ret.raw
     if raw.values is None:
-        normalise_return(raw, ret.form)
-    normalise_list(raw.enterprises, ret.form)
+        normalise_return(raw, ret.form)  # the enterprise list with it
     ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
 
 

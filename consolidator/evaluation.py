@@ -15,12 +15,12 @@ from copy import copy
 from dataclasses import dataclass
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.cell_range import CellRange
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from .checker import CheckedReturn
 from .form import Form
@@ -46,6 +46,7 @@ CENTERED_WRAP = Alignment(horizontal="center", vertical="center", wrap_text=True
 H_CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right", vertical="center")
 LEFT = Alignment(horizontal="left", vertical="center")
+UNLOCKED = Protection(locked=False)  # the score and remark cells of a protected sheet
 IDENTIFYING = ("park_name", "filler_name", "head_name", "head_position", "head_phone", "head_email", "contact_name",
                "contact_position", "contact_phone", "contact_email", "cover_park_name", "cover_filler_name")
 
@@ -317,9 +318,9 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         s.put(2, c.description, font=LABEL)
         s.put(4, c.weight, align=CENTERED, fmt="0.##")
         score = s.put(5, None, fill=SCORE_FILL, align=CENTERED, fmt="0.##")
-        score.protection = Protection(locked=False)
+        score.protection = UNLOCKED
         note = s.put(6, None, fill=SCORE_FILL)
-        note.protection = Protection(locked=False)
+        note.protection = UNLOCKED
         dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
                             showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")
         ws.data_validations.append(dv)

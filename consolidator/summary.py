@@ -336,7 +336,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             i = ret_ids[k]
             name, city, cat, file = per_ret[i]
             code = code_list[k]
-            others = "、".join(rets[o].park_name for o in shared[code] if o != i) if code in shared else ""
+            others = "、".join(per_ret[o][0] for o in shared[code] if o != i) if code in shared else ""  # cleaned names
             return [name, city, cat, category[k], names[k], code, industries[k], others, file]
 
         rows = LazyRows(len(ret_ids), row)
