@@ -305,12 +305,37 @@ def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
         if not i.filename.endswith((".xml", ".rels", ".vml")):
             continue
         try:
-            head = _head(zf, i, raw)
+            declares = _declares_entities(_head(zf, i, raw, 256))
+            if declares is None:  # no root element in the first bytes: look further, as a whole
+                head = _head(zf, i, raw)
+                declares = b"<!DOCTYPE" in head or b"<!ENTITY" in head
         except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error):
             return "file_unreadable", f"部件 {i.filename} 已损坏"
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        if declares:
             return "file_unsafe", f"部件 {i.filename} 中含有 XML 实体声明"
     return None
+
+
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
+
+
+def _declares_entities(head: bytes) -> bool | None:
+    """Does the XML prolog (what comes before the root element: the declaration, processing
+    instructions, comments and a document type) declare a DTD? None when `head` ends before the
+    root element starts. A DTD can only come before the root element, so a part whose root starts
+    after nothing but the declaration, comments and whitespace declares none."""
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        m = _PROLOG_ITEM.match(head, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+    rest = head[pos:pos + 2]
+    if len(rest) < 2:
+        return None
+    if rest == b"<!":  # the only other declaration allowed here is <!DOCTYPE; or a comment cut off
+        return None if b"<!--".startswith(head[pos:pos + 4]) else True
+    return False if rest[:1] == b"<" and rest[1:] not in b"?!" else None
 
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -453,14 +478,18 @@ def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
             continue
         m = _ATTR_NAME.search(attrs)
         if m:
-            names[html.unescape(m.group(1))] = html.unescape(value)
+            names[_unescape(m.group(1))] = _unescape(value)
     if "docProps/custom.xml" in zf.namelist():
         ctext = zf.read("docProps/custom.xml").decode("utf-8", "replace")
         for name, value in _PROPERTY.findall(ctext):
-            name = html.unescape(name)
+            name = _unescape(name)
             if name.startswith(PROPERTY_PREFIX):
-                props[name[len(PROPERTY_PREFIX):]] = html.unescape(value).strip()
+                props[name[len(PROPERTY_PREFIX):]] = _unescape(value).strip()
     return names, props
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
 
 
 def _squash(text: str) -> str:

@@ -390,3 +390,32 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     for info in zf.infolist():
         with zf.open(info) as fh:
             assert _head(zf, info, raw) == fh.read(4096), info.filename
+
+
+def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
+    """inspect_package first looks at a part's first 256 bytes: a DTD can only stand before the
+    root element, so a part whose root starts first is safe; anything undecided there (a long
+    comment, another encoding) is judged on the first 4 KB as a whole, as before."""
+    import io
+    import zipfile
+
+    from consolidator.reader import _declares_entities, inspect_package
+
+    assert _declares_entities(b'<?xml version="1.0" encoding="UTF-8"?>\r\n<worksheet xmlns="x">') is False
+    assert _declares_entities(b"\xef\xbb\xbf<?xml?><?mso x?><!-- c --><a/>") is False
+    assert _declares_entities(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><r/>') is True
+    assert _declares_entities(b"<!-- <a> --> <!DOCTYPE r><r/>") is True  # an element-like text in a comment
+    for undecided in (b"", b"<?xml ", b"<!-- long", b"<!-", b"\xff\xfe<\x00r\x00"):
+        assert _declares_entities(undecided) is None, undecided
+
+    def package(part: bytes) -> zipfile.ZipFile:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("[Content_Types].xml", b"<Types/>")
+            zf.writestr("xl/workbook.xml", part)
+        return zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+
+    padded = b"<?xml version='1.0'?><!-- " + b"x" * 1000 + b" --><!DOCTYPE r [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><r/>"
+    assert inspect_package(package(padded))[0] == "file_unsafe"
+    assert inspect_package(package(b"<?xml version='1.0'?><!-- " + b"x" * 1000 + b" --><workbook/>")) is None
+    assert inspect_package(package(XXE))[0] == "file_unsafe"
