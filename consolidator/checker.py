@@ -205,14 +205,21 @@ def _interval_mask(f: Field, interval) -> Callable[[pd.Series], pd.Series]:
         return s.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or interval.contains(v)).astype(bool)
 
     def check_num(s: pd.Series) -> pd.Series:
-        ok = pd.Series(True, index=s.index)
-        if interval.low is not None:
-            ok &= (s >= interval.low) if interval.low_closed else (s > interval.low)
-        if interval.high is not None:
-            ok &= (s <= interval.high) if interval.high_closed else (s < interval.high)
-        return ok | s.isna()
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        ok = np.ones(len(v), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if interval.low is not None:
+                ok &= (v >= interval.low) if interval.low_closed else (v > interval.low)
+            if interval.high is not None:
+                ok &= (v <= interval.high) if interval.high_closed else (v < interval.high)
+        return pd.Series(ok | np.isnan(v), index=s.index)
 
     return check_num if f.is_numeric else check
+
+
+def char_count(text: str) -> int:
+    """Characters other than whitespace (str.split's whitespace is the regex \\s)."""
+    return sum(map(len, text.split()))
 
 
 def _text_check(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
@@ -234,10 +241,12 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame, skip_re
         info[code] = _CheckInfo(kind, fid, rule)
         columns[fid].append(pa.Check(fn, error=code, ignore_na=False))
 
+    required = [f.id for f in form.fields.values() if f.required and not f.is_derived]
+    # filled, or left for the finding that says why the value could not be read
+    answered = _filled_frame(frame, required) | skip_required.reindex(columns=required, fill_value=False)
     for f in form.fields.values():
         if f.required and not f.is_derived:
-            skip = skip_required[f.id] if f.id in skip_required else None
-            add(f.id, "required", lambda s, skip=skip: _filled(s) | (skip if skip is not None else False))
+            add(f.id, "required", lambda s, fid=f.id: answered[fid])
         if f.range is not None:
             add(f.id, "range", _interval_mask(f, f.range))
         if f.plausible is not None:
@@ -248,7 +257,7 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame, skip_re
             else:
                 add(f.id, f"format_{f.format}", _text_check(FORMAT_CHECKS[f.format]))
         if f.max_chars:
-            add(f.id, "max_chars", _text_check(lambda t, n=f.max_chars: len(re.sub(r"\s", "", t)) <= n))
+            add(f.id, "max_chars", _text_check(lambda t, n=f.max_chars: char_count(t) <= n))
         if f.headings:
             add(f.id, "headings", _text_check(lambda t, h=f.headings: all(x in t for x in h)))
         if f.is_derived and f.is_numeric:
@@ -261,10 +270,19 @@ def build_schema(form: Form, frame: pd.DataFrame, entered: pd.DataFrame, skip_re
     return schema, info
 
 
-def _filled(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.notna()
-    return s.notna() & (s != "")  # texts are stripped when read (normalize.read_value)
+def _filled_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """True where a value is given (texts are stripped when read: normalize.read_value), for all the
+    columns at once: numbers as one float block, everything else as one block of objects."""
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    other = [c for c in columns if c not in set(numeric)]
+    out = np.zeros((len(frame), len(columns)), dtype=bool)
+    pos = {c: k for k, c in enumerate(columns)}
+    if numeric:
+        out[:, [pos[c] for c in numeric]] = ~np.isnan(frame[numeric].to_numpy(dtype=float, na_value=np.nan))
+    if other:
+        values = frame[other].to_numpy(dtype=object)
+        out[:, [pos[c] for c in other]] = ~pd.isna(values) & (values != "")
+    return pd.DataFrame(out, index=frame.index, columns=columns)
 
 
 def _formula_ok(entered: pd.Series, computed: pd.Series, tol: float) -> pd.Series:
@@ -272,9 +290,16 @@ def _formula_ok(entered: pd.Series, computed: pd.Series, tol: float) -> pd.Serie
     return ~both | ((entered - computed).abs() <= tol + 1e-9 * computed.abs())
 
 
+def _view(frame: pd.DataFrame) -> pd.DataFrame:
+    """What pandera validates: nothing is coerced, so no copy of the data (pandera's default), but
+    a frame of its own, since pandera registers its schema on the frame until it is collected and
+    the batch's frames live until the interpreter shuts down (where the registry is already gone)."""
+    return frame.copy(deep=False)
+
+
 def _validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(_view(frame), lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         return fc[fc["index"].notna() & fc["check"].astype(str).str.contains("|", regex=False)]
@@ -315,7 +340,7 @@ def _findings_for(ret: CheckedReturn, form: Form, failed: list[str], info: dict[
             ret.findings.append(F.make(ci.kind, value=typed, **base))
         elif ci.kind == "max_chars":
             text = str(ret.values.get(f.id) or "")
-            ret.findings.append(F.make("max_chars", count=len(re.sub(r"\s", "", text)), limit=f.max_chars,
+            ret.findings.append(F.make("max_chars", count=char_count(text), limit=f.max_chars,
                                        value=text[:40] + ("…" if len(text) > 40 else ""), expected=f"≤{f.max_chars}字",
                                        **base))
         elif ci.kind == "headings":
@@ -357,25 +382,31 @@ def _explain(ret: CheckedReturn, form: Form) -> None:
 
 # ---- enterprise lists --------------------------------------------------------------------------------
 def _list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
-    """Every list row of the batch: the returns' normalised columns, concatenated."""
-    names = ("category_raw", "category", "category_label", "name", "credit_code", "code_numeric", "code_problem",
-             "industry")
-    cols: dict[str, list] = {k: [] for k in ("ret", "row", "sheet", "letters", *names)}
+    """Every list row of the batch: the returns' normalised columns, concatenated (a row's sheet
+    and column letters are its return's: ret.raw.enterprises)."""
+    names = ("category_raw", "category", "category_label", "name", "credit_code", "code_problem", "industry")
+    ret_ids: list[int] = []
+    rows: list[int] = []
+    numeric: list[bool] = []
+    texts: dict[str, list] = {k: [] for k in names}
     for i, ret in current:
-        rows = ret.raw.enterprises
-        if not rows.rows:
+        e = ret.raw.enterprises
+        if not e.rows:
             continue
-        n = len(rows.rows)
-        cols["ret"].extend([i] * n)
-        cols["row"].extend(rows.rows)
-        cols["sheet"].extend([rows.sheet] * n)
-        cols["letters"].extend([rows.letters] * n)
+        ret_ids.extend([i] * len(e.rows))
+        rows.extend(e.rows)
+        numeric.extend(e.columns["code_numeric"])
         for k in names:
-            cols[k].extend(rows.columns[k])
-    typed = {"ret": np.array(cols.pop("ret"), dtype=np.int64), "row": np.array(cols.pop("row"), dtype=np.int64),
-             "code_numeric": np.array(cols.pop("code_numeric"), dtype=bool)}
-    # texts stay Python objects: inferring a string dtype would scan (and copy) every column again
-    return pd.DataFrame({**typed, **{k: pd.array(v, dtype=object) for k, v in cols.items()}})
+            texts[k].extend(e.columns[k])
+    # texts as Python objects, said so: letting pandas infer a string dtype scans every column again
+    block = np.empty((len(rows), len(names)), dtype=object)
+    for k, name in enumerate(names):
+        block[:, k] = texts[name]
+    frame = pd.DataFrame(block, columns=list(names), dtype=object, copy=False)
+    frame.insert(0, "ret", np.array(ret_ids, dtype=np.int64))
+    frame.insert(1, "row", np.array(rows, dtype=np.int64))
+    frame.insert(2, "code_numeric", np.array(numeric, dtype=bool))
+    return frame
 
 
 def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
@@ -391,7 +422,8 @@ def _industry_ok(s: pd.Series) -> pd.Series:
 LIST_SCHEMA = pa.DataFrameSchema({
     "category": pa.Column(checks=[pa.Check(lambda s: s.notna(), error="list_category", ignore_na=False)],
                           nullable=True),
-    "name": pa.Column(checks=[pa.Check(lambda s: s.str.len() > 0, error="list_incomplete", ignore_na=False)]),
+    "name": pa.Column(checks=[pa.Check(lambda s: pd.Series(s.to_numpy() != "", index=s.index), error="list_incomplete",
+                                       ignore_na=False)]),
     "code_problem": pa.Column(checks=[pa.Check(lambda s: s.isna(), error="format_uscc", ignore_na=False)],
                               nullable=True),
     "industry": pa.Column(checks=[pa.Check(lambda s: _industry_ok(s), error="format_industry", ignore_na=False)]),
@@ -407,7 +439,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
     if lists.empty:
         return
     try:
-        LIST_SCHEMA.validate(lists, lazy=True)
+        LIST_SCHEMA.validate(_view(lists), lazy=True, inplace=True)
         failures = pd.DataFrame(columns=["index", "check"])
     except pa.errors.SchemaErrors as exc:
         failures = exc.failure_cases
@@ -418,7 +450,8 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         code = fail["check"]
         col = {"list_category": "category", "list_incomplete": "name", "format_uscc": "credit_code",
                "format_industry": "industry"}[code]
-        base = dict(_base(ret), sheet=row["sheet"], cell=_list_cell(row["letters"], col, row["row"]),
+        e = ret.raw.enterprises
+        base = dict(_base(ret), sheet=e.sheet, cell=_list_cell(e.letters, col, row["row"]),
                     field=f"list.{col}", label=f"企业清单第{row['row']}行")
         if code == "list_category":
             if not row["category_raw"]:
@@ -442,18 +475,23 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
                 kind = industry_problem(row["industry"])
                 ret.findings.append(F.make("format_industry", value=row["industry"],
                                            severity=WARNING if kind == "unknown" else None, **base))
-    keep = lists["category"].notna().to_numpy() & (lists["name"] != "").to_numpy()
-    valid = lists.loc[keep, ["ret", "row", "sheet", "letters", "category", "name", "credit_code", "code_problem"]]
+    keep = lists["category"].notna().to_numpy() & (lists["name"].to_numpy() != "")
+    valid = lists.loc[keep, ["ret", "row", "category", "name", "credit_code", "code_problem"]]
     code_ok = valid["code_problem"].isna().to_numpy()
     key = valid["credit_code"].to_numpy(dtype=object, copy=True)
     key[~code_ok] = ["名称:" + n for n in valid["name"].to_numpy(dtype=object)[~code_ok]]
     # one hashing pass over the texts; every comparison below is on integers
-    valid = valid.assign(key=key, key_id=pd.factorize(key)[0], cat_id=pd.factorize(valid["category"])[0])
+    key_id, keys = pd.factorize(key)
+    cat_id, cats = pd.factorize(valid["category"])
+    valid = valid.assign(key=key, key_id=key_id, cat_id=cat_id)
+    cat_code = {c: k for k, c in enumerate(cats)}
+    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id  # (return, enterprise) as one integer
 
     def list_finding(code: str, item, col: str, **kw) -> None:
         ret = current[item.ret]
-        ret.findings.append(F.make(code, **kw, **dict(_base(ret), sheet=item.sheet,
-                                                     cell=_list_cell(item.letters, col, item.row),
+        e = ret.raw.enterprises
+        ret.findings.append(F.make(code, **kw, **dict(_base(ret), sheet=e.sheet,
+                                                     cell=_list_cell(e.letters, col, item.row),
                                                      field=f"list.{col}", label=f"企业清单第{item.row}行")))
 
     # duplicates within a return and category (vectorised: lists hold tens of thousands of rows)
@@ -470,23 +508,30 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
         which[i] = next(k for k, spec in enumerate(specs) if spec is r.form.enterprise_list)
     spec_of = which[valid["ret"].to_numpy()]
     for k, spec in enumerate(specs):
-        in_form = valid[spec_of == k]
+        mine = spec_of == k
+
+        def rows_of(c: str) -> np.ndarray:
+            return mine & (cat_id == cat_code.get(c, -2))
+
+        def pair_in(rows: np.ndarray) -> np.ndarray:  # hashed (numpy's isin sorts)
+            return pd.Series(pair, copy=False).isin(pair[rows]).to_numpy()
+
         for a, b in spec.exclusive:
-            both = in_form[in_form["category"] == a].merge(
-                in_form.loc[in_form["category"] == b, ["ret", "key_id"]].drop_duplicates(), on=["ret", "key_id"])
-            for row in both.itertuples():
+            both = rows_of(a) & pair_in(rows_of(b))
+            for row in valid[both].itertuples():
                 list_finding("list_exclusive", row, "name", value=row.name, a=spec.category(a).label,
                              b=spec.category(b).label)
         for a, b in spec.expected_subset:
-            has_b = in_form.loc[in_form["category"] == b, ["ret", "key_id"]].drop_duplicates().assign(_in=True)
-            rows_a = in_form[in_form["category"] == a].merge(has_b, on=["ret", "key_id"], how="left")
-            for row in rows_a[rows_a["_in"].isna()].itertuples():
+            alone = rows_of(a) & ~pair_in(rows_of(b))
+            for row in valid[alone].itertuples():
                 list_finding("list_expected_subset", row, "name", value=row.name, a=spec.category(a).label,
                              b=spec.category(b).label)
-    # the same enterprise claimed by two parks
-    coded = valid[code_ok].drop_duplicates(["ret", "key_id"])
-    shared = coded[coded["key_id"].duplicated(keep=False)]  # one row per park and code: a repeat is another park
-    if not shared.empty:
+    # the same enterprise claimed by two parks: one row per park and code, then a repeated code
+    coded = code_ok & ~pd.Series(pair).duplicated().to_numpy()
+    shared = coded.copy()
+    shared[coded] = pd.Series(key_id[coded]).duplicated(keep=False).to_numpy()
+    if shared.any():
+        shared = valid[shared]
         rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
         for row in shared.itertuples():
             others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
