@@ -47,8 +47,8 @@ def uscc_problems(codes: list[str]) -> list[str | None]:
         raw = np.frombuffer("".join(codes[i] for i in simple).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         values = _LOOKUP[raw]
         check = (31 - (values[:, :17] @ _W) % 31) % 31
-        ok = (values >= 0).all(axis=1) & (check == values[:, 17]) & np.char.isdigit(
-            np.array([codes[i][2:8] for i in simple]))
+        digits = raw[:, 2:8]  # ASCII: the region code must be digits
+        ok = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
         bad = set(np.array(simple)[~ok].tolist())
     else:
         bad = set()

@@ -86,6 +86,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
             raw = RawReturn(source).fail("file_crashed", reason=f"程序无法处理该文件（{type(exc).__name__}）")
+        raw.source = None  # the main process has it (with the bytes of a zip member): not sent back
         try:
             conn.send((index, raw))
         except MemoryError:
@@ -207,6 +208,7 @@ class IsolatedReader:
                             continue
                         w.queue.popleft()
                         w.deadline = time.monotonic() + self.timeout
+                        raw.source = sources[index]
                         finish(index, raw)
                     elif time.monotonic() >= w.deadline:
                         finish(i, RawReturn(sources[i]).fail("file_timeout", seconds=f"{self.timeout:g}"))

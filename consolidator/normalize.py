@@ -12,10 +12,9 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 import yaml
@@ -41,13 +40,16 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
-@dataclass(frozen=True)
-class Read:
-    """A cell's value as read: `value` (None when empty), or `problem` (a finding code)."""
+class Read(NamedTuple):
+    """A cell's value as read: `value` (None when empty), or `problem` (a finding code). (A tuple:
+    made for every cell of every return.)"""
 
     value: Any = None
     problem: str | None = None
     note: str | None = None  # how the text was converted, when the office should know
+
+
+_EMPTY = Read()
 
 
 def nfkc(text: str) -> str:
@@ -61,9 +63,9 @@ def is_empty_marker(text: str) -> bool:
 def read_value(field: Field, raw: Any) -> Read:
     """Normalise one raw cell value for `field`."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
-        return Read()
+        return _EMPTY
     if isinstance(raw, str) and raw.strip() == "":
-        return Read()
+        return _EMPTY
     if field.is_numeric:
         return _number(field, raw)
     if field.type == "date":
@@ -281,12 +283,17 @@ def normalise_list(rows, form: Form) -> None:
     empty = [None] * n
     labels = {nfkc(c.label): c for c in form.enterprise_list.categories}
     cat_raw, cat_id, cat_label = [], [], []
+    seen: dict[tuple, tuple[str, str | None, str]] = {}  # a list repeats a handful of category texts
     for v in raw.get("category", empty):
-        text = "" if v is None else str(v).strip()
-        c = labels.get(nfkc(text).strip()) if v is not None else None
-        cat_raw.append(text)
-        cat_id.append(c.id if c else None)
-        cat_label.append(c.label if c else "")
+        key = (v.__class__, v)  # 1.0 and True are equal keys, but not equal texts
+        got = seen.get(key)
+        if got is None:
+            text = "" if v is None else str(v).strip()
+            c = labels.get(nfkc(text).strip()) if v is not None else None
+            got = seen[key] = (text, c.id if c else None, c.label if c else "")
+        cat_raw.append(got[0])
+        cat_id.append(got[1])
+        cat_label.append(got[2])
     codes_raw = raw.get("credit_code", empty)
     codes = [code_text(v) for v in codes_raw]
     rows.columns = {
@@ -306,4 +313,6 @@ def code_text(raw: Any) -> str:
         return ""
     if isinstance(raw, float):
         return display(raw)
+    if isinstance(raw, str) and raw.isascii() and raw.isalnum():  # the usual code: nothing to fold
+        return raw.upper()
     return re.sub(r"\s+", "", nfkc(str(raw))).upper()

@@ -341,21 +341,30 @@ def _declares_entities(head: bytes) -> bool | None:
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 
 
-def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw, size: int = 4096) -> bytes:
-    """The first `size` bytes of a part. Straight from the package's bytes for the usual case (a
-    deflated or stored, unencrypted part: a few microseconds instead of zipfile's open and read)."""
+def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw, size: int | None = 4096) -> bytes:
+    """The first `size` bytes of a part (None: all of it). Straight from the package's bytes for the
+    usual case (a deflated or stored, unencrypted part: a few microseconds instead of zipfile's open
+    and read; the part's checksum is left to the parser that reads it whole)."""
     if raw is None or info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         with zf.open(info) as fh:
-            return fh.read(size)
+            return fh.read(size if size is not None else -1)
     at = info.header_offset
     header = _LOCAL_HEADER.unpack_from(raw, at)
     if header[0] != b"PK\x03\x04":
         raise zipfile.BadZipFile("bad local header")
     start = at + _LOCAL_HEADER.size + header[10] + header[11]  # name and extra field lengths
+    if size is None:
+        body = bytes(raw[start:start + info.compress_size])
+        return body if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(body, -15, info.file_size or 1)
     body = bytes(raw[start:start + min(info.compress_size, 4 * size)])
     if info.compress_type == zipfile.ZIP_STORED:
         return body[:size]
     return zlib.decompressobj(-15).decompress(body, size)
+
+
+def _part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A whole part of a package that inspect_package has passed."""
+    return _head(zf, zf.getinfo(name), zf.fp.getbuffer() if isinstance(zf.fp, io.BytesIO) else None, None)
 
 
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
@@ -462,25 +471,20 @@ def _split_ref(text: str) -> tuple[str, str] | None:
     return sheet, ref
 
 
-_DEFINED_NAME = re.compile(r"<(?:\w+:)?definedName\b([^>]*)>([^<]*)</(?:\w+:)?definedName>")
+# (attributes before the name, name, attributes after it, text)
+_DEFINED_NAME = re.compile(r'<(?:\w+:)?definedName\b([^>]*?)\bname="([^"]*)"([^>]*)>([^<]*)</(?:\w+:)?definedName>')
 _PROPERTY = re.compile(r'<(?:\w+:)?property\b[^>]*\bname="([^"]*)"[^>]*>\s*<[^>]*>([^<]*)<', re.S)
-_ATTR_NAME = re.compile(r'\bname="([^"]*)"')
 
 
 def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
     """Workbook-level defined names and our custom document properties. Called only after
     inspect_package has made sure no part declares a DTD or an entity."""
-    names: dict[str, str] = {}
     props: dict[str, str] = {}
-    text = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    for attrs, value in _DEFINED_NAME.findall(text):
-        if "localSheetId" in attrs:
-            continue
-        m = _ATTR_NAME.search(attrs)
-        if m:
-            names[_unescape(m.group(1))] = _unescape(value)
+    text = _part(zf, "xl/workbook.xml").decode("utf-8", "replace")
+    names = {_unescape(name): _unescape(value) for before, name, after, value in _DEFINED_NAME.findall(text)
+             if "localSheetId" not in before and "localSheetId" not in after}
     if "docProps/custom.xml" in zf.namelist():
-        ctext = zf.read("docProps/custom.xml").decode("utf-8", "replace")
+        ctext = _part(zf, "docProps/custom.xml").decode("utf-8", "replace")
         for name, value in _PROPERTY.findall(ctext):
             name = _unescape(name)
             if name.startswith(PROPERTY_PREFIX):
