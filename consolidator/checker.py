@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter, defaultdict
+from operator import attrgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -580,10 +581,10 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         for k, code in zip(failures["index"].tolist(), failures["check"].tolist()):
             by_ret[int(k)].append(code)
         derived = [f.id for f in form.derived_fields()]
-        recomputed = frame[derived].astype(object).where(frame[derived].notna(), None).to_dict("index")
+        recomputed = zip(*[[None if _missing(v) else v for v in frame[fid].tolist()] for fid in derived])
         not_calculated = _not_calculated(form, entered, frame)
-        for i, ret in rets:
-            ret.values.update(recomputed[i])
+        for (i, ret), values in zip(rets, recomputed):  # the frame's rows are the returns, in order
+            ret.values.update(zip(derived, values))
             if not_calculated[i]:
                 ret.findings.append(F.make("formula_not_calculated", **_base(ret)))
             if i in by_ret:
@@ -606,14 +607,21 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
     return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
 
 
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
 def _sheet_order(ret: CheckedReturn) -> list[str]:
     """The park's sheet names in the order of the form (its own names, where it renamed them)."""
     if ret.form is None:
         return []
-    seen = dict.fromkeys(c.sheet for c in ret.raw.cells.values())  # the reader keeps the form's order
+    seen = dict.fromkeys(map(_SHEET, ret.raw.cells.values()))  # the reader keeps the form's order
     if ret.raw.enterprises.rows:
         seen.setdefault(ret.raw.enterprises.sheet, None)
     return list(seen)
+
+
+_SHEET = attrgetter("sheet")
 
 
 def _cell_order(cell: str) -> tuple[int, str]:

@@ -128,6 +128,20 @@ class RawReturn:
                 e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
         return self
 
+    def __getstate__(self) -> dict:
+        """Pickled by the reading workers: the cells as four columns (one object for pickle to walk
+        instead of one per cell)."""
+        state = self.__dict__.copy()
+        cells = state.pop("cells")
+        state["cells_packed"] = (tuple(cells), [c.sheet for c in cells.values()], [c.coord for c in cells.values()],
+                                 [c.raw for c in cells.values()])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        fids, sheets, coords, raws = state.pop("cells_packed")
+        state["cells"] = dict(zip(fids, map(Cell, sheets, coords, raws)))
+        self.__dict__.update(state)
+
     def release(self) -> None:
         """Drop the cells and list rows as read, once the batch is checked: findings carry their
         sheet and cell, the checked values and the batch's list frame carry the rest."""
