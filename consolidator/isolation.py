@@ -102,7 +102,11 @@ class _Worker:
 
 
 class IsolatedReader:
-    QUEUE = 2  # files sent ahead to each worker
+    QUEUE = 8  # files sent ahead to each worker
+    # A task that carries a file's bytes (a zip member) is only sent to a worker with nothing queued,
+    # which is waiting to receive it: queued behind another file it could fill the pipe while the
+    # worker fills the other one with a long result, each side waiting for the other.
+    AHEAD_BYTES = 16 * 1024
     def __init__(self, forms: dict[str, Form], rules_dir: Path | str, *, workers: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
                  meanwhile: threading.Thread | None = None):
@@ -145,7 +149,8 @@ class IsolatedReader:
         """Every source read, in the order given.
 
         Each worker has up to QUEUE files sent ahead, so it never waits for the main process between
-        two files; a file's time limit runs from when the worker finished the one before it."""
+        two files (a zip member's bytes only when it waits: AHEAD_BYTES); a file's time limit runs
+        from when the worker finished the one before it."""
         results: list[RawReturn | None] = [None] * len(sources)
         pending = deque(range(len(sources)))
         pool = [self._start() for _ in range(min(self.workers, len(sources)))]
@@ -174,6 +179,8 @@ class IsolatedReader:
                 now = time.monotonic()
                 for k, w in enumerate(pool):
                     while len(w.queue) < self.QUEUE and pending:
+                        if w.queue and len(sources[pending[0]].data or b"") > self.AHEAD_BYTES:
+                            break
                         i = pending.popleft()
                         try:
                             w.conn.send((i, sources[i]))

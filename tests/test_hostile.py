@@ -419,3 +419,39 @@ def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
     assert inspect_package(package(padded))[0] == "file_unsafe"
     assert inspect_package(package(b"<?xml version='1.0'?><!-- " + b"x" * 1000 + b" --><workbook/>")) is None
     assert inspect_package(package(XXE))[0] == "file_unsafe"
+
+
+def test_large_zip_members_and_large_results_do_not_lock_the_pipes(tmp_path, forms):
+    """A zip member travels to the worker inside its task and a long list comes back inside its
+    result: with both larger than what a pipe holds, the main process must never be stuck sending a
+    task to a worker that is itself stuck sending a result (one worker, so tasks queue up)."""
+    import io
+    import random
+    import threading
+    import zipfile
+
+    import openpyxl
+
+    rng = random.Random(3)
+    wb = openpyxl.load_workbook(GOOD)
+    ws = wb["企业清单"]
+    for r in range(4, 2004):  # the whole list, with long random names: ~1 MB of text that does not compress
+        ws.cell(r, 1, "规上工业企业")
+        ws.cell(r, 2, "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(160)))
+        ws.cell(r, 4, "C39")
+    buf = io.BytesIO()
+    wb.save(buf)
+    big = buf.getvalue()
+    assert len(big) > 600_000
+    with zipfile.ZipFile(tmp_path / "打包.zip", "w", zipfile.ZIP_STORED) as zf:
+        for k in range(4):
+            zf.writestr(f"园区{k}.xlsx", big)
+    sources, _ = discover(tmp_path)
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(IsolatedReader(
+        forms, forms["green_safety"].rules_dir, workers=1, timeout=60).read_all(sources)), daemon=True)
+    t.start()
+    t.join(180)
+    assert not t.is_alive(), "the reader is stuck"
+    raws = out[0]
+    assert [len(r.enterprises) for r in raws] == [2000] * 4
