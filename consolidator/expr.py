@@ -1,4 +1,4 @@
-"""Rule expressions: parsed once, compiled to an Excel formula and evaluated with pandas.
+"""Rule expressions: parsed once, compiled to an Excel formula and evaluated on a frame's columns.
 
 The same expression text drives the template's live formulas and conditional formatting and the
 checker's recomputation, so both give the same answer by construction. The language is a small,
