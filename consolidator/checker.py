@@ -14,8 +14,8 @@ import datetime as dt
 import math
 import re
 from collections import Counter, defaultdict
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Callable
 
 import numpy as np
@@ -511,7 +511,7 @@ def _check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None
     for k, spec in enumerate(specs):
         mine = spec_of == k
 
-        def rows_of(c: str) -> np.ndarray:
+        def rows_of(c: str, mine: np.ndarray = mine) -> np.ndarray:
             return mine & (cat_id == cat_code.get(c, -2))
 
         def pair_in(rows: np.ndarray) -> np.ndarray:  # hashed (numpy's isin sorts)
@@ -608,7 +608,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
 
 
 def _missing(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _sheet_order(ret: CheckedReturn) -> list[str]:

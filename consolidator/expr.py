@@ -15,6 +15,7 @@ one_of() has a value, and every divisor is non-zero).
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -138,7 +139,7 @@ class Expr:
     def guard(self, frame: pd.DataFrame) -> pd.Series:
         return pd.Series(self._guard(_ArrayEvaluator(frame)), index=frame.index)
 
-    def _guard(self, ev: "_ArrayEvaluator") -> np.ndarray:
+    def _guard(self, ev: _ArrayEvaluator) -> np.ndarray:
         mask = np.ones(ev.n, dtype=bool)
         for name in self.guard_names:
             mask &= _filled(ev.column(name))
@@ -354,7 +355,7 @@ def _is_text_array(value: np.ndarray) -> bool:
 
 
 def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def _notna(value: np.ndarray) -> np.ndarray:

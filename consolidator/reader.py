@@ -330,7 +330,7 @@ def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
     return None
 
 
-_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 
 
 def _declares_entities(head: bytes) -> bool | None:
