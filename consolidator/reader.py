@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import os
 import re
 import zipfile
 import struct
@@ -53,15 +54,66 @@ class Source:
     mtime: dt.datetime
     path: Path
     member: str | None = None
-    data: bytes | None = None  # the bytes of a zip member, read in memory
+    data: bytes | None = None  # bytes given in memory
     problem: tuple[str, dict] | None = None  # found before reading (a member too big to expand)
+    entry: int | None = None  # a zip member's place in the archive's directory: expanded when read
 
     def read_bytes(self) -> bytes:
-        return self.data if self.data is not None else self.path.read_bytes()
+        """The file's bytes; a zip member is expanded here, by the process that reads it (raises
+        MemberError for a member that cannot be)."""
+        if self.data is not None:
+            return self.data
+        if self.entry is not None:
+            return _read_member(self.path, self.entry, self.member or "")
+        return self.path.read_bytes()
 
     @property
     def suffix(self) -> str:
         return PurePosixPath(self.member or self.path.name).suffix.lower()
+
+
+class MemberError(Exception):
+    """A zip member that cannot be expanded: the finding's code and fields."""
+
+    def __init__(self, code: str, **kw):
+        super().__init__(code)
+        self.code, self.kw = code, kw
+
+
+_ARCHIVE: dict[str, Any] = {}  # the archive last read from, kept open for its next member
+
+
+def _read_member(path: Path, entry: int, name: str) -> bytes:
+    """Expand one member of an archive (never more than MAX_FILE_BYTES, whatever its header says).
+    The archive stays open for the next member, in this process only (a forked worker must not share
+    the file position of its parent's handle)."""
+    try:
+        st = path.stat()
+    except OSError:
+        raise MemberError("file_unreadable", reason="压缩包已无法打开") from None
+    key = (os.getpid(), str(path), st.st_mtime_ns, st.st_size)  # an archive replaced since is opened anew
+    if _ARCHIVE.get("key") != key:
+        if _ARCHIVE.get("zf") is not None and _ARCHIVE["key"][0] == os.getpid():
+            _ARCHIVE["zf"].close()
+        _ARCHIVE.clear()
+        try:
+            _ARCHIVE.update(key=key, zf=zipfile.ZipFile(path))
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise MemberError("file_unreadable", reason="压缩包已损坏或无法打开") from None
+    zf = _ARCHIVE["zf"]
+    infos = zf.infolist()
+    if entry >= len(infos) or _member_name(infos[entry]) != name:
+        raise MemberError("file_unreadable", reason="压缩包在检查过程中被改动")
+    try:
+        with zf.open(infos[entry]) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error) as exc:
+        if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+            raise MemberError("file_encrypted") from None
+        raise MemberError("file_unreadable", reason="压缩包中的文件已损坏") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise MemberError("file_too_large", reason="解压后超过 50 MB")
+    return data
 
 
 @dataclass(slots=True)
@@ -199,21 +251,22 @@ MAX_ARCHIVE_MEMBERS = 2000
 
 
 def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> None:
-    """The members of a .zip, read into memory one by one; a member too big to be a return is not
-    expanded at all (its declared size is checked first), and one broken member spoils no other."""
+    """The members of a .zip, listed: each is expanded only by the worker that reads it (a national
+    round sent as archives would not fit in memory at once); a member too big to be a return is never
+    expanded (its declared size is checked here), and one broken member spoils no other."""
     try:
         zf = zipfile.ZipFile(path)
-        infos = [i for i in zf.infolist() if not i.is_dir()]
+        all_entries = [(k, i) for k, i in enumerate(zf.infolist()) if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法打开：{exc}"
         skipped.append(F.make("file_unreadable", file=rel, reason=reason))
         return
     with zf:
-        if len(infos) > MAX_ARCHIVE_MEMBERS:
-            skipped.append(F.make("file_too_large", file=rel, reason=f"压缩包中有 {len(infos)} 个文件"))
+        if len(all_entries) > MAX_ARCHIVE_MEMBERS:
+            skipped.append(F.make("file_too_large", file=rel, reason=f"压缩包中有 {len(all_entries)} 个文件"))
             return
         seen: set[str] = set()
-        for info in infos:
+        for k, info in all_entries:
             name = _member_name(info)
             display = f"{rel}!{name}"
             reason = _skip_reason(name)
@@ -235,19 +288,7 @@ def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> 
             if info.file_size > MAX_FILE_BYTES or (info.compress_size and info.file_size / info.compress_size > 1000):
                 failed("file_too_large", reason=f"解压后约 {info.file_size / 2**20:.0f} MB")
                 continue
-            try:
-                with zf.open(info) as fh:
-                    data = fh.read(MAX_FILE_BYTES + 1)  # never more than the limit, whatever the header says
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error) as exc:
-                if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
-                    failed("file_encrypted")
-                else:
-                    failed("file_unreadable", reason="压缩包中的文件已损坏")
-                continue
-            if len(data) > MAX_FILE_BYTES:
-                failed("file_too_large", reason="解压后超过 50 MB")
-                continue
-            sources.append(Source(display, member_time, path, member=name, data=data))
+            sources.append(Source(display, member_time, path, member=name, entry=k))
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -544,6 +585,8 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
         return ret.fail(code, **kw)
     try:
         data = source.read_bytes()
+    except MemberError as exc:
+        return ret.fail(exc.code, **exc.kw)
     except OSError as exc:
         return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
     if len(data) > MAX_FILE_BYTES:

@@ -422,9 +422,10 @@ def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
 
 
 def test_large_zip_members_and_large_results_do_not_lock_the_pipes(tmp_path, forms):
-    """A zip member travels to the worker inside its task and a long list comes back inside its
-    result: with both larger than what a pipe holds, the main process must never be stuck sending a
-    task to a worker that is itself stuck sending a result (one worker, so tasks queue up)."""
+    """A long list comes back inside a result, and a file given in memory travels inside its task:
+    with both larger than what a pipe holds, the main process must never be stuck sending a task to
+    a worker that is itself stuck sending a result (one worker, so tasks queue up). Zip members are
+    expanded by the worker itself."""
     import io
     import random
     import threading
@@ -447,6 +448,7 @@ def test_large_zip_members_and_large_results_do_not_lock_the_pipes(tmp_path, for
         for k in range(4):
             zf.writestr(f"园区{k}.xlsx", big)
     sources, _ = discover(tmp_path)
+    sources += [Source(f"内存{k}.xlsx", sources[0].mtime, tmp_path / "打包.zip", data=big) for k in range(4)]
     out: list = []
     t = threading.Thread(target=lambda: out.append(IsolatedReader(
         forms, forms["green_safety"].rules_dir, workers=1, timeout=60).read_all(sources)), daemon=True)
@@ -454,4 +456,4 @@ def test_large_zip_members_and_large_results_do_not_lock_the_pipes(tmp_path, for
     t.join(180)
     assert not t.is_alive(), "the reader is stuck"
     raws = out[0]
-    assert [len(r.enterprises) for r in raws] == [2000] * 4
+    assert [len(r.enterprises) for r in raws] == [2000] * 8

@@ -133,6 +133,41 @@ def test_discover_skips_lock_and_hidden_files_and_opens_zips(tmp_path, green_fil
     assert member.mtime == dt.datetime(2026, 11, 3, 8, 0, 0)
 
 
+def test_zip_members_are_expanded_by_the_reader_not_when_listed(tmp_path, green_file, forms):
+    """Discovery lists an archive's members without expanding them (a national round sent as
+    archives would not fit in memory); reading expands one member, and an encrypted, damaged or
+    since replaced member becomes a finding of its own."""
+    good = green_file.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("好.xlsx", good)
+        zf.writestr(zipfile.ZipInfo("加密.xlsx"), b"PK" * 100, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("损坏.xlsx", good)
+    data = bytearray(buf.getvalue())
+    # mark 加密.xlsx as encrypted (flag bit 0 in its local and central headers); garble 损坏.xlsx's data
+    name = "加密.xlsx".encode()
+    local = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("加密.xlsx").header_offset
+    central = next(at for at in range(len(data))
+                   if data[at:at + 4] == b"PK\x01\x02" and data[at + 46:at + 46 + len(name)] == name)
+    data[local + 6] |= 1
+    data[central + 8] |= 1
+    broken = data.index("损坏.xlsx".encode()) + len("损坏.xlsx".encode()) + 200
+    data[broken:broken + 400] = bytes(400)
+    (tmp_path / "打包.zip").write_bytes(bytes(data))
+    sources, skipped = discover(tmp_path)
+    assert not skipped and all(s.data is None and s.entry is not None for s in sources)
+    got = {s.member: read_return(s, forms) for s in sources}
+    assert got["好.xlsx"].readable and got["好.xlsx"].category == GREEN
+    assert [f.code for f in got["加密.xlsx"].findings] == ["file_encrypted"]
+    assert [f.code for f in got["损坏.xlsx"].findings] == ["file_unreadable"]
+    assert "压缩包中的文件已损坏" in got["损坏.xlsx"].findings[0].message
+    # the archive replaced between listing and reading: the member is not read from the new one
+    with zipfile.ZipFile(tmp_path / "打包.zip", "w") as zf:
+        zf.writestr("别的.xlsx", good)
+    again = read_return(sources[0], forms)
+    assert not again.readable and "被改动" in again.findings[0].message
+
+
 @pytest.mark.parametrize("data, kind", [
     (b"", "other"),
     (b"<html><body><table></table></body></html>", "other"),
