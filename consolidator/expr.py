@@ -145,8 +145,8 @@ class Expr:
             mask &= _filled(ev.column(name))
         with np.errstate(divide="ignore", invalid="ignore"):
             for d in self.divisors:
-                value = ev.num_of(ev.eval(d))
-                mask &= _notna(value) & (ev.array(value) != 0)
+                value = ev.array(ev.num_of(ev.eval(d)))
+                mask &= _notna(value) & (value != 0)
         return mask
 
     def value(self, frame: pd.DataFrame) -> pd.Series:
@@ -355,7 +355,7 @@ def _is_text_array(value: np.ndarray) -> bool:
 
 
 def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _notna(value: np.ndarray) -> np.ndarray:

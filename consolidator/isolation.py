@@ -86,7 +86,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
             raw = RawReturn(source).fail("file_crashed", reason=f"程序无法处理该文件（{type(exc).__name__}）")
-        raw.source = None  # the main process has it (with the bytes of a zip member): not sent back
+        raw.source = None  # the main process has it (and the bytes of a file given in memory): not sent back
         try:
             conn.send((index, raw))
         except MemoryError:
@@ -103,7 +103,7 @@ class _Worker:
 
 class IsolatedReader:
     QUEUE = 8  # files sent ahead to each worker
-    # A task that carries a file's bytes (a zip member) is only sent to a worker with nothing queued,
+    # A task that carries a file's bytes (a Source given in memory) is only sent to a worker with nothing queued,
     # which is waiting to receive it: queued behind another file it could fill the pipe while the
     # worker fills the other one with a long result, each side waiting for the other.
     AHEAD_BYTES = 16 * 1024
@@ -149,7 +149,7 @@ class IsolatedReader:
         """Every source read, in the order given.
 
         Each worker has up to QUEUE files sent ahead, so it never waits for the main process between
-        two files (a zip member's bytes only when it waits: AHEAD_BYTES); a file's time limit runs
+        two files (a file given in memory only when it waits: AHEAD_BYTES); a file's time limit runs
         from when the worker finished the one before it."""
         results: list[RawReturn | None] = [None] * len(sources)
         pending = deque(range(len(sources)))

@@ -408,9 +408,14 @@ def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw, size: int | None = 40
     if header[0] != b"PK\x03\x04":
         raise zipfile.BadZipFile("bad local header")
     start = at + _LOCAL_HEADER.size + header[10] + header[11]  # name and extra field lengths
-    if size is None:
+    if size is None:  # never more than the declared size, which inspect_package has bounded
         body = bytes(raw[start:start + info.compress_size])
-        return body if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(body, -15, info.file_size or 1)
+        if info.compress_type == zipfile.ZIP_STORED:
+            return body
+        data = zlib.decompressobj(-15).decompress(body, info.file_size + 1)
+        if len(data) != info.file_size:
+            raise zipfile.BadZipFile(f"{info.filename}: size differs from its header")
+        return data
     body = bytes(raw[start:start + min(info.compress_size, 4 * size)])
     if info.compress_type == zipfile.ZIP_STORED:
         return body[:size]

@@ -87,3 +87,13 @@ def test_excel_violation_of_text_rule():
 def test_excel_string_constants_escape_quotes():
     e = parse("a == 'x\"y'")
     assert '"x""y"' in e.to_excel(lambda n: n, lambda n: True)
+
+
+def test_a_constant_divisor_and_missing_values_of_any_kind():
+    e = parse("a / 4 + a / (b * 2)")
+    df = frame(a=[8.0, 8.0, np.nan], b=[1.0, 0.0, 1.0])
+    got = e.value(df).tolist()
+    assert got[0] == 6.0 and math.isnan(got[1]) and math.isnan(got[2])
+    assert parse("a / 0 > 1").guard(frame(a=[1.0])).tolist() == [False]
+    texts = pd.DataFrame({"t": pd.array(["x", None, pd.NA, np.nan], dtype=object)})
+    assert parse("filled(t)").evaluate(texts).tolist() == [True, False, False, False]

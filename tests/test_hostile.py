@@ -376,7 +376,7 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     import random
     import zipfile
 
-    from consolidator.reader import _head
+    from consolidator.reader import _head, _part
 
     rng = random.Random(7)
     buf = io.BytesIO()
@@ -390,6 +390,16 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     for info in zf.infolist():
         with zf.open(info) as fh:
             assert _head(zf, info, raw) == fh.read(4096), info.filename
+        assert _part(zf, info.filename) == zf.read(info), info.filename  # whole parts too
+    # a part that expands beyond the size its header declares is not expanded further
+    lying = bytearray(buf.getvalue())
+    name = b"deflated5.xml"
+    central = next(at for at in range(len(lying))
+                   if lying[at:at + 4] == b"PK\x01\x02" and lying[at + 46:at + 46 + len(name)] == name)
+    lying[central + 24:central + 28] = (100).to_bytes(4, "little")  # declared uncompressed size: 100 bytes
+    small = zipfile.ZipFile(io.BytesIO(bytes(lying)))
+    with pytest.raises(zipfile.BadZipFile):
+        _part(small, "deflated5.xml")
 
 
 def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
