@@ -24,6 +24,7 @@ import pandera.pandas as pa
 
 from . import findings as F
 from .compute import recompute
+from .expr import is_missing
 from .findings import ERROR, EXPLAINED, INFO, WARNING, Finding, display
 from .form import Field, Form, Rule
 from .normalize import FORMAT_CHECKS, industry_problem, nfkc, normalise_return
@@ -581,7 +582,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         for k, code in zip(failures["index"].tolist(), failures["check"].tolist()):
             by_ret[int(k)].append(code)
         derived = [f.id for f in form.derived_fields()]
-        recomputed = zip(*[[None if _missing(v) else v for v in frame[fid].tolist()] for fid in derived])
+        recomputed = zip(*[[None if is_missing(v) else v for v in frame[fid].tolist()] for fid in derived])
         not_calculated = _not_calculated(form, entered, frame)
         for (i, ret), values in zip(rets, recomputed):  # the frame's rows are the returns, in order
             ret.values.update(zip(derived, values))
@@ -605,10 +606,6 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
     parks = _park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
     return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _sheet_order(ret: CheckedReturn) -> list[str]:

@@ -354,25 +354,26 @@ def _is_text_array(value: np.ndarray) -> bool:
     return value.dtype == object
 
 
-def _missing(v) -> bool:
+def is_missing(v) -> bool:
+    """An empty value as a frame holds it: None, NaN or pandas' NA."""
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _notna(value: np.ndarray) -> np.ndarray:
     if _is_text_array(value):
-        return np.array([not _missing(v) for v in value], dtype=bool)
+        return np.array([not is_missing(v) for v in value], dtype=bool)
     return ~np.isnan(value) if value.dtype.kind == "f" else np.ones(len(value), dtype=bool)
 
 
 def _text(value: np.ndarray) -> np.ndarray:
     """Texts trimmed; empty for a missing value (as Excel's TRIM of an empty cell)."""
-    return np.array(["" if _missing(v) else str(v).strip() for v in value], dtype=object)
+    return np.array(["" if is_missing(v) else str(v).strip() for v in value], dtype=object)
 
 
 def _filled(col: np.ndarray) -> np.ndarray:
     if not _is_text_array(col):
         return _notna(col)
-    return np.array([not _missing(v) and str(v).strip() != "" for v in col], dtype=bool)
+    return np.array([not is_missing(v) and str(v).strip() != "" for v in col], dtype=bool)
 
 
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
@@ -417,7 +418,7 @@ class _ArrayEvaluator:
         if value.dtype == bool:
             return value
         if _is_text_array(value):
-            return np.array([False if _missing(v) else bool(v) for v in value], dtype=bool)
+            return np.array([False if is_missing(v) else bool(v) for v in value], dtype=bool)
         return _notna(value) & (value != 0)
 
     def bool(self, node: ast.AST) -> np.ndarray:

@@ -122,9 +122,6 @@ class Cell:
     coord: str
     raw: Any
 
-    def __reduce__(self):  # pickled by the reading workers: a tuple, not the slots protocol (half the time)
-        return Cell, (self.sheet, self.coord, self.raw)
-
 
 @dataclass(slots=True)
 class EnterpriseRows:
