@@ -41,9 +41,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from consolidator.form import load_forms  # noqa: E402
+from consolidator.rules import load_forms  # noqa: E402
 from consolidator.samples import clean_return, credit_code  # noqa: E402
-from consolidator.template import filled_workbook_bytes  # noqa: E402
+from consolidator.write.template import filled_workbook_bytes  # noqa: E402
 
 CPUS = os.cpu_count() or 1
 
@@ -130,8 +130,8 @@ def naive(files: list[Path]) -> float:
     import openpyxl
     import pandas as pd
 
-    from consolidator.checker import build_schema
-    from consolidator.compute import recompute
+    from consolidator.check.schema import build_schema
+    from consolidator.check.derive import recompute
 
     forms = load_forms()
     t = time.perf_counter()

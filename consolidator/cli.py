@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .form import DEFAULT_RULES_DIR, RuleFileError, load_forms
+from .rules import DEFAULT_RULES_DIR, RuleFileError, load_forms
 
 
 def rules_option(fn):
@@ -77,7 +77,7 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
     示例：
         consolidator template --out workbook_templates
     """
-    from .template import write_templates
+    from .write.template import write_templates
 
     forms = _load(rules_dir)
     unknown = [c for c in categories if c not in forms]
@@ -109,8 +109,8 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
         consolidator check 报送文件 --roster 园区名单.csv
     """
     forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, verbose,
-                                            preload=("consolidator.report",))
-    from .report import write_outputs
+                                            preload=("consolidator.write.report",))
+    from .write.report import write_outputs
 
     paths = write_outputs(result, out_dir, source=str(returns_dir))
     counts = result.status_counts()
@@ -142,11 +142,11 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
     """
     forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False, release=True,
-                                            preload=("consolidator.evaluation", "consolidator.summary"))
-    from .evaluation import build_evaluation
-    from .io import atomic_write_bytes
-    from .summary import build_summary, included
-    from .xlsx import TextGuard, workbook_to_bytes
+                                            preload=("consolidator.write.evaluation", "consolidator.write.summary"))
+    from .write.evaluation import build_evaluation
+    from .write.files import atomic_write_bytes
+    from .write.summary import build_summary, included
+    from .write.xlsx import TextGuard, workbook_to_bytes
 
     guard = TextGuard()
     evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
@@ -169,7 +169,7 @@ def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None,
                    preload: tuple[str, ...] = (), release: bool = False):
     """What check and summarize share: the rules, the output folder (never inside the returns), the
     roster, and the batch read and checked with a progress display."""
-    from .batch import default_out_dir, is_inside, run_check
+    from .pipeline import default_out_dir, is_inside, run_check
 
     forms = _load(rules_dir)
     out_dir = out_dir or default_out_dir(returns_dir)
@@ -184,7 +184,7 @@ def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None,
 
 
 def _roster(roster: Path | None, forms):
-    from .roster import RosterError, read_roster
+    from .read.roster import RosterError, read_roster
 
     if roster is None:
         return None
@@ -227,7 +227,7 @@ def mail_options(fn):
         click.option("--office-name", default="", help="落款（发件单位名称），写在邮件末尾和发件人名称中。"),
         click.option("--deadline", default="", help="报送截止时间，如“2026年12月15日”，写入邮件。"),
         click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                     default=lambda: str(Path(__file__).resolve().parent.parent / "mail_templates"),
+                     default=lambda: str(_default_templates()),
                      help="邮件模板目录（可修改），默认为项目的 mail_templates/。"),
         click.option("--smtp", help="直接发送：邮件服务器 主机:端口，如 smtp.example.gov.cn:465。用户名和密码取自环境变量"
                                     " CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD。不加此项则只写出 .eml 文件。"),
@@ -242,9 +242,15 @@ def mail_options(fn):
     return fn
 
 
+def _default_templates() -> Path:
+    from .mail.compose import DEFAULT_TEMPLATES  # jinja2: only for the commands that write mail
+
+    return DEFAULT_TEMPLATES
+
+
 def _smtp_settings(smtp, security, dry_run):
     """Parse --smtp and, unless it is a dry run, log in once before any work is done."""
-    from .outbox import SmtpSettings, check_connection
+    from .mail.send import SmtpSettings, check_connection
 
     if not smtp:
         return None
@@ -261,7 +267,7 @@ def _smtp_settings(smtp, security, dry_run):
 
 
 def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pause) -> int:
-    from .outbox import deliver
+    from .mail.send import deliver
 
     def show(d):
         click.echo(f"{d.park}（{d.to}）：{d.action}" + (f"：{d.detail}" if d.detail and d.action == "发送失败" else ""))
@@ -298,15 +304,15 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
         consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --deadline 2026年12月15日
         consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --smtp smtp.example.gov.cn:465
     """
-    from .feedback import plan_distribute
-    from .mail import MailTemplateError
-    from .outbox import write_attachments
+    from .mail.plan import plan_distribute
+    from .mail.compose import MailTemplateError
+    from .mail.send import write_attachments
 
     forms = _load(rules_dir)
     parks = _roster(roster, forms)
     settings = _smtp_settings(smtp, security, dry_run)
     options = {"deadline": deadline, "office": office_name, "round": f"distribute:{round_}" if round_ else "distribute"}
-    from .outbox import SendLog
+    from .mail.send import SendLog
 
     already = SendLog(out_dir).keys if settings else set()
     try:
@@ -339,10 +345,10 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
     示例：
         consolidator feedback 报送文件 --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn
     """
-    from .batch import is_inside, run_check
-    from .feedback import plan_feedback
-    from .mail import MailTemplateError
-    from .outbox import write_attachments
+    from .pipeline import is_inside, run_check
+    from .mail.plan import plan_feedback
+    from .mail.compose import MailTemplateError
+    from .mail.send import write_attachments
 
     forms = _load(rules_dir)
     if is_inside(out_dir, returns_dir):
@@ -370,7 +376,7 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
               default=Path(__file__).resolve().parent.parent / "README.md", help="要更新的 README，默认为项目的 README.md。")
 def docs(rules_dir: Path, readme: Path):
     """按 rules/ 重新生成 README 中的字段与规则目录。"""
-    from .catalogue import update_readme
+    from .write.catalogue import update_readme
 
     changed = update_readme(readme, _load(rules_dir))
     click.echo(f"已更新字段与规则目录：{readme}" if changed else f"字段与规则目录已是最新：{readme}")

@@ -116,6 +116,18 @@ def make(code: str, *, severity: str | None = None, **kw) -> Finding:
     return Finding(code=code, severity=severity or entry.severity, message=message, **cols)
 
 
+def locate(file: str = "", *, park: str = "", city: str = "", category: str = "", field=None,
+           cell=None) -> dict[str, str]:
+    """Where a finding is, as the columns of a Finding: the file and whose it is, and, for a field, its id
+    and label and the sheet and cell the value was read from (`field` is a rules Field, `cell` a returns
+    Cell; either may be None). Every stage locates its findings through this one function."""
+    out = dict(file=file, park=park, city=city, category=category)
+    if field is not None:
+        out.update(field=field.id, label=field.display_label)
+        out.update(sheet=cell.sheet if cell else "", cell=cell.coord if cell else "")
+    return out
+
+
 class _Default(dict):
     def __missing__(self, key):
         return ""

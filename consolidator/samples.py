@@ -11,8 +11,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from .form import Form
-from .ids import USCC_ALPHABET, uscc_check_char
+from .rules import Form
+from .rules.formats import USCC_ALPHABET, uscc_check_char
 
 CITIES = [
     ("江苏省苏州市", ["工业园区", "昆山市", "吴江区"]),

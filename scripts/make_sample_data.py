@@ -28,9 +28,9 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from consolidator.form import load_forms  # noqa: E402
+from consolidator.rules import load_forms  # noqa: E402
 from consolidator.samples import SampleReturn, clean_return, credit_code, paste_into_new_workbook  # noqa: E402
-from consolidator.template import filled_workbook_bytes  # noqa: E402
+from consolidator.write.template import filled_workbook_bytes  # noqa: E402
 
 OUT = ROOT / "sample_data"
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
@@ -223,7 +223,7 @@ def plan(forms):
     def computed(form, values, fid):
         import pandas as pd
 
-        from consolidator.compute import recompute
+        from consolidator.check.derive import recompute
         frame = pd.DataFrame([{k: (float(x) if form.fields[k].is_numeric and x is not None else x)
                                for k, x in values.items()}])
         for f in form.fields.values():

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidator.form import DEFAULT_RULES_DIR, load_forms
+from consolidator.rules import DEFAULT_RULES_DIR, load_forms
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -97,9 +97,11 @@ def unique(prefix="x"):
 import datetime as _dt  # noqa: E402
 from functools import lru_cache as _lru_cache  # noqa: E402
 
-from consolidator.reader import Cell, EnterpriseRows, RawReturn, Source  # noqa: E402
+from consolidator.returns import Cell, EnterpriseRows, RawReturn  # noqa: E402
+
+from consolidator.read.sources import Source  # noqa: E402
 from consolidator.samples import clean_return  # noqa: E402
-from consolidator.template import build_workbook  # noqa: E402
+from consolidator.write.template import build_workbook  # noqa: E402
 
 
 @_lru_cache(maxsize=8)
@@ -111,7 +113,7 @@ def computed_values(form, values):
     import numpy as np
     import pandas as pd
 
-    from consolidator.compute import recompute
+    from consolidator.check.derive import recompute
 
     row = {}
     for f in form.fields.values():

@@ -5,16 +5,10 @@ import datetime as dt
 import pytest
 
 from consolidator import findings as F
-from consolidator.checker import (
-    STATUS_ERRORS,
-    STATUS_MISSING,
-    STATUS_PASSED,
-    STATUS_SUPERSEDED,
-    STATUS_WARNINGS,
-    check_batch,
-    is_explanation,
-)
-from consolidator.roster import Park
+from consolidator.check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_WARNINGS
+from consolidator.check.batch import check_batch
+from consolidator.check.explain import is_explanation
+from consolidator.read.roster import Park
 
 from .conftest import layout_of, raw_return, sample
 
@@ -95,7 +89,7 @@ def test_each_rule_fails_where_it_should(forms, rule_id):
     elif rule_id == "green_count_le_total":
         rows = [{"category": "国家级绿色工厂", "name": f"绿色工厂{i}有限公司", "credit_code": f"91320594{i:09d}",
                  "industry": "C38"} for i in range(4)]
-        from consolidator.ids import uscc_check_char
+        from consolidator.rules.formats import uscc_check_char
         for r in rows:
             r["credit_code"] += uscc_check_char(r["credit_code"])
         s.enterprises[:] = [e for e in s.enterprises if e["category"] != "国家级绿色工厂"] + rows
@@ -161,7 +155,7 @@ def test_required_in_repeated_rows_applies_to_the_first_row_only(forms):
 def test_overwritten_formula_is_recomputed_and_the_trap_named(forms, fid, factor, fragment):
     import pandas as pd
 
-    from consolidator.compute import recompute
+    from consolidator.check.derive import recompute
 
     form = forms["green_safety"]
     s = sample(form, 4)
@@ -253,7 +247,7 @@ def test_enterprise_list_checks(forms):
 def test_listed_and_unicorn_and_missing_provincial_title(forms):
     form = forms["open_cooperation"]
     s = sample(form, 10)
-    from consolidator.ids import uscc_check_char
+    from consolidator.rules.formats import uscc_check_char
 
     code = "91320594MA1MXY312"
     unicorn = {"category": "独角兽企业", "name": "测试独角兽科技有限公司", "credit_code": code + uscc_check_char(code),

@@ -1,9 +1,9 @@
 import pytest
 from click.testing import CliRunner
 
-from consolidator.catalogue import BEGIN, END, render
+from consolidator.write.catalogue import BEGIN, END, render
 from consolidator.cli import cli, main
-from consolidator.template import template_filename, workbook_bytes
+from consolidator.write.template import template_filename, workbook_bytes
 
 from .conftest import ROOT
 

@@ -14,11 +14,11 @@ import zipfile
 import pytest
 
 from consolidator import findings as F
-from consolidator.batch import run_check
-from consolidator.isolation import IsolatedReader
-from consolidator.reader import Source, discover
+from consolidator.pipeline import run_check
+from consolidator.read.workers import IsolatedReader
+from consolidator.read.sources import Source, discover
 from consolidator.samples import clean_return
-from consolidator.template import filled_workbook_bytes
+from consolidator.write.template import filled_workbook_bytes
 
 from .conftest import ROOT
 
@@ -165,7 +165,7 @@ def test_declared_sizes_stop_a_bomb_before_it_is_expanded(tmp_path):
     sources, skipped = discover(tmp_path)
     (source,) = sources
     assert source.data == b"" and source.problem[0] == "file_too_large"  # refused by its ratio, never expanded
-    from consolidator.reader import read_return
+    from consolidator.read.workbook import read_return
 
     assert [f.code for f in read_return(source, {}).findings] == ["file_too_large"]
 
@@ -196,7 +196,7 @@ def test_a_sheet_declaring_absurd_dimensions_is_read_normally(tmp_path, forms):
 @pytest.fixture
 def misbehaving(monkeypatch):
     """Workers inherit (fork) a reader that hangs, dies or eats memory on chosen files."""
-    import consolidator.isolation as iso
+    import consolidator.read.workers as iso
 
     real = iso.read_return
 
@@ -231,9 +231,9 @@ def test_a_hang_a_crash_and_a_memory_hog_affect_no_other_file(misbehaving, tmp_p
 
 
 def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):
-    from consolidator.checker import check_batch
-    from consolidator.feedback import annotate
-    from consolidator.reader import read_return
+    from consolidator.check.batch import check_batch
+    from consolidator.write.annotate import annotate
+    from consolidator.read.workbook import read_return
 
     form = forms["green_safety"]
     s = clean_return(form, random.Random(77))
@@ -271,10 +271,10 @@ def test_legacy_and_wps_files_are_read(tmp_path, forms, soffice):
 
 def test_outputs_are_safe_for_hostile_text(tmp_path, forms):
     """Park text that would be a formula, a link or markup stays inert in every output."""
-    from consolidator.checker import check_batch
-    from consolidator.report import findings_csv, render_html
-    from consolidator.summary import build_summary
-    from consolidator.xlsx import workbook_to_bytes
+    from consolidator.check.batch import check_batch
+    from consolidator.write.report import findings_csv, render_html
+    from consolidator.write.summary import build_summary
+    from consolidator.write.xlsx import workbook_to_bytes
 
     from .conftest import raw_return, sample
 
@@ -323,7 +323,7 @@ def test_a_locked_output_is_reported_and_the_old_one_kept(tmp_path, forms, monke
 
 
 def test_an_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
-    from consolidator.io import atomic_write_bytes
+    from consolidator.write.files import atomic_write_bytes
 
     target = tmp_path / "summary.xlsx"
     target.write_bytes(b"previous")
@@ -345,7 +345,7 @@ def test_an_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
 
 
 def test_findings_json_of_the_corpus_is_valid(corpus, forms, tmp_path):
-    from consolidator.report import findings_json
+    from consolidator.write.report import findings_json
 
     folder, _ = corpus
     data = json.loads(findings_json(run_check(folder, forms)))
@@ -376,7 +376,7 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     import random
     import zipfile
 
-    from consolidator.reader import _head, _part
+    from consolidator.read.package import _head, part
 
     rng = random.Random(7)
     buf = io.BytesIO()
@@ -390,7 +390,7 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     for info in zf.infolist():
         with zf.open(info) as fh:
             assert _head(zf, info, raw) == fh.read(4096), info.filename
-        assert _part(zf, info.filename) == zf.read(info), info.filename  # whole parts too
+        assert part(zf, info.filename) == zf.read(info), info.filename  # whole parts too
     # a part that expands beyond the size its header declares is not expanded further
     lying = bytearray(buf.getvalue())
     name = b"deflated5.xml"
@@ -399,7 +399,7 @@ def test_part_heads_read_from_the_package_bytes_match_zipfile():
     lying[central + 24:central + 28] = (100).to_bytes(4, "little")  # declared uncompressed size: 100 bytes
     small = zipfile.ZipFile(io.BytesIO(bytes(lying)))
     with pytest.raises(zipfile.BadZipFile):
-        _part(small, "deflated5.xml")
+        part(small, "deflated5.xml")
 
 
 def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
@@ -409,7 +409,7 @@ def test_entity_declarations_are_found_in_the_prolog_only_where_they_can_be():
     import io
     import zipfile
 
-    from consolidator.reader import _declares_entities, inspect_package
+    from consolidator.read.package import _declares_entities, inspect_package
 
     assert _declares_entities(b'<?xml version="1.0" encoding="UTF-8"?>\r\n<worksheet xmlns="x">') is False
     assert _declares_entities(b"\xef\xbb\xbf<?xml?><?mso x?><!-- c --><a/>") is False

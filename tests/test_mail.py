@@ -3,9 +3,8 @@ from email import policy
 
 import pytest
 
-from consolidator.mail import (DEFAULT_TEMPLATES, MailTemplateError, Outgoing, build_message, message_bytes, one_line,
-                               render, safe_filename)
-from consolidator.roster import Park
+from consolidator.mail.compose import DEFAULT_TEMPLATES, MailTemplateError, Outgoing, build_message, message_bytes, one_line, render, safe_filename
+from consolidator.read.roster import Park
 
 
 def park(**kw):

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from consolidator.findings import Finding
-from consolidator.form import Field
-from consolidator.normalize import read_value
-from consolidator.report import findings_csv, render_html, safe_cell
-from consolidator.xlsx import TextGuard, cell, workbook_to_bytes
+from consolidator.rules import Field
+from consolidator.read.normalize import read_value
+from consolidator.write.report import findings_csv, render_html, safe_cell
+from consolidator.write.xlsx import TextGuard, cell, workbook_to_bytes
 
 NUMBER = Field(id="revenue_2025", family="revenue", label="营业收入（亿元）", type="number", sheet="s", block="b",
                unit="亿元", year=2025)
@@ -125,7 +125,7 @@ def test_text_in_the_report_is_data_not_markup(value):
 
 @given(st.lists(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXYIOZSVa中 ", min_size=0, max_size=20), max_size=30))
 def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
-    from consolidator.ids import USCC_ALPHABET, uscc_check_char, uscc_problem, uscc_problems
+    from consolidator.rules.formats import USCC_ALPHABET, uscc_check_char, uscc_problem, uscc_problems
 
     valid = ["91320594" + c[:9].rjust(9, "0") for c in codes if len(c) >= 9 and set(c[:9]) <= set(USCC_ALPHABET)]
     codes = codes + [v + uscc_check_char(v) for v in valid]

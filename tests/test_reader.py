@@ -6,9 +6,13 @@ import zipfile
 import openpyxl
 import pytest
 
-from consolidator.reader import Source, discover, read_return, sniff
+from consolidator.read.sources import Source, discover
+
+from consolidator.read.workbook import read_return
+
+from consolidator.read.package import sniff
 from consolidator.samples import clean_return, paste_into_new_workbook
-from consolidator.template import filled_workbook_bytes
+from consolidator.write.template import filled_workbook_bytes
 
 from .conftest import computed_values, libreoffice_resave
 

@@ -1,6 +1,6 @@
 import pytest
 
-from consolidator.roster import RosterError, park_key, read_roster
+from consolidator.read.roster import RosterError, park_key, read_roster
 
 HEADER = "园区编号,园区名称,所在城市,所在区县,类别,联系人,电子邮箱\n"
 

@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from consolidator.catalogue import render
-from consolidator.form import RuleFileError, load_forms
-from consolidator.template import build_workbook, field_name
+from consolidator.write.catalogue import render
+from consolidator.rules import RuleFileError, load_forms
+from consolidator.write.template import build_workbook, field_name
 
 from .conftest import SEEDS
 

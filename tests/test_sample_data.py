@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 
 from consolidator import findings as F
-from consolidator.batch import run_check
-from consolidator.roster import read_roster
+from consolidator.pipeline import run_check
+from consolidator.read.roster import read_roster
 
 from .conftest import ROOT
 

@@ -6,10 +6,10 @@ from collections import defaultdict
 import openpyxl
 import pytest
 
-from consolidator.checker import check_batch
-from consolidator.evaluation import REDACTED, build_evaluation
-from consolidator.summary import PROVINCE, build_summary, included
-from consolidator.xlsx import MAX_CELL_CHARS, workbook_to_bytes
+from consolidator.check.batch import check_batch
+from consolidator.write.evaluation import REDACTED, build_evaluation
+from consolidator.write.summary import PROVINCE, build_summary, included
+from consolidator.write.xlsx import MAX_CELL_CHARS, workbook_to_bytes
 
 from .conftest import libreoffice_resave, load_formulas, load_values, raw_return, sample
 
@@ -258,7 +258,7 @@ def _score_rows(sheet, crits):
 
 
 def test_an_enterprise_list_longer_than_a_sheet_goes_on_over_further_sheets(forms, monkeypatch):
-    import consolidator.summary as summary
+    import consolidator.write.summary as summary
 
     g = forms["green_safety"]
     a, b = sample(g, 301, park_name="甲"), sample(g, 302, park_name="乙")

@@ -5,14 +5,9 @@ import zipfile
 import openpyxl
 import pytest
 
-from consolidator.template import (
-    META_SHEET,
-    PROPERTY_PREFIX,
-    build_workbook,
-    field_name,
-    template_filename,
-    workbook_bytes,
-)
+from consolidator.rules.workbook import META_SHEET, PROPERTY_PREFIX
+
+from consolidator.write.template import build_workbook, field_name, template_filename, workbook_bytes
 
 from .conftest import ROOT
 
@@ -38,7 +33,7 @@ def test_generation_is_deterministic(forms):
 
 
 def test_rule_change_changes_the_template(rules_copy):
-    from consolidator.form import load_forms
+    from consolidator.rules import load_forms
 
     text = (rules_copy / "common.yaml").read_text(encoding="utf-8")
     (rules_copy / "common.yaml").write_text(text.replace('plausible: "[1, 20000]"', 'plausible: "[1, 30000]"'),

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import jinja2
 
-from .normalize import email_ok
-from .roster import Park
+from ..rules.formats import email_ok
+from ..read.roster import Park
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "mail_templates"
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "mail_templates"  # the project's mail_templates/
 SUBJECT_PREFIX = "主题："
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 WIRE = compat32.clone(linesep="\r\n")

@@ -1,10 +1,7 @@
-"""Load the rule files and compile one category into a concrete Form.
+"""Load the rule files and compile each category into a Form.
 
-A Form is what every other step works from: its fields (one per input or computed cell, with
-families of years and repeated rows expanded), its rules (with repetitions expanded), its sheets
-and blocks in the order of the official form, and its enterprise list. Loading validates the rule
-files: every mistake is reported as a RuleFileError naming the file, the key path and, where it
-can, the line.
+Loading validates the rule files: every mistake is reported as a RuleFileError naming the file, the
+key path and, where it can, the line.
 """
 
 from __future__ import annotations
@@ -13,29 +10,25 @@ import hashlib
 import json
 import re
 import string
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
-
 import yaml
 from pydantic import ValidationError
-
-from . import expr as expr_mod
-from .spec import (
+from .. import expr as expr_mod
+from .model import Block, EnterpriseList, Field, Form, ListCategory, Rule, Sheet
+from .schema import (
     BlockSpec,
     CategoryFile,
     CommonFile,
     EnterpriseListSpec,
     FieldSpec,
-    Footnote,
-    Interval,
     RuleSpec,
     TextParagraph,
 )
 
+
 COMMON_FILE = "common.yaml"
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"  # the rules/ folder of the project
 
 
 class RuleFileError(Exception):
@@ -45,177 +38,6 @@ class RuleFileError(Exception):
         self.file, self.path, self.problem, self.line = str(file), path, problem, line
         where = f"{self.file}" + (f" 第{line}行" if line else "") + (f"，{path}" if path else "")
         super().__init__(f"规则文件错误：{where}：{problem}")
-
-
-# ---- the compiled model ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Field:
-    id: str
-    family: str
-    label: str
-    type: str
-    sheet: str
-    block: str
-    unit: str | None = None
-    year: int | None = None
-    index: int | None = None
-    required: bool = False
-    source: str = "form"
-    choices: tuple[str, ...] | None = None
-    choices_from: tuple[str, ...] | None = None
-    format: str | None = None
-    range: Interval | None = None
-    plausible: Interval | None = None
-    plausible_hints: tuple[tuple[str, str], ...] = ()
-    traps: tuple = ()
-    formula: expr_mod.Expr | None = None
-    tolerance: float | None = None
-    part_of: str | None = None
-    footnote: Footnote | None = None
-    hint: str | None = None
-    max_chars: int | None = None
-    headings: tuple[str, ...] | None = None
-    decimals: int | None = None
-    aggregate: str | None = None
-    explains: str | None = None  # for 情况说明 fields: the family they explain
-    note_field: str | None = None  # the 情况说明 field of this field's row, if any
-
-    @property
-    def is_derived(self) -> bool:
-        return self.formula is not None
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.type in ("number", "integer")
-
-    @property
-    def is_text(self) -> bool:
-        return self.type in ("text", "longtext", "choice")
-
-    @property
-    def display_label(self) -> str:
-        """The label with its year or row number, as used in messages: "2025年营业收入（亿元）"."""
-        if self.year is not None:
-            return f"{self.year}年{self.label}"
-        if self.index is not None:
-            return f"第{self.index}个{self.label}"
-        return self.label
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: str
-    check: expr_mod.Expr
-    target: str
-    message: str
-    bindings: tuple[tuple[str, Any], ...] = ()
-    source: str = ""  # "file: rules[i]", to trace a rule back to where it is written
-
-    @property
-    def key(self) -> str:
-        if not self.bindings:
-            return self.id
-        return self.id + "[" + ",".join(f"{k}={v}" for k, v in self.bindings) + "]"
-
-
-@dataclass(frozen=True)
-class Block:
-    id: str
-    kind: str
-    title: str | None
-    intro: str | None
-    outro: str | None
-    footnote: Footnote | None
-    paragraphs: tuple[TextParagraph, ...]
-    families: tuple[str, ...]  # family ids in display order
-    count: int | None = None
-    number_label: str | None = None
-
-
-@dataclass(frozen=True)
-class Sheet:
-    id: str
-    title: str
-    heading: str | None
-    blocks: tuple[Block, ...]
-
-
-@dataclass(frozen=True)
-class ListCategory:
-    id: str
-    label: str
-    count_field: str
-
-
-@dataclass(frozen=True)
-class EnterpriseList:
-    sheet_title: str
-    title: str
-    rows: int
-    columns: tuple
-    categories: tuple[ListCategory, ...]
-    exclusive: tuple[tuple[str, str], ...]
-    expected_subset: tuple[tuple[str, str], ...]
-
-    def category(self, cid: str) -> ListCategory:
-        return next(c for c in self.categories if c.id == cid)
-
-
-@dataclass(eq=False)
-class Form:
-    category_id: str
-    category_name: str
-    order: int
-    title: str
-    subtitle: str
-    template_version: str
-    years: tuple[int, ...]
-    created: Any
-    sheets: tuple[Sheet, ...]
-    fields: dict[str, Field]
-    families: dict[str, tuple[str, ...]]  # family id -> concrete field ids
-    rules: tuple[Rule, ...]
-    enterprise_list: EnterpriseList
-    fingerprint: str
-    rules_dir: str = ""
-    evaluation: Any = None
-    texts: dict[str, str] = field(default_factory=dict)
-
-    def field(self, fid: str) -> Field:
-        return self.fields[fid]
-
-    def input_fields(self) -> list[Field]:
-        return [f for f in self.fields.values() if not f.is_derived]
-
-    def derived_fields(self) -> list[Field]:
-        return list(self._derived)
-
-    @cached_property
-    def _derived(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields.values() if f.is_derived)
-
-    @cached_property
-    def derived_order(self) -> tuple[str, ...]:
-        """Derived field ids, each after every derived field its formula uses."""
-        done: dict[str, None] = {}
-
-        def visit(fid: str) -> None:
-            if fid in done:
-                return
-            for n in self.fields[fid].formula.names:
-                if self.fields[n].is_derived:
-                    visit(n)
-            done[fid] = None
-
-        for f in self.derived_fields():
-            visit(f.id)
-        return tuple(done)
-
-    def is_additive(self, fid: str) -> bool:
-        """Whether the summary may add this field up across parks."""
-        f = self.fields[fid]
-        return f.is_numeric and not f.is_derived and f.aggregate != "none" and not f.explains
 
 
 

@@ -18,13 +18,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .form import Form
-from .isolation import DEFAULT_TIMEOUT, IsolatedReader
-from .reader import RawReturn, discover
-from .roster import Park
+from .rules import Form
+from .read.workers import DEFAULT_TIMEOUT, IsolatedReader
+from .returns import RawReturn
+from .read.sources import discover
+from .read.roster import Park
 
 if TYPE_CHECKING:
-    from .checker import BatchResult
+    from .check.results import BatchResult
 
 Progress = Callable[[int, int, RawReturn], None]
 
@@ -56,7 +57,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
         raws = reader.read_all(sources, progress)
         if loader.ident is not None:
             loader.join()
-        from .checker import check_batch
+        from .check.batch import check_batch
 
         result = check_batch(raws, forms, roster, skipped)
     if release:
@@ -66,7 +67,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
 
 
 def _preload(modules: tuple[str, ...]) -> None:
-    from .checker import warm_up
+    from .check.lists import warm_up
 
     warm_up()
     for name in modules:

@@ -21,9 +21,14 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
 
-from .form import Form, load_forms
+from ..returns import RawReturn
+from ..rules.load import load_forms
+from ..rules.model import Form
 from .normalize import normalise_return
-from .reader import RawReturn, Source, diagnose_crash, read_return
+from .package import diagnose_crash
+from .sources import Source
+from .workbook import read_return
+
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1024

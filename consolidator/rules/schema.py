@@ -1,97 +1,22 @@
 """The schema of the rule files in rules/, as pydantic models.
 
 These models describe the YAML as written (families of fields, rules with repetitions); the loader
-in form.py expands them into the concrete fields and rules that everything else uses. Unknown
+in load.py expands them into the concrete fields and rules that everything else uses. Unknown
 keys are rejected so that a typo in a rule file is reported instead of silently ignored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from dataclasses import dataclass
-from typing import Annotated, Literal, Union
+from typing import Literal, Union
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .interval import IntervalField
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-
-_INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^\])\s]*)\s*([\])])\s*$")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A range written as "(0, 100]": open or closed at each end, either end may be absent."""
-
-    low: float | dt.date | None
-    low_closed: bool
-    high: float | dt.date | None
-    high_closed: bool
-    text: str
-
-    def contains(self, value) -> bool:
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_closed)):
-            return False
-        if self.high is not None and (value > self.high or (value == self.high and not self.high_closed)):
-            return False
-        return True
-
-    def describe(self, unit: str | None = None) -> str:
-        """Chinese wording of the range, as shown to parks: "大于0且不大于100"."""
-        u = "" if not unit or unit in ("无", "%") else unit
-        pct = "%" if unit == "%" else ""
-        parts = []
-        if self.low is not None:
-            parts.append(("不小于" if self.low_closed else "大于") + f"{_fmt(self.low)}{pct}{u}")
-        if self.high is not None:
-            parts.append(("不大于" if self.high_closed else "小于") + f"{_fmt(self.high)}{pct}{u}")
-        return "且".join(parts) or "任意值"
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def _fmt(v) -> str:
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
-
-
-def _bound(text: str) -> float | dt.date | None:
-    if text == "":
-        return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return dt.date.fromisoformat(text)
-    value = float(text)
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError
-    return value
-
-
-def parse_interval(value) -> Interval:
-    if isinstance(value, Interval):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("区间应写成字符串，如 \"(0, 100]\" 或 \"[0, )\"")
-    m = _INTERVAL.match(value)
-    if not m:
-        raise ValueError(f"区间“{value}”写法不对，应写成 \"(0, 100]\" 或 \"[0, )\" 的形式")
-    try:
-        low, high = _bound(m.group(2)), _bound(m.group(3))
-    except ValueError:
-        raise ValueError(f"区间“{value}”的端点不是数字或日期（YYYY-MM-DD）") from None
-    if low is None and high is None:
-        raise ValueError(f"区间“{value}”两端都为空，没有意义")
-    if low is not None and high is not None and type(low) is not type(high):
-        raise ValueError(f"区间“{value}”两端类型不一致")
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"区间“{value}”的下限大于上限")
-    return Interval(low, m.group(1) == "[", high, m.group(4) == "]", value.strip())
-
-
-IntervalField = Annotated[Interval, BeforeValidator(parse_interval)]
 
 
 class Strict(BaseModel):

@@ -22,8 +22,8 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .checker import CheckedReturn
-from .form import Form
+from ..check.results import CheckedReturn
+from ..rules import Form
 from .template import rows_height
 from .xlsx import BORDER, HEAD_FILL, TextGuard, cell, set_text
 

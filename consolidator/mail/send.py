@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .io import atomic_write_bytes
-from .mail import Outgoing, build_message, message_bytes, safe_filename
+from ..write.files import atomic_write_bytes
+from .compose import Outgoing, build_message, message_bytes, safe_filename
 
 LOG_NAME = "发送记录.csv"
 LOG_COLUMNS = ["key", "kind", "park_id", "park", "to", "subject", "message_id", "sent_at"]

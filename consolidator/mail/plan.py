@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import warnings
-from collections import defaultdict
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
 
-from . import findings as F
-from .checker import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_UNREADABLE, STATUS_WARNINGS, BatchResult
-from .form import Form
-from .mail import Outgoing, render, safe_filename
-from .roster import Park
-from .template import workbook_bytes
+from .. import findings as F
+from ..check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_UNREADABLE, STATUS_WARNINGS, BatchResult
+from ..rules import Form
+from .compose import Outgoing, render, safe_filename
+from ..read.roster import Park
+from ..write.annotate import annotate
+from ..write.template import workbook_bytes
 
-ERROR_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
-WARNING_FILL = PatternFill("solid", start_color="FFD8A8", end_color="FFD8A8")
-COMMENT_AUTHOR = "报送检查"
 
 
 def personal_workbook(form: Form, park: Park) -> tuple[str, bytes]:
@@ -35,38 +26,6 @@ def personal_workbook(form: Form, park: Park) -> tuple[str, bytes]:
     prefill = {"park_id": park.park_id, "park_name": park.name, "province_city": park.city, "county": park.county}
     data = workbook_bytes(form, park={k: v for k, v in prefill.items() if v})
     return safe_filename(f"{park.name}_{form.category_name}_填报表", ".xlsx"), data
-
-
-def annotate(data: bytes, findings: list[F.Finding]) -> bytes | None:
-    """A copy of the return with each problem cell coloured and commented; None when the file is not
-    an .xlsx/.xlsm openpyxl can open. Macros are never carried over: the copy is a plain .xlsx."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False)
-    except Exception:
-        return None
-    by_cell: dict[tuple[str, str], list[F.Finding]] = defaultdict(list)
-    for f in findings:
-        if f.sheet and f.cell and f.severity in (F.ERROR, F.WARNING) and f.sheet in wb.sheetnames:
-            by_cell[(f.sheet, f.cell)].append(f)
-    for (sheet, coord), items in by_cell.items():
-        ws = wb[sheet]
-        for rng in ws.merged_cells.ranges:
-            if coord in rng:
-                coord = rng.start_cell.coordinate
-                break
-        cell = ws[coord]
-        worst = F.ERROR if any(f.severity == F.ERROR for f in items) else F.WARNING
-        cell.fill = ERROR_FILL if worst == F.ERROR else WARNING_FILL
-        text = "\n".join(f"【{'错误' if f.severity == F.ERROR else '请核实'}】{f.message}" for f in items)
-        old = cell.comment.text + "\n" if cell.comment else ""
-        comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", old + text), COMMENT_AUTHOR)
-        comment.width, comment.height = 320, 40 + 18 * text.count("\n") + 18 * (len(text) // 24)
-        cell.comment = comment
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _context(park: Park, form: Form | None, options: dict) -> dict:

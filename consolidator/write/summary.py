@@ -19,8 +19,8 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from . import findings as F
-from .checker import (
+from .. import findings as F
+from ..check.results import (
     STATUS_ERRORS,
     STATUS_MISSING,
     STATUS_PASSED,
@@ -30,7 +30,7 @@ from .checker import (
     BatchResult,
     CheckedReturn,
 )
-from .form import Field, Form
+from ..rules import Field, Form
 from .template import number_format
 from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, LazyRows, TextGuard, cell, defer_rows, fit_widths, style_id
 

@@ -12,17 +12,13 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import phonenumbers
-import yaml
+from .. import findings as F
+from ..findings import display
+from ..rules.formats import FORMAT_CHECKS, nfkc, uscc_problems
+from ..rules.model import Field, Form
 
-from . import findings as F
-from .findings import display
-from .form import DEFAULT_RULES_DIR, YAML_LOADER, Field, Form
-from .ids import uscc_problems
 
 EMPTY_MARKERS = {"", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "没有", "不适用", "空",
                  "n/a", "na", "null", "none", "/无", "无/"}
@@ -36,7 +32,6 @@ COUNT_UNITS = ("个", "家", "户")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
@@ -50,10 +45,6 @@ class Read(NamedTuple):
 
 
 _EMPTY = Read()
-
-
-def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
 
 
 def is_empty_marker(text: str) -> bool:
@@ -173,66 +164,6 @@ def _text(field: Field, raw: Any) -> Read:
     return Read(value=text)
 
 
-# ---- formats ----------------------------------------------------------------------------------
-def phone_ok(text: str) -> bool:
-    """A Chinese mobile or landline number (0512-66681234, 13912345678, +86 139 1234 5678)."""
-    cleaned = re.sub(r"[\s()（）]", "", nfkc(text))
-    if not re.fullmatch(r"[+\d\-]{7,20}(转\d{1,6})?", cleaned):
-        return False
-    try:
-        number = phonenumbers.parse(cleaned.split("转")[0], "CN")
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number)
-
-
-def email_ok(text: str) -> bool:
-    return bool(_EMAIL.match(nfkc(text).strip()))
-
-
-FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fields (lists: normalise_list)
-
-
-@lru_cache(maxsize=4)
-def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
-    path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)["sections"]
-    division_section = {}
-    names = set()
-    for letter, sec in data.items():
-        names.add(_squash(sec["name"]))
-        for code, name in sec["divisions"].items():
-            division_section[str(code)] = letter
-            names.add(_squash(name))
-    return division_section, {k: v["name"] for k, v in data.items()}, names
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", nfkc(text))
-
-
-@lru_cache(maxsize=65536)
-def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | None:
-    """None for a GB/T 4754-2017 code or name; "error" for a malformed code; "unknown" for a name
-    that is not a section or division name (it may be a class name, which is not listed)."""
-    division_section, sections, names = _industry_table(str(rules_dir))
-    s = _squash(text).upper()
-    m = re.fullmatch(r"([A-T])?(\d{2,4})", s)
-    if m:
-        letter, digits = m.groups()
-        section = division_section.get(digits[:2])
-        if section is None or (letter and letter != section):
-            return "error"
-        return None
-    if re.fullmatch(r"[A-T]", s):
-        return None
-    if re.fullmatch(r"[A-Z]?\d+", s):
-        return "error"
-    if _squash(text) in names:
-        return None
-    return "unknown"
-
-
 # ---- a whole return ----------------------------------------------------------------------------------
 def normalise_return(raw, form: Form) -> None:
     """Typed values of a return as read (raw.values, raw.unreadable) and its enterprise list's
@@ -265,9 +196,7 @@ def normalise_return(raw, form: Form) -> None:
 
 
 def _located(raw, form: Form, f: Field) -> dict[str, str]:
-    cell = raw.cells.get(f.id)
-    return dict(file=raw.source.display, category=form.category_name, field=f.id, label=f.display_label,
-                sheet=cell.sheet if cell else "", cell=cell.coord if cell else "")
+    return F.locate(raw.source.display, category=form.category_name, field=f, cell=raw.cells.get(f.id))
 
 
 def normalise_list(rows, form: Form) -> None:

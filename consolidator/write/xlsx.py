@@ -21,7 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from . import findings as F
+from .. import findings as F
 
 MAX_CELL_CHARS = 32767
 FONT = "宋体"

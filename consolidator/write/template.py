@@ -34,9 +34,9 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .form import Block, Field, Form
-from .names import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX  # noqa: F401 (re-exported)
-from .spec import Interval
+from ..rules import Block, Field, Form
+from ..rules.workbook import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX
+from ..rules.interval import Interval
 
 
 # Columns of the form sheets: A block title, B label, C-E values, F 情况说明, G 校验提示.
@@ -781,7 +781,7 @@ def _normalise_zip(data: bytes, stamp: str) -> bytes:
 
 def write_templates(forms: Iterable[Form], out_dir: Path) -> list[Path]:
     """Write one template per category into out_dir (atomically); return the paths."""
-    from .io import atomic_write_bytes
+    from .files import atomic_write_bytes
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .form import Form
+from ..rules.model import Form
 
 
 def recompute(form: Form, frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import python_calamine as calamine
 
-from .form import Form
-from .normalize import email_ok
+from ..rules.formats import email_ok
+from ..rules.model import Form
+
 
 # column -> accepted header spellings
 COLUMNS = {

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import jinja2
 
-from . import findings as F
-from .checker import STATUSES, BatchResult
-from .io import OutputLockedError, atomic_write_bytes
+from .. import findings as F
+from ..check.results import STATUSES, BatchResult
+from .files import OutputLockedError, atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -72,7 +72,7 @@ def _title(f: F.Finding) -> str:
 def render_html(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告",
                 source: str = "", generated: dt.datetime | None = None) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    template = env.from_string(resources.files("consolidator").joinpath("templates/report.html.j2").read_text("utf-8"))
+    template = env.from_string(resources.files("consolidator.write").joinpath("templates/report.html.j2").read_text("utf-8"))
     data = report_data(result, title=title, source=source, generated=generated or dt.datetime.now())
     return template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_json_for_script(data)))
 

@@ -1,0 +1,1 @@
+"""Checking: the pure core. A batch of returns as read in, findings and statuses out."""

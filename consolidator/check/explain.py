@@ -1,0 +1,54 @@
+"""情况说明: when a warning counts as explained ("核实无误" is no reason).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import findings as F
+from ..findings import EXPLAINED, WARNING, Finding
+from ..rules.formats import nfkc
+from ..rules.model import Form
+from .results import CheckedReturn
+
+
+# words that say only "the data is right": an explanation made of nothing else explains nothing
+_NON_EXPLANATION = re.compile(
+    r"(经|已|再次|重新|认真|反复)?(核实|核查|核对|确认|复核|检查)?(过)?(该|此|以上|上述|本项)?(数据|数值|情况|填报|填写)?"
+    r"(无误|无问题|没有问题|准确|正确|属实|真实|无差错|无错误|可靠)?")
+
+
+def is_explanation(text: str | None) -> bool:
+    """True when the 情况说明 gives a reason, not just "核实无误"."""
+    if text is None:
+        return False
+    core = re.sub(r"[\s\W_]+", "", nfkc(str(text)))
+    if len(core) < 4:
+        return False
+    rest = core
+    while rest:
+        m = _NON_EXPLANATION.match(rest)
+        if not m or m.end() == 0:
+            break
+        rest = rest[m.end():]
+    return len(rest) >= 4
+
+
+
+def explain(ret: CheckedReturn, form: Form) -> None:
+    """A warning on a row whose 情况说明 gives a reason is explained; "核实无误" is not a reason."""
+    out, invalid = [], set()
+    for f in ret.findings:
+        note_field = form.fields[f.field].note_field if f.field in form.fields else None
+        if f.severity == WARNING and note_field:
+            note = ret.values.get(note_field)
+            if is_explanation(note):
+                f = Finding(**{**f.as_dict(), "severity": EXPLAINED, "message": f.message + f"（已说明：{note}）"})
+            elif note and note_field not in invalid:
+                invalid.add(note_field)
+                nf = form.fields[note_field]
+                out.append(F.make("explanation_invalid", value=str(note), **ret.locate(nf)))
+        out.append(f)
+    ret.findings = out
+
+

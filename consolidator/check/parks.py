@@ -1,0 +1,94 @@
+"""Which park a return belongs to, which of a park's returns counts, and what the roster says is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from .. import findings as F
+from ..findings import Finding
+from ..read.roster import Park, park_key
+from ..rules.model import Form
+from .results import STATUS_MISSING, STATUS_SUPERSEDED, STATUS_UNREADABLE, CheckedReturn, ParkStatus
+
+
+# ---- step 2: which return of a park counts ------------------------------------------------------------
+def attach_parks(checked: list[CheckedReturn], roster: list[Park] | None) -> None:
+    by_id = {p.park_id: p for p in roster or []}
+    by_name = {park_key(p.name): p for p in roster or []}
+    for ret in checked:
+        park = None
+        if ret.raw.park_id and ret.raw.park_id in by_id:
+            park = by_id[ret.raw.park_id]
+        name = ret.values.get("park_name") if ret.form else None
+        if park is None and name:
+            park = by_name.get(park_key(name))
+        if park is None and not ret.raw.readable:
+            hits = [p for p in roster or [] if park_key(p.name) in park_key(ret.file)]
+            park = max(hits, key=lambda p: len(p.name)) if hits else None
+        ret.park = park
+        ret.park_name = park.name if park else (name or "")
+        ret.city = park.city if park else str(ret.values.get("province_city") or "")
+        fill = ret.values.get("fill_date")
+        ret.fill_date = fill if isinstance(fill, dt.date) else None
+
+
+def newest_wins(checked: list[CheckedReturn]) -> None:
+    groups: dict[str, list[CheckedReturn]] = defaultdict(list)
+    for ret in checked:
+        if ret.raw.readable:
+            key = ret.park.park_id if ret.park else "name:" + park_key(ret.park_name or ret.file)
+            groups[key].append(ret)
+    for rets in groups.values():
+        rets.sort(key=lambda r: (r.fill_date or dt.date.min, r.raw.source.mtime, r.file))
+        newest = rets[-1]
+        for old in rets[:-1]:
+            old.status = STATUS_SUPERSEDED
+            old.superseded_by = newest.file
+            old.findings = [F.make("superseded", newer=newest.file, **old.locate())]
+
+
+
+
+def roster_findings(checked: list[CheckedReturn], roster: list[Park] | None, forms: dict[str, Form]) -> list[Finding]:
+    out: list[Finding] = []
+    if roster is None:
+        return out
+    for ret in checked:
+        if ret.status == STATUS_SUPERSEDED or not ret.raw.readable:
+            continue
+        if ret.park is None:
+            ret.findings.append(F.make("park_not_in_roster", value=ret.park_name or ret.file, **ret.locate()))
+        elif ret.form and ret.park.category and ret.park.category != ret.form.category_id:
+            ret.findings.append(F.make("category_mismatch", value=ret.form.category_name,
+                                       expected=forms[ret.park.category].category_name, **ret.locate()))
+    seen = {r.park.park_id for r in checked if r.park}
+    for park in roster:
+        if park.park_id not in seen:
+            out.append(F.make("not_submitted", value=park.name, park=park.name, city=park.city,
+                              category=forms[park.category].category_name if park.category in forms else ""))
+    return out
+
+
+def park_statuses(checked: list[CheckedReturn], roster: list[Park] | None, forms) -> list[ParkStatus]:
+    groups: dict[str, list[CheckedReturn]] = defaultdict(list)
+    for ret in checked:
+        key = ret.park.park_id if ret.park else ("name:" + park_key(ret.park_name) if ret.park_name else "file:" + ret.file)
+        groups[key].append(ret)
+    out = []
+    for key, rets in groups.items():
+        cur = next((r for r in rets if r.current), None)
+        status = cur.status if cur else (STATUS_UNREADABLE if any(r.status == STATUS_UNREADABLE for r in rets)
+                                         else STATUS_SUPERSEDED)
+        first = cur or rets[0]
+        cat = first.form.category_name if first.form else (forms[first.park.category].category_name
+                                                             if first.park and first.park.category in forms else "")
+        out.append(ParkStatus(key, first.park_name or first.file, first.city, cat, first.park, status, cur, rets))
+    for park in roster or []:
+        if park.park_id not in groups:
+            cat = forms[park.category].category_name if park.category in forms else ""
+            out.append(ParkStatus(park.park_id, park.name, park.city, cat, park, STATUS_MISSING, None, []))
+    order = {p.park_id: p.row for p in roster or []}
+    out.sort(key=lambda p: (order.get(p.park.park_id, 10**9) if p.park else 10**9, p.name))
+    return out

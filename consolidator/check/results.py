@@ -1,0 +1,92 @@
+"""The results of a check: each return as checked, each park's status, the whole batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import findings as F
+from ..findings import ERROR, EXPLAINED, INFO, WARNING, Finding
+from ..read.roster import Park
+from ..returns import RawReturn
+from ..rules.model import Field, Form
+
+
+STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
+STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING = "无法读取", "已被替代", "未提交"
+STATUSES = (STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING)
+
+
+
+@dataclass
+class CheckedReturn:
+    raw: RawReturn
+    form: Form | None
+    park: Park | None = None
+    park_name: str = ""
+    city: str = ""
+    status: str = ""
+    superseded_by: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # typed values (derived: recomputed)
+    findings: list[Finding] = field(default_factory=list)
+    fill_date: dt.date | None = None
+
+    @property
+    def file(self) -> str:
+        return self.raw.source.display
+
+    def locate(self, f: Field | None = None) -> dict[str, str]:
+        """The finding columns that place a problem of this return (and of field `f`, if given)."""
+        return F.locate(self.file, park=self.park_name, city=self.city,
+                        category=self.form.category_name if self.form else "",
+                        field=f, cell=self.raw.cells.get(f.id) if f is not None else None)
+
+    @property
+    def current(self) -> bool:
+        return self.status not in (STATUS_SUPERSEDED, STATUS_UNREADABLE)
+
+    def counts(self) -> dict[str, int]:
+        out = {ERROR: 0, WARNING: 0, EXPLAINED: 0, INFO: 0}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+
+@dataclass
+class ParkStatus:
+    key: str
+    name: str
+    city: str
+    category: str
+    park: Park | None
+    status: str
+    current: CheckedReturn | None
+    files: list[CheckedReturn]
+
+
+@dataclass
+class BatchResult:
+    returns: list[CheckedReturn]
+    parks: list[ParkStatus]
+    findings: list[Finding]
+    skipped: list[Finding]
+    frames: dict[str, pd.DataFrame]  # category -> typed values of the current returns (index: return no.)
+    lists: pd.DataFrame  # every list row of the current returns
+
+    @property
+    def exit_code(self) -> int:
+        bad = any(r.status in (STATUS_ERRORS, STATUS_UNREADABLE) for r in self.returns)
+        return 1 if bad else 0
+
+    def status_counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for p in self.parks:
+            counts[p.status] += 1
+        counts[STATUS_SUPERSEDED] = sum(r.status == STATUS_SUPERSEDED for r in self.returns)
+        return counts
+
+

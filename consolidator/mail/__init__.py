@@ -1,0 +1,1 @@
+"""Mail: compose the messages, plan who gets which, write or send them."""

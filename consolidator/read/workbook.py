@@ -1,0 +1,289 @@
+"""Read one file into raw cell values, located to the cell.
+
+A return is located by the template's defined names (`fld_<id>`), which survive inserted rows and
+renamed sheets; when they are gone (the form pasted into a fresh workbook, an .ods or .xls) fields are
+found beside their labels, using the template's own layout for the offsets. Nothing here writes anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from functools import lru_cache
+from typing import Any, Iterator
+
+import python_calamine as calamine
+
+from .. import findings as F
+from ..returns import Cell, RawReturn
+from ..rules.model import Form
+from ..rules.workbook import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, column_index, column_letter
+from .package import MAX_FILE_BYTES, inspect_package, part, sniff
+from .sources import MemberError, Source
+
+
+class _Grid:
+    """All cell values of a workbook, addressed as (sheet, row, column), 1-based. A sheet is only
+    turned into Python values when something asks for it."""
+
+    def __init__(self, wb: calamine.CalamineWorkbook):
+        self.wb = wb
+        self._sheets: dict[str, list[list[Any]]] = {}
+        self.order: list[str] = []
+        self.visible: dict[str, bool] = {}
+        for meta in wb.sheets_metadata:
+            self.order.append(meta.name)
+            self.visible[meta.name] = meta.visible == calamine.SheetVisibleEnum.Visible
+
+    def rows(self, sheet: str) -> list[list[Any]]:
+        rows = self._sheets.get(sheet)
+        if rows is None:
+            rows = self._sheets[sheet] = self.wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return rows
+
+    def get(self, sheet: str, row: int, col: int) -> Any:
+        if sheet not in self.visible or row < 1 or col < 1:
+            return None
+        rows = self.rows(sheet)
+        if row > len(rows):
+            return None
+        line = rows[row - 1]
+        if col > len(line):
+            return None
+        value = line[col - 1]
+        return None if value == "" else value
+
+    def max_row(self, sheet: str) -> int:
+        return len(self.rows(sheet))
+
+    def texts(self) -> Iterator[tuple[str, int, int, str]]:
+        for sheet in self.order:
+            for r, line in enumerate(self.rows(sheet), start=1):
+                for c, value in enumerate(line, start=1):
+                    if isinstance(value, str) and value:
+                        yield sheet, r, c, value
+
+
+@lru_cache(maxsize=8192)
+def _split_ref(text: str) -> tuple[str, str] | None:
+    """"'三、发展情况'!$C$5" -> ("三、发展情况", "C5"); None when the name is broken (#REF!)."""
+    if "!" not in text or "#REF" in text:
+        return None
+    sheet, ref = text.rsplit("!", 1)
+    sheet = sheet.strip()
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    ref = ref.replace("$", "")
+    if not re.fullmatch(r"[A-Z]{1,3}\d+(:[A-Z]{1,3}\d+)?", ref):
+        return None
+    return sheet, ref
+
+
+# (attributes before the name, name, attributes after it, text)
+_DEFINED_NAME = re.compile(r'<(?:\w+:)?definedName\b([^>]*?)\bname="([^"]*)"([^>]*)>([^<]*)</(?:\w+:)?definedName>')
+_PROPERTY = re.compile(r'<(?:\w+:)?property\b[^>]*\bname="([^"]*)"[^>]*>\s*<[^>]*>([^<]*)<', re.S)
+
+
+def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
+    """Workbook-level defined names and our custom document properties. Called only after
+    inspect_package has made sure no part declares a DTD or an entity."""
+    props: dict[str, str] = {}
+    text = part(zf, "xl/workbook.xml").decode("utf-8", "replace")
+    names = {_unescape(name): _unescape(value) for before, name, after, value in _DEFINED_NAME.findall(text)
+             if "localSheetId" not in before and "localSheetId" not in after}
+    if "docProps/custom.xml" in zf.namelist():
+        ctext = part(zf, "docProps/custom.xml").decode("utf-8", "replace")
+        for name, value in _PROPERTY.findall(ctext):
+            name = _unescape(name)
+            if name.startswith(PROPERTY_PREFIX):
+                props[name[len(PROPERTY_PREFIX):]] = _unescape(value).strip()
+    return names, props
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s\u3000]+", "", text)
+
+
+def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict[str, str]:
+    """Category, template version, fingerprint and park id, from the _meta sheet, the custom
+    properties, or (last) the form's title in the cells."""
+    meta: dict[str, str] = {}
+    if META_SHEET in grid.visible:
+        for r in range(1, len(META_KEYS) + 1):
+            key, value = grid.get(META_SHEET, r, 1), grid.get(META_SHEET, r, 2)
+            if isinstance(key, str) and value not in (None, ""):
+                meta[key] = str(value)
+    for key, value in props.items():
+        meta.setdefault(key, value)
+    if meta.get("category") not in forms:
+        meta.pop("category", None)
+        for _, _, _, text in grid.texts():
+            hit = [cid for cid, f in forms.items() if f"（{f.category_name}）" in text or
+                   f"{f.category_name}创新实践概述" in text]
+            if hit:
+                meta["category"] = hit[0]
+                break
+    return meta
+
+
+def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
+    """Read one file; never raises for a bad file: problems become findings."""
+    ret = RawReturn(source)
+    if source.problem is not None:
+        code, kw = source.problem
+        return ret.fail(code, **kw)
+    try:
+        data = source.read_bytes()
+    except MemberError as exc:
+        return ret.fail(exc.code, **exc.kw)
+    except OSError as exc:
+        return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
+    if len(data) > MAX_FILE_BYTES:
+        return ret.fail("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
+    kind, description, package = sniff(data, source.suffix)
+    if kind == "xlsx":
+        problem = inspect_package(package)
+        if problem is not None:
+            code, reason = problem
+            return ret.fail(code, reason=reason)
+    if kind == "encrypted":
+        return ret.fail("file_encrypted")
+    if kind == "broken":
+        return ret.fail("file_unreadable", reason=description)
+    if kind in ("other", "xlsb"):
+        return ret.fail("file_not_workbook", kind=description)
+    try:
+        wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        grid = _Grid(wb)
+    except calamine.PasswordError:
+        return ret.fail("file_encrypted")
+    except Exception as exc:  # calamine raises several types for damaged files
+        return ret.fail("file_unreadable", reason=f"内容已损坏（{type(exc).__name__}）")
+    names: dict[str, str] = {}
+    props: dict[str, str] = {}
+    if kind == "xlsx":
+        try:
+            names, props = _xlsx_parts(package)
+        except Exception:  # a damaged workbook.xml: fall back to the labels
+            names, props = {}, {}
+    else:
+        ret.findings.append(F.make("file_legacy_format", file=source.display, kind=description))
+    meta = identify(grid, props, forms)
+    if "category" not in meta:
+        return ret.fail("not_template", reason="未找到模板标识和表单标题")
+    form = forms[meta["category"]]
+    ret.category = form.category_id
+    ret.template_version = meta.get("template_version")
+    ret.fingerprint = meta.get("fingerprint")
+    ret.park_id = meta.get("park_id") or None
+    if ret.template_version and ret.template_version != form.template_version:
+        ret.findings.append(F.make("template_version", file=source.display, found=ret.template_version,
+                                   expected=form.template_version, value=ret.template_version,
+                                   category=form.category_name))
+    _locate_fields(ret, grid, names, form)
+    _read_list(ret, grid, names, form)
+    return ret
+
+
+def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+    missing: list[str] = []
+    for fid in form.fields:
+        ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
+        if ref is None or ref[0] not in grid.visible:
+            missing.append(fid)
+            continue
+        sheet, coord = ref[0], ref[1].split(":")[0]
+        row, col = _rc(coord)
+        ret.cells[fid] = Cell(sheet, coord, grid.get(sheet, row, col))
+    if not missing:
+        return
+    ret.located_by = "labels" if len(missing) == len(form.fields) else "names+labels"
+    positions: dict[str, list[tuple[str, int, int]]] = {}
+    for sheet, r, c, text in grid.texts():
+        positions.setdefault(_squash(text), []).append((sheet, r, c))
+    plan = _anchor_plan(form)
+    for fid in missing:
+        key, k, dr, dc, label = plan[fid]
+        found = positions.get(key, [])
+        if k >= len(found):
+            ret.findings.append(F.make("field_not_found", file=ret.source.display, field=fid, label=label))
+            continue
+        sheet, r, c = found[k]
+        ret.cells[fid] = Cell(sheet, f"{column_letter(c + dc)}{r + dr}", grid.get(sheet, r + dr, c + dc))
+    if ret.located_by == "labels":
+        ret.findings.append(F.make("located_by_label", file=ret.source.display))
+
+
+@lru_cache(maxsize=16)
+def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
+    """field id -> (label text, k, row offset, column offset, label): the value is found at the given
+    offset from the k-th occurrence, in reading order, of its label text (counting every cell of
+    the template with that text, block titles included)."""
+    from ..write.template import build_workbook  # openpyxl: only for a return found by its labels
+
+    wb, layout = build_workbook(form)
+    occurrences: dict[str, list[tuple[str, str]]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value and not c.value.startswith("="):
+                    occurrences.setdefault(_squash(c.value), []).append((ws.title, c.coordinate))
+    plan = {}
+    for fid, (sheet, coord, text) in layout.anchors.items():
+        key = _squash(text)
+        k = occurrences[key].index((sheet, coord))
+        ar, ac = _rc(coord)
+        vr, vc = _rc(layout.cells[fid][1])
+        plan[fid] = (key, k, vr - ar, vc - ac, text)
+    return plan
+
+
+@lru_cache(maxsize=16384)
+def _rc(coord: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([A-Z]+)(\d+)", coord)
+    return int(m.group(2)), column_index(m.group(1))
+
+
+def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+    spec = form.enterprise_list
+    cols: dict[str, tuple[str, int]] = {}
+    first_row = None
+    for col in spec.columns:
+        ref = _split_ref(names.get(LIST_PREFIX + col.id, ""))
+        if ref and ref[0] in grid.visible:
+            start = ref[1].split(":")[0]
+            r, c = _rc(start)
+            cols[col.id] = (ref[0], c)
+            first_row = r if first_row is None else min(first_row, r)
+    if len(cols) != len(spec.columns) or len({s for s, _ in cols.values()}) != 1:
+        cols, first_row = {}, None
+        headers = {_squash(c.label): c.id for c in spec.columns}
+        for sheet, r, c, text in grid.texts():
+            cid = headers.get(_squash(text))
+            if cid and cid not in cols:
+                if cols and (next(iter(cols.values()))[0] != sheet):
+                    continue
+                cols[cid] = (sheet, c)
+                first_row = r + 1
+        if len(cols) != len(spec.columns):
+            return  # no list: every count then disagrees with an empty list, which the checker reports
+    sheet = next(iter(cols.values()))[0]
+    out = ret.enterprises
+    out.sheet, out.letters = sheet, {cid: column_letter(c) for cid, (_, c) in cols.items()}
+    out.columns = {cid: [] for cid in cols}
+    index = [(out.columns[cid], c - 1) for cid, (_, c) in cols.items()]
+    rows = grid.rows(sheet)
+    for r in range(first_row, len(rows) + 1):
+        line = rows[r - 1]
+        values = [(line[i] if i < len(line) and line[i] != "" else None) for _, i in index]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        out.rows.append(r)
+        for (column, _), v in zip(index, values):
+            column.append(v)

@@ -1,0 +1,103 @@
+"""What travels from reading to checking: a return as read (RawReturn), its cells and its enterprise list.
+
+Kept apart from both stages so that neither imports the other for its data types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import findings as F
+
+if TYPE_CHECKING:
+    from .read.sources import Source
+
+
+@dataclass(slots=True)
+class Cell:
+    sheet: str
+    coord: str
+    raw: Any
+
+
+@dataclass(slots=True)
+class EnterpriseRows:
+    """A return's enterprise list, column by column: a list of a few hundred rows costs a few Python
+    lists, not a few hundred objects (at 10,000 returns there are most of a million rows).
+
+    As read, `columns` holds the raw cell values by column id; normalize.normalise_list replaces
+    them by the normalised columns the checker uses (and sets `normalised`)."""
+    sheet: str = ""
+    letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter
+    rows: list[int] = field(default_factory=list)  # worksheet row of each entry
+    columns: dict[str, list] = field(default_factory=dict)
+    normalised: bool = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per row (column id -> value): for tests and small lists."""
+        keys = list(self.columns)
+        return [dict(zip(keys, vals)) for vals in zip(*(self.columns[k] for k in keys))] if keys else []
+
+
+@dataclass
+class RawReturn:
+    source: Source
+    category: str | None = None
+    template_version: str | None = None
+    fingerprint: str | None = None
+    park_id: str | None = None
+    cells: dict[str, Cell] = field(default_factory=dict)
+    enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
+    values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
+    unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
+    format_bad: frozenset[str] = frozenset()  # fields whose text is not a valid phone number, e-mail...
+    findings: list[F.Finding] = field(default_factory=list)
+    located_by: str = "names"
+    readable: bool = True
+
+    def share(self, pool: dict) -> "RawReturn":
+        """Make equal sheet names, cell references and list texts one object each, across every
+        return given the same pool: at 10,000 returns this saves a few hundred MB, and a return
+        pickled by a worker carries each of its sheet names once."""
+        for c in self.cells.values():
+            c.sheet = pool.setdefault(c.sheet, c.sheet)
+            c.coord = pool.setdefault(c.coord, c.coord)
+        e = self.enterprises
+        e.sheet = pool.setdefault(e.sheet, e.sheet)
+        letters = tuple(e.letters.items())
+        e.letters = pool.setdefault(letters, e.letters)
+        if e.normalised:
+            for k in ("category_raw", "category_label", "industry", "category"):
+                e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
+        return self
+
+    def __getstate__(self) -> dict:
+        """Pickled by the reading workers: the cells as four columns (one object for pickle to walk
+        instead of one per cell)."""
+        state = self.__dict__.copy()
+        cells = state.pop("cells")
+        state["cells_packed"] = (tuple(cells), [c.sheet for c in cells.values()], [c.coord for c in cells.values()],
+                                 [c.raw for c in cells.values()])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        fids, sheets, coords, raws = state.pop("cells_packed")
+        state["cells"] = dict(zip(fids, map(Cell, sheets, coords, raws)))
+        self.__dict__.update(state)
+
+    def release(self) -> None:
+        """Drop the cells and list rows as read, once the batch is checked: findings carry their
+        sheet and cell, the checked values and the batch's list frame carry the rest."""
+        self.cells = {}
+        self.enterprises = EnterpriseRows(self.enterprises.sheet, self.enterprises.letters)
+
+    def fail(self, code: str, **kw) -> "RawReturn":
+        self.readable = False
+        self.findings.append(F.make(code, file=self.source.display, **kw))
+        return self
+
+

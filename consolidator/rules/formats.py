@@ -1,0 +1,135 @@
+"""What a phone number, an e-mail address, a 统一社会信用代码 and a GB/T 4754 industry code must look like.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import phonenumbers
+import yaml
+
+from .load import DEFAULT_RULES_DIR, YAML_LOADER
+
+
+def nfkc(text: str) -> str:
+    """Full-width letters and digits folded to half-width (Unicode NFKC)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31, i = 1..17
+_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th character for the first 17 (ISO 7064 MOD 31-3)."""
+    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def uscc_problem(code: str) -> str | None:
+    """None when `code` is a well-formed credit code, otherwise what is wrong (Chinese)."""
+    if len(code) != 18:
+        return f"应为18位，实际为{len(code)}位"
+    bad = sorted({ch for ch in code if ch not in USCC_ALPHABET})
+    if bad:
+        return f"含有不允许的字符“{''.join(bad)}”（不使用 I、O、Z、S、V）"
+    if not code[2:8].isdigit():
+        return "第3-8位应为行政区划代码（数字）"
+    if uscc_check_char(code[:17]) != code[17]:
+        return f"校验位错误（按前17位计算应为“{uscc_check_char(code[:17])}”）"
+    return None
+
+
+_LOOKUP = np.full(256, -1, dtype=np.int64)
+for _i, _ch in enumerate(USCC_ALPHABET):
+    _LOOKUP[ord(_ch)] = _i
+_W = np.array(_WEIGHTS, dtype=np.int64)
+
+
+def uscc_problems(codes: list[str]) -> list[str | None]:
+    """uscc_problem for many codes at once: the well-formed majority is checked with numpy."""
+    out: list[str | None] = [None] * len(codes)
+    simple = [i for i, c in enumerate(codes) if len(c) == 18 and c.isascii()]
+    if simple:
+        raw = np.frombuffer("".join(codes[i] for i in simple).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+        values = _LOOKUP[raw]
+        check = (31 - (values[:, :17] @ _W) % 31) % 31
+        digits = raw[:, 2:8]  # ASCII: the region code must be digits
+        ok = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
+        bad = set(np.array(simple)[~ok].tolist())
+    else:
+        bad = set()
+    for i, c in enumerate(codes):
+        if i in bad or not (len(c) == 18 and c.isascii()):
+            out[i] = uscc_problem(c)
+    return out
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+
+
+# ---- formats ----------------------------------------------------------------------------------
+def phone_ok(text: str) -> bool:
+    """A Chinese mobile or landline number (0512-66681234, 13912345678, +86 139 1234 5678)."""
+    cleaned = re.sub(r"[\s()（）]", "", nfkc(text))
+    if not re.fullmatch(r"[+\d\-]{7,20}(转\d{1,6})?", cleaned):
+        return False
+    try:
+        number = phonenumbers.parse(cleaned.split("转")[0], "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def email_ok(text: str) -> bool:
+    return bool(_EMAIL.match(nfkc(text).strip()))
+
+
+FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fields (lists: normalise_list)
+
+
+@lru_cache(maxsize=4)
+def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)["sections"]
+    division_section = {}
+    names = set()
+    for letter, sec in data.items():
+        names.add(_squash(sec["name"]))
+        for code, name in sec["divisions"].items():
+            division_section[str(code)] = letter
+            names.add(_squash(name))
+    return division_section, {k: v["name"] for k, v in data.items()}, names
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text))
+
+
+@lru_cache(maxsize=65536)
+def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | None:
+    """None for a GB/T 4754-2017 code or name; "error" for a malformed code; "unknown" for a name
+    that is not a section or division name (it may be a class name, which is not listed)."""
+    division_section, sections, names = _industry_table(str(rules_dir))
+    s = _squash(text).upper()
+    m = re.fullmatch(r"([A-T])?(\d{2,4})", s)
+    if m:
+        letter, digits = m.groups()
+        section = division_section.get(digits[:2])
+        if section is None or (letter and letter != section):
+            return "error"
+        return None
+    if re.fullmatch(r"[A-T]", s):
+        return None
+    if re.fullmatch(r"[A-Z]?\d+", s):
+        return "error"
+    if _squash(text) in names:
+        return None
+    return "unknown"
+
+

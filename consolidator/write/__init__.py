@@ -1,0 +1,1 @@
+"""Writing: the workbook template, the report, the summary and evaluation workbooks, the docs."""
