@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .. import findings as F
+from ..expr.text import char_count
 from ..findings import Finding, display
 from ..rules.formats import FORMAT_CHECKS
 from ..rules.model import Field, Form, Rule
@@ -63,11 +64,6 @@ def _interval_mask(f: Field, interval) -> Callable[[pd.Series], pd.Series]:
         return pd.Series(ok | np.isnan(v), index=s.index)
 
     return check_num if f.is_numeric else check
-
-
-def char_count(text: str) -> int:
-    """Characters other than whitespace (str.split's whitespace is the regex \\s)."""
-    return sum(map(len, text.split()))
 
 
 def _text_check(fn: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from .excel import excel_number
+from .excel import number_literal
 from .syntax import CMPOPS
 
 
@@ -17,7 +17,7 @@ def describe(node: ast.AST, label, list_label) -> str:
     if isinstance(node, ast.Name):
         return label(node.id)
     if isinstance(node, ast.Constant):
-        return f"“{node.value}”" if isinstance(node.value, str) else excel_number(node.value)
+        return f"“{node.value}”" if isinstance(node.value, str) else number_literal(node.value)
     if isinstance(node, ast.BinOp):
         op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "×", ast.Div: "÷"}[type(node.op)]
         left, right = d(node.left), d(node.right)

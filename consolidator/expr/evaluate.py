@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .syntax import CMPOPS
+from .text import char_count, text_key
 
 
 class _Pandas:
@@ -44,15 +45,20 @@ def notna(value: np.ndarray) -> np.ndarray:
     return ~np.isnan(value) if value.dtype.kind == "f" else np.ones(len(value), dtype=bool)
 
 
-def _text(value: np.ndarray) -> np.ndarray:
-    """Texts trimmed; empty for a missing value (as Excel's TRIM of an empty cell)."""
-    return np.array(["" if is_missing(v) else str(v).strip() for v in value], dtype=object)
+def _texts(value: np.ndarray) -> list[str]:
+    """The values as text; empty for a missing value (as Excel reads an empty cell)."""
+    return ["" if is_missing(v) else str(v) for v in value]
+
+
+def _keys(value: np.ndarray) -> np.ndarray:
+    """The values as they are compared (expr.text.text_key)."""
+    return np.array([text_key(t) for t in _texts(value)], dtype=object)
 
 
 def filled(col: np.ndarray) -> np.ndarray:
     if not _is_text_array(col):
         return notna(col)
-    return np.array([not is_missing(v) and str(v).strip() != "" for v in col], dtype=bool)
+    return np.array([text_key(t) != "" for t in _texts(col)], dtype=bool)
 
 
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
@@ -137,7 +143,7 @@ class ArrayEvaluator:
             op = CMPOPS[type(node.ops[0])]
             left, right = self.eval(node.left), self.eval(node.comparators[0])
             if _is_textual(left) or _is_textual(right):
-                left, right = _text(self.array(left)), _text(self.array(right))
+                left, right = _keys(self.array(left)), _keys(self.array(right))
             else:
                 left, right = self.array(self.num_of(left)), self.array(self.num_of(right))
             return _COMPARE[op](left, right).astype(bool)
@@ -151,11 +157,11 @@ class ArrayEvaluator:
         if name == "count_filled":
             return sum(filled(self.array(self.eval(a))).astype(np.int64) for a in args)
         if name == "one_of":
-            x = [t.casefold() for t in _text(self.array(self.eval(args[0])))]
+            x = _keys(self.array(self.eval(args[0])))
             hit = np.zeros(self.n, dtype=bool)
             for a in args[1:]:
-                option = _text(self.array(self.eval(a)))
-                hit |= np.array([o != "" and o.casefold() == v for o, v in zip(option, x)], dtype=bool)
+                option = _keys(self.array(self.eval(a)))
+                hit |= np.array([o != "" and o == v for o, v in zip(option, x)], dtype=bool)
             return hit
         if name == "abs":
             return np.abs(self.num(args[0]))
@@ -167,7 +173,7 @@ class ArrayEvaluator:
                 out = fn(out, self.array(self.num(a)).astype(float))
             return out
         if name == "chars":
-            return np.array([len(t) for t in _text(self.array(self.eval(args[0])))], dtype=np.int64)
+            return np.array([char_count(t) for t in _texts(self.array(self.eval(args[0])))], dtype=np.int64)
         if name == "list_count":
             col = self.column(f"list_count__{args[0].value}")  # type: ignore[attr-defined]
             return np.where(np.isnan(col), 0.0, col) if col.dtype.kind == "f" else col

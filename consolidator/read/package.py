@@ -179,7 +179,7 @@ def diagnose_crash(source: Source) -> str | None:
     try:
         data = source.read_bytes()
         zf = zipfile.ZipFile(io.BytesIO(data))
-        names = _sheet_files(zf)
+        names = sheet_files(zf)
     except Exception:
         return None
     for part, title in names.items():
@@ -203,7 +203,7 @@ def diagnose_crash(source: Source) -> str | None:
     return None
 
 
-def _sheet_files(zf: zipfile.ZipFile) -> dict[str, str]:
+def sheet_files(zf: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet part -> sheet name."""
     root = SafeET.fromstring(zf.read("xl/workbook.xml"))
     rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))

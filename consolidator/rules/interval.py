@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
+from ..expr.excel import literal, number_literal
+
 
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^\])\s]*)\s*([\])])\s*$")
 
@@ -24,12 +26,20 @@ class Interval:
     high_closed: bool
     text: str
 
-    def contains(self, value) -> bool:
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_closed)):
-            return False
-        if self.high is not None and (value > self.high or (value == self.high and not self.high_closed)):
-            return False
-        return True
+    def bounds(self) -> list[tuple[str, float | dt.date]]:
+        """The range as the comparisons a value inside it passes: [(">", 0), ("<=", 100)]. The checker's
+        pandera checks and the workbook's formulas are both made from these."""
+        out = []
+        if self.low is not None:
+            out.append((">=" if self.low_closed else ">", self.low))
+        if self.high is not None:
+            out.append(("<=" if self.high_closed else "<", self.high))
+        return out
+
+    def excel(self, ref: str) -> str:
+        """An Excel condition, TRUE when the value of `ref` lies in the range."""
+        parts = [f"{ref}{op}{literal(bound)}" for op, bound in self.bounds()]
+        return parts[0] if len(parts) == 1 else f"AND({','.join(parts)})"
 
     def describe(self, unit: str | None = None) -> str:
         """Chinese wording of the range, as shown to parks: "大于0且不大于100"."""
@@ -47,9 +57,7 @@ class Interval:
 
 
 def _fmt(v) -> str:
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
+    return v.isoformat() if isinstance(v, dt.date) else number_literal(v)
 
 
 def _bound(text: str) -> float | dt.date | None:

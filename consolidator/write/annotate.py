@@ -12,12 +12,10 @@ from collections import defaultdict
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
 
 from .. import findings as F
+from .styles import ERROR_FILL, WARNING_FILL
 
-ERROR_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
-WARNING_FILL = PatternFill("solid", start_color="FFD8A8", end_color="FFD8A8")
 COMMENT_AUTHOR = "报送检查"
 
 

@@ -17,20 +17,19 @@ from dataclasses import dataclass
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..check.results import CheckedReturn
 from ..rules import Form
-from .template import rows_height
-from .xlsx import BORDER, HEAD_FILL, TextGuard, cell, set_text
+from .styles import BORDER, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
+from .xlsx import TextGuard, cell, set_text
 
 WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
 PAGE_UNITS = sum(WIDTHS)
 REDACTED = "〔已隐去〕"
-SCORE_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 TITLE = Font(name="黑体", size=15, bold=True)
 H2 = Font(name="黑体", size=12, bold=True)
 BODY = Font(name="宋体", size=11)
@@ -46,7 +45,6 @@ CENTERED_WRAP = Alignment(horizontal="center", vertical="center", wrap_text=True
 H_CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right", vertical="center")
 LEFT = Alignment(horizontal="left", vertical="center")
-UNLOCKED = Protection(locked=False)  # the score and remark cells of a protected sheet
 IDENTIFYING = ("park_name", "filler_name", "head_name", "head_position", "head_phone", "head_email", "contact_name",
                "contact_position", "contact_phone", "contact_email", "cover_park_name", "cover_filler_name")
 
@@ -317,9 +315,9 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         s.merge(2, 3)
         s.put(2, c.description, font=LABEL)
         s.put(4, c.weight, align=CENTERED, fmt="0.##")
-        score = s.put(5, None, fill=SCORE_FILL, align=CENTERED, fmt="0.##")
+        score = s.put(5, None, fill=INPUT_FILL, align=CENTERED, fmt="0.##")
         score.protection = UNLOCKED
-        note = s.put(6, None, fill=SCORE_FILL)
+        note = s.put(6, None, fill=INPUT_FILL)
         note.protection = UNLOCKED
         dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
                             showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")

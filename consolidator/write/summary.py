@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .. import findings as F
@@ -32,9 +32,9 @@ from ..check.results import (
 )
 from ..rules import Field, Form
 from .template import number_format
-from .xlsx import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, LazyRows, TextGuard, cell, defer_rows, fit_widths, style_id
+from .styles import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT
+from .xlsx import LazyRows, TextGuard, cell, defer_rows, fit_widths, style_id
 
-TOTAL_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 EXCLUDED_FONT = Font(name="宋体", size=10, color="808080")
 PROVINCE = "全省合计"
 IDENTITY = ["序号", "园区名称", "所在省市", "所在区县", "类别", "状态", "计入合计", "错误数", "警告数", "填写日期", "来源文件"]

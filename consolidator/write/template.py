@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,7 @@ from typing import Callable, Iterable
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
@@ -36,27 +34,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..rules import Block, Field, Form
 from ..rules.workbook import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX
-from ..rules.interval import Interval
+from ..expr.excel import literal, string_literal
+from ..expr.text import excel_char_count
+from .styles import (BORDER, DERIVED_FILL, ERROR_STYLE, FONT_BODY, FONT_HEAD, HEAD_FILL, INPUT_FILL, LOCKED,
+                     UNLOCKED, WARN_STYLE, rows_height)
 
 
 # Columns of the form sheets: A block title, B label, C-E values, F 情况说明, G 校验提示.
 COL_BLOCK, COL_LABEL, COL_V1, COL_V3, COL_NOTE, COL_CHECK = 1, 2, 3, 5, 6, 7
 WIDTHS = {1: 14, 2: 34, 3: 15, 4: 15, 5: 15, 6: 24, 7: 44}
 PRINT_LAST_COL = COL_NOTE
-LINE_PT = 15.0
 MAX_ROW_PT = 400.0
 
-FONT_BODY = "宋体"
-FONT_HEAD = "黑体"
-INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
-DERIVED_FILL = PatternFill("solid", start_color="E7E6E6", end_color="E7E6E6")
-HEAD_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
-ERROR_STYLE = DifferentialStyle(fill=PatternFill(bgColor="FFC7CE", fill_type="solid"), font=Font(color="9C0006"))
-WARN_STYLE = DifferentialStyle(fill=PatternFill(bgColor="FFD8A8", fill_type="solid"), font=Font(color="833C0B"))
-THIN = Side(style="thin", color="808080")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-UNLOCKED = Protection(locked=False)
-LOCKED = Protection(locked=True)
 
 
 @dataclass
@@ -121,42 +110,9 @@ def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: It
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-def text_width(text: str) -> int:
-    """Display width in Excel column units: CJK and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def rows_height(text: str, width_units: float, font_pt: float = 11) -> float:
-    lines = 0
-    for part in (text or "").split("\n"):
-        lines += max(1, math.ceil(text_width(part) * (font_pt / 11) / max(width_units - 2, 1)))
-    return lines * LINE_PT * font_pt / 11 + 4
-
-
 def _q(sheet_title: str, coord: str) -> str:
     col, row = re.match(r"([A-Z]+)(\d+)", coord).groups()
     return f"{quote_sheetname(sheet_title)}!${col}${row}"
-
-
-def _xl_string(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _interval_excel(iv: Interval, ref: str) -> str:
-    parts = []
-    if iv.low is not None:
-        parts.append(f"{ref}{'>=' if iv.low_closed else '>'}{_num(iv.low)}")
-    if iv.high is not None:
-        parts.append(f"{ref}{'<=' if iv.high_closed else '<'}{_num(iv.high)}")
-    return parts[0] if len(parts) == 1 else f"AND({','.join(parts)})"
-
-
-def _num(v) -> str:
-    import datetime as dt
-
-    if isinstance(v, dt.date):
-        return f"DATE({v.year},{v.month},{v.day})"
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
 def number_format(f: Field) -> str:
@@ -226,7 +182,7 @@ class _Builder:
 
     def list_count(self, cid: str) -> str:
         cat = self.form.enterprise_list.category(cid)
-        return f"COUNTIF({LIST_PREFIX}category,{_xl_string(cat.label)})"
+        return f"COUNTIF({LIST_PREFIX}category,{string_literal(cat.label)})"
 
     # -- the form sheets
     def form_sheet(self, ws: Worksheet, sheet) -> None:
@@ -475,11 +431,11 @@ class _Builder:
                                                f"{prefix}应为整数", "error"))
             if f.range is not None:
                 self.add_check(ws, row, _Check(
-                    coord, f"AND(ISNUMBER({name}),NOT({_interval_excel(f.range, name)}))",
+                    coord, f"AND(ISNUMBER({name}),NOT({f.range.excel(name)}))",
                     f"{prefix}应{f.range.describe(f.unit)}", "error"))
             if f.plausible is not None:
                 self.add_check(ws, row, _Check(
-                    coord, f"AND(ISNUMBER({name}),NOT({_interval_excel(f.plausible, name)}))",
+                    coord, f"AND(ISNUMBER({name}),NOT({f.plausible.excel(name)}))",
                     f"{prefix}通常{f.plausible.describe(f.unit)}，请核实并在情况说明中写明原因", "warning",
                     note=self.ref(f.note_field) if f.note_field else None))
         elif f.format == "email":
@@ -492,7 +448,7 @@ class _Builder:
                 "电话号码位数不对（手机11位，座机如0512-66681234）", "error"))
         if f.max_chars:
             self.add_check(ws, row, _Check(
-                coord, f"LEN({name})>{f.max_chars}",
+                coord, f"{excel_char_count(name)}>{f.max_chars}",
                 f"原则上不超过{f.max_chars}字，请精简或在情况说明中说明", "warning",
                 note=self.ref(f.note_field) if f.note_field else None))
 
@@ -517,7 +473,7 @@ class _Builder:
                 if ch.note:
                     cond = f"AND({cond},LEN(TRIM({ch.note}))=0)"
                 mark = "【错误】" if ch.severity == "error" else "【请核实】"
-                pieces.append(f"IF({cond},{_xl_string(mark + ch.message + ' ')},\"\")")
+                pieces.append(f"IF({cond},{string_literal(mark + ch.message + ' ')},\"\")")
             for coord, cell_checks in by_cell.items():
                 for severity, style in (("error", ERROR_STYLE), ("warning", WARN_STYLE)):
                     conds = []
@@ -550,7 +506,7 @@ class _Builder:
         prompt = f.hint or ""
         if f.type == "choice":
             if f.choices:
-                dv = DataValidation(type="list", formula1=_xl_string(",".join(f.choices)), allow_blank=True)
+                dv = DataValidation(type="list", formula1=string_literal(",".join(f.choices)), allow_blank=True)
                 error = f"请从下拉列表中选择：{'、'.join(f.choices)}"
             else:
                 dv = DataValidation(type="list", formula1=f"choices_{f.id}", allow_blank=True)
@@ -560,7 +516,7 @@ class _Builder:
             if f.type == "integer":
                 cond.append(f"{coord}=INT({coord})")
             if f.range is not None:
-                cond.append(_interval_excel(f.range, coord))
+                cond.append(f.range.excel(coord))
             dv = DataValidation(type="custom", formula1=f"AND({','.join(cond)})", allow_blank=True)
             what = "整数" if f.type == "integer" else "数字"
             error = f"请填写{what}" + (f"，{f.range.describe(f.unit)}" if f.range else "") + "（不带单位和文字）"
@@ -568,7 +524,7 @@ class _Builder:
             prompt = (unit + prompt)[:250]
         elif f.type == "date":
             lo, hi = f.range.low, f.range.high  # the loader requires a range on dates
-            dv = DataValidation(type="date", operator="between", formula1=_num(lo), formula2=_num(hi), allow_blank=True)
+            dv = DataValidation(type="date", operator="between", formula1=literal(lo), formula2=literal(hi), allow_blank=True)
             error = f"请填写日期，如 {lo.year}-11-30"
         if dv is None:
             return
@@ -640,7 +596,7 @@ class _Builder:
         }
         for a, b in spec.exclusive:
             for x, y in ((spec_label(spec, a), spec_label(spec, b)), (spec_label(spec, b), spec_label(spec, a))):
-                problems[code].append(f'AND(${cat}{first}={_xl_string(x)},COUNTIFS({LIST_PREFIX}category,{_xl_string(y)},'
+                problems[code].append(f'AND(${cat}{first}={string_literal(x)},COUNTIFS({LIST_PREFIX}category,{string_literal(y)},'
                                       f"{LIST_PREFIX}credit_code,${code}{first})>0)")
         for letter in col_of.values():
             conds = problems.get(letter, [])

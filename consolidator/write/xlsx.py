@@ -10,28 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import unicodedata
 import zipfile
 from collections.abc import Sequence
 from typing import Any, Callable, Iterable
-from xml.etree import ElementTree
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from .. import findings as F
+from ..read.package import sheet_files
+from .styles import BODY_FONT, BORDER, text_width
 
 MAX_CELL_CHARS = 32767
-FONT = "宋体"
-HEAD_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
-THIN = Side(style="thin", color="808080")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEAD_FONT = Font(name="黑体", size=11, bold=True)
-BODY_FONT = Font(name=FONT, size=10)
-WRAP = Alignment(wrap_text=True, vertical="top")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 class TextGuard:
@@ -87,8 +78,8 @@ def set_text(target, value: Any) -> None:
 
 
 def width_of(text: Any) -> int:
-    s = "" if text is None else str(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s.split("\n")[0])
+    """The display width of a value's first line."""
+    return text_width(("" if text is None else str(text)).split("\n")[0])
 
 
 def fit_widths(rows: list[list[Any]], *, minimum=6, maximum=50) -> list[float]:
@@ -184,20 +175,6 @@ def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf) -> I
     yield "".join(chunk).encode("utf-8", "replace")
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet title -> its part name, read from the package we have just written."""
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    target = {r.get("Id"): r.get("Target") for r in rels}
-    out = {}
-    for sh in book.iterfind("m:sheets/m:sheet", ns):
-        t = target[sh.get(f"{{{ns['r']}}}id")]
-        out[sh.get("name")] = t.lstrip("/") if t.startswith("/") else "xl/" + t
-    return out
-
-
 def workbook_to_bytes(wb) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
@@ -206,7 +183,7 @@ def workbook_to_bytes(wb) -> bytes:
         return buf.getvalue()
     out = io.BytesIO()
     with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as zout:
-        parts = _sheet_parts(zin)
+        parts = {title: part for part, title in sheet_files(zin).items()}
         by_part = {parts[title]: spec for title, spec in deferred.items()}
         for info in zin.infolist():
             data = zin.read(info)
