@@ -51,7 +51,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
     that needs only the findings, the values and the list frame: the summary of a national round."""
     sources, skipped = discover(Path(returns_dir))
     rules_dir = next(iter(forms.values())).rules_dir
-    loader = threading.Thread(target=_preload, args=(preload,), daemon=True)
+    loader = threading.Thread(target=_preload, args=(forms, preload), daemon=True)
     reader = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout, meanwhile=loader)
     with gc_paused():
         raws = reader.read_all(sources, progress)
@@ -66,10 +66,10 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
     return result
 
 
-def _preload(modules: tuple[str, ...]) -> None:
+def _preload(forms: dict[str, Form], modules: tuple[str, ...]) -> None:
     from .check.lists import warm_up
 
-    warm_up()
+    warm_up(forms)
     for name in modules:
         importlib.import_module(name)
 

@@ -5,13 +5,20 @@ Kept apart from both stages so that neither imports the other for its data types
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import findings as F
 
-if TYPE_CHECKING:
-    from .read.sources import Source
+
+class Source(Protocol):
+    """Where a return came from (read.sources.Source: a file, or a member of an archive)."""
+
+    display: str  # as shown to the office: "苏州/园区.xlsx" or "打包.zip!园区.xlsx"
+    mtime: dt.datetime
+
+    def read_bytes(self) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -33,6 +40,7 @@ class EnterpriseRows:
     rows: list[int] = field(default_factory=list)  # worksheet row of each entry
     columns: dict[str, list] = field(default_factory=dict)
     normalised: bool = False
+    repetitive: tuple[str, ...] = ()  # normalised columns of few distinct texts, which share() pools
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -54,7 +62,6 @@ class RawReturn:
     enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
     values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
     unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
-    format_bad: frozenset[str] = frozenset()  # fields whose text is not a valid phone number, e-mail...
     findings: list[F.Finding] = field(default_factory=list)
     located_by: str = "names"
     readable: bool = True
@@ -70,9 +77,8 @@ class RawReturn:
         e.sheet = pool.setdefault(e.sheet, e.sheet)
         letters = tuple(e.letters.items())
         e.letters = pool.setdefault(letters, e.letters)
-        if e.normalised:
-            for k in ("category_raw", "category_label", "industry", "category"):
-                e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
+        for k in e.repetitive:
+            e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
         return self
 
     def __getstate__(self) -> dict:

@@ -75,10 +75,21 @@ def _paragraph(rng: random.Random, subject: str, n: int) -> str:
 
 def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None,
                  city: tuple[str, str] | None = None) -> SampleReturn:
-    """Values for every input field of `form` that satisfy every rule, with matching lists."""
+    """Values for every input field of `form` that satisfy every rule, with matching lists. (The
+    sample data and the benchmark corpus are made from fixed seeds: the draws keep their order.)"""
     v: dict[str, object] = {}
     province_city, counties = city and (city[0], [city[1]]) or rng.choice(CITIES)
-    county = rng.choice(counties)
+    leads = _identity(v, rng, province_city, rng.choice(counties), park_name)
+    _development(v, rng, sorted(form.years))
+    enterprises = _enterprise_lists(v, rng, form, province_city, leads)
+    _category_block(v, rng, form)
+    unknown = set(v) - set(form.fields)
+    assert not unknown, f"sample values for unknown fields: {unknown}"
+    return SampleReturn(form.category_id, v, enterprises)
+
+
+def _identity(v: dict, rng: random.Random, province_city: str, county: str, park_name: str | None) -> list:
+    """Sections 一 and 二 and the cover: who the park is, its leading industries, its practice."""
     leads = rng.sample(INDUSTRIES, rng.randint(1, 3))
     name = park_name or f"{province_city[3:-1]}{county[:-1] if county.endswith(('区', '市')) else county}{rng.choice(['高新技术产业开发区', '经济技术开发区', '工业园'])}"
     v.update(park_name=name, province_city=province_city, county=county,
@@ -100,8 +111,11 @@ def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None
     )
     v["fill_date"] = dt.date(2026, 11, rng.randint(1, 20))
     v["declaration_accepted"] = "是"
+    return leads
 
-    years = sorted(form.years)  # oldest first
+
+def _development(v: dict, rng: random.Random, years: list[int]) -> None:
+    """Section 三's figures for each year (oldest first), within the plausible ranges of DOMAIN.md."""
     revenue = rng.uniform(200, 3000)
     managed = round(rng.uniform(500, 5000), 2)
     developed = {years[-1]: round(managed * rng.uniform(0.6, 0.95), 2)}
@@ -125,6 +139,9 @@ def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None
     v["industrial_land_area"] = land
     v["industrial_floor_area"] = round(land * rng.uniform(0.8, 1.6), 2)
 
+
+def _enterprise_lists(v: dict, rng: random.Random, form: Form, province_city: str, leads: list) -> list[dict]:
+    """The counts of section 三 and the lists behind them (小巨人 also listed as 省级专精特新)."""
     counts = {
         "listed": rng.randint(0, 4), "unicorn": rng.randint(0, 2), "hitech": rng.randint(5, 25),
         "champion": rng.randint(0, 3), "little_giant": rng.randint(1, 5), "new": rng.randint(3, 12),
@@ -160,7 +177,12 @@ def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None
     for cat in form.enterprise_list.categories:
         v[cat.count_field] = counts[cat.id]
     v["total_enterprises"] = rng.randint(800, 5000)
+    return enterprises
 
+
+def _category_block(v: dict, rng: random.Random, form: Form) -> None:
+    """The block of section 三 that only the category has."""
+    years = sorted(form.years)
     if form.category_id == "green_safety":
         energy = round(rng.uniform(50, 500), 2)
         v["energy_consumption"] = energy
@@ -180,9 +202,6 @@ def clean_return(form: Form, rng: random.Random, *, park_name: str | None = None
         v["benefit_sharing"] = _paragraph(rng, "产业转移利益分享", 200)
         v["cross_park_cooperation"] = _paragraph(rng, "跨园区联动", 200)
         v["international_cooperation"] = _paragraph(rng, "国际产业合作", 200)
-    unknown = set(v) - set(form.fields)
-    assert not unknown, f"sample values for unknown fields: {unknown}"
-    return SampleReturn(form.category_id, v, enterprises)
 
 
 def paste_into_new_workbook(src, dst, *, rows_down: int = 0, cols_right: int = 0) -> None:

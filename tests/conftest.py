@@ -99,6 +99,7 @@ from functools import lru_cache as _lru_cache  # noqa: E402
 
 from consolidator.returns import Cell, EnterpriseRows, RawReturn  # noqa: E402
 
+from consolidator.read.normalize import normalise_return  # noqa: E402
 from consolidator.read.sources import Source  # noqa: E402
 from consolidator.samples import clean_return  # noqa: E402
 from consolidator.write.template import build_workbook  # noqa: E402
@@ -142,8 +143,10 @@ def raw_return(form, values, enterprises=(), *, file="园区.xlsx", mtime=None, 
     rows = EnterpriseRows(form.enterprise_list.sheet_title, letters, [first + i for i in range(len(enterprises))],
                           {cid: [e.get(cid) for e in enterprises] for cid in letters})
     source = Source(file, mtime or _dt.datetime(2026, 11, 20, 9, 0), None)
-    return RawReturn(source, category=form.category_id, template_version=form.template_version,
-                     fingerprint=form.fingerprint, park_id=park_id, cells=cells, enterprises=rows)
+    raw = RawReturn(source, category=form.category_id, template_version=form.template_version,
+                    fingerprint=form.fingerprint, park_id=park_id, cells=cells, enterprises=rows)
+    normalise_return(raw, form)  # as the reading worker does (read.workers.read_one)
+    return raw
 
 
 def sample(form, seed=1, **changes):

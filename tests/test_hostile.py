@@ -232,8 +232,8 @@ def test_a_hang_a_crash_and_a_memory_hog_affect_no_other_file(misbehaving, tmp_p
 
 def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):
     from consolidator.check.batch import check_batch
+    from consolidator.read.workers import read_one
     from consolidator.write.annotate import annotate
-    from consolidator.read.workbook import read_return
 
     form = forms["green_safety"]
     s = clean_return(form, random.Random(77))
@@ -246,7 +246,7 @@ def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):
     assert b"macroEnabled" in zipfile.ZipFile(io.BytesIO(xlsm)).read("[Content_Types].xml")
     xlsm = with_extra(xlsm, "xl/vbaProject.bin", macro)
     (tmp_path / "带宏.xlsm").write_bytes(xlsm)
-    raw = read_return(Source("带宏.xlsm", None, tmp_path / "带宏.xlsm"), forms)
+    raw = read_one(Source("带宏.xlsm", None, tmp_path / "带宏.xlsm"), forms)
     assert raw.readable and raw.cells["revenue_2025"].raw == s.values["revenue_2025"]
     result = check_batch([raw], forms)
     copy = annotate(xlsm, result.returns[0].findings)

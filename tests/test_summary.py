@@ -272,3 +272,24 @@ def test_an_enterprise_list_longer_than_a_sheet_goes_on_over_further_sheets(form
     assert len(names) == -(-total // 10)
     rows = [r for n in names for r in table(wb[n], 1)]
     assert len(rows) == total and {r["园区名称"] for r in rows} == {"甲", "乙"}
+
+
+def test_park_sheets_have_the_sections_of_the_rules_in_order(batch, forms):
+    rets = included(batch, False)
+    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(rets, forms)[0])))
+    for sheet, ret in zip(book.worksheets[1:], sorted(rets, key=lambda r: (r.form.order, r.park_name))):
+        column_a = [c.value for c in sheet["A"]]
+        titles = [s.title for s in ret.form.evaluation.sections]
+        assert [t for t in column_a if t in titles] == titles
+        assert f"四、{ret.form.sheets[4].blocks[-1].title}" in titles  # the category's own block
+        leads = [ret.values[f"lead_industry_{i}"] for i in (1, 2, 3) if ret.values.get(f"lead_industry_{i}")]
+        row = column_a.index("主导产业及细分领域") + 1
+        assert sheet.cell(row=row, column=2).value.count("；") == len(leads) - 1
+
+
+def test_column_groups_are_titled_as_the_rules_say(batch, forms):
+    wb, _ = summary_book(batch, forms)
+    ws = wb["汇总"]
+    groups = {c.value for c in ws[header_row(ws, "序号") - 1] if c.value}
+    assert {"一、基本信息", "三、发展情况：整体规模情况", "三、发展情况：土地利用情况（截至2025年12月31日）"} <= groups
+    assert not any(g.startswith("一、基本信息：") for g in groups)

@@ -11,19 +11,15 @@ cell where the park will find it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from operator import attrgetter
 
-import numpy as np
 import pandas as pd
 
 from .. import findings as F
 from ..expr import is_missing
 from ..findings import ERROR, WARNING, Finding
-from ..read.normalize import normalise_return
 from ..read.roster import Park
 from ..returns import RawReturn
-from ..rules.formats import FORMAT_CHECKS
 from ..rules.model import Form
 from .derive import recompute
 from .explain import explain
@@ -31,85 +27,76 @@ from .lists import check_lists, list_frame
 from .parks import attach_parks, newest_wins, park_statuses, roster_findings
 from .results import (STATUS_ERRORS, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_UNREADABLE, STATUS_WARNINGS,
                       BatchResult, CheckedReturn)
-from .schema import build_schema, findings_for, frame_of, validate
+from .failures import by_return, findings_of
+from .schema import form_schema, frame_of, validate, with_recomputed
 
 
-# ---- step 1: normalise each return ----------------------------------------------------------------
-def _normalise(ret: CheckedReturn) -> None:
-    """Typed values (normally made by the reading workers; made here for a return built in memory)."""
-    raw = ret.raw
-    if raw.values is None:
-        normalise_return(raw, ret.form)  # the enterprise list with it
-    ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
-
-
-
-
-# ---- the batch ---------------------------------------------------------------------------------------
 def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park] | None = None,
                 skipped: list[Finding] | None = None) -> BatchResult:
-    """Check every return of a batch together. Pure: reads nothing, writes nothing."""
-    checked: list[CheckedReturn] = []
-    for raw in raws:
-        ret = CheckedReturn(raw, forms.get(raw.category) if raw.category else None)
-        if raw.readable and ret.form is not None:
-            _normalise(ret)
-        else:
-            ret.status = STATUS_UNREADABLE
-        ret.findings = list(raw.findings)
-        checked.append(ret)
+    """Check every return of a batch together. Pure: reads nothing, writes nothing. The returns come
+    as the reading workers made them: read and normalised (read.workers.read_one)."""
+    checked = [_adopt(raw, forms) for raw in raws]
     attach_parks(checked, roster)
     for ret in checked:  # the findings of reading were made before the park was known
-        ret.findings = [Finding(**{**f.as_dict(), "park": ret.park_name, "city": ret.city,
-                                   "category": ret.form.category_name if ret.form else ""}) for f in ret.findings]
+        for f in ret.findings:
+            f.park, f.city, f.category = ret.park_name, ret.city, ret.form.category_name if ret.form else ""
     newest_wins(checked)
-
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
     frames: dict[str, pd.DataFrame] = {}
     for cid, form in forms.items():
         rets = [(i, r) for i, r in current if r.form is form]
-        if not rets:
-            continue
-        entered = frame_of(form, rets)
-        frame = recompute(form, entered)
-        for f in form.derived_fields():  # keep what the park entered where the parts are missing
-            if f.is_numeric:
-                frame[f.id] = frame[f.id].fillna(entered[f.id])
-            else:
-                frame[f.id] = frame[f.id].where(frame[f.id].notna(), entered[f.id])
-        skip = _flags(rets, list(form.fields), lambda r: r.raw.unreadable)
-        bad = _flags(rets, [fid for fid, f in form.fields.items() if f.format in FORMAT_CHECKS],
-                     lambda r: r.raw.format_bad)
-        schema, info = build_schema(form, frame, entered, skip, bad)
-        failures = validate(schema, frame)
-        by_ret: dict[int, list[str]] = defaultdict(list)
-        for k, code in zip(failures["index"].tolist(), failures["check"].tolist()):
-            by_ret[int(k)].append(code)
-        derived = [f.id for f in form.derived_fields()]
-        recomputed = zip(*[[None if is_missing(v) else v for v in frame[fid].tolist()] for fid in derived])
-        not_calculated = _not_calculated(form, entered, frame)
-        for (i, ret), values in zip(rets, recomputed):  # the frame's rows are the returns, in order
-            ret.values.update(zip(derived, values))
-            if not_calculated[i]:
-                ret.findings.append(F.make("formula_not_calculated", **ret.locate()))
-            if i in by_ret:
-                findings_for(ret, form, by_ret[i], info, entered, i)
-            explain(ret, form)
-        frames[cid] = frame
+        if rets:
+            frames[cid] = _check_form(form, rets)
     lists = list_frame(current)
-    check_lists(lists, dict(current))
+    check_lists(lists, dict(current), forms)
     batch_findings = roster_findings(checked, roster, forms)
     for ret in checked:
-        if ret.status:
-            continue
-        sev = {f.severity for f in ret.findings}
-        ret.status = STATUS_ERRORS if ERROR in sev else STATUS_WARNINGS if WARNING in sev else STATUS_PASSED
-        order = {t: i for i, t in enumerate(_sheet_order(ret))}
-        ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], order.get(f.sheet, len(order)),
-                                         _cell_order(f.cell)))
+        if not ret.status:
+            _conclude(ret)
     parks = park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
     return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
+
+
+def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
+    ret = CheckedReturn(raw, forms.get(raw.category) if raw.category else None)
+    if raw.readable and ret.form is not None:
+        if raw.values is None:
+            raise ValueError(f"{raw.source.display}: a return must be normalised when read (read.workers.read_one)")
+        ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
+    else:
+        ret.status = STATUS_UNREADABLE
+    ret.findings = list(raw.findings)
+    return ret
+
+
+def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
+    """Validate the current returns of one form in one pass; their findings and recomputed values are
+    added to them. Returns the validated frame."""
+    fs = form_schema(form)
+    entered = frame_of(form, rets)
+    frame = with_recomputed(form, entered, recompute)
+    failed = by_return(validate(fs.schema, frame), fs)
+    derived = [f.id for f in form.derived_fields()]
+    recomputed = zip(*[[None if is_missing(v) else v for v in frame[fid].tolist()] for fid in derived])
+    not_calculated = _not_calculated(form, entered, frame)
+    for (i, ret), values in zip(rets, recomputed):  # the frame's rows are the returns, in order
+        ret.values.update(zip(derived, values))
+        if not_calculated[i]:
+            ret.findings.append(F.make("formula_not_calculated", **ret.locate()))
+        if i in failed:
+            ret.findings.extend(findings_of(ret, failed[i], fs, frame, i))
+        explain(ret, form)
+    return frame
+
+
+def _conclude(ret: CheckedReturn) -> None:
+    """The return's status from its findings, which are put in the order the park reads the form."""
+    sev = {f.severity for f in ret.findings}
+    ret.status = STATUS_ERRORS if ERROR in sev else STATUS_WARNINGS if WARNING in sev else STATUS_PASSED
+    order = {t: i for i, t in enumerate(_sheet_order(ret))}
+    ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], order.get(f.sheet, len(order)),
+                                     _cell_order(f.cell)))
 
 
 def _sheet_order(ret: CheckedReturn) -> list[str]:
@@ -137,17 +124,3 @@ def _not_calculated(form: Form, entered: pd.DataFrame, frame: pd.DataFrame) -> p
     if not derived:
         return pd.Series(False, index=frame.index)
     return entered[derived].isna().all(axis=1) & frame[derived].notna().any(axis=1)
-
-
-def _flags(rets: list[tuple[int, CheckedReturn]], columns: list[str], which) -> pd.DataFrame:
-    """A boolean frame (return x field), True where `which(return)` names the field: built from the
-    few names each return gives, not by asking every return about every field."""
-    pos = {fid: k for k, fid in enumerate(columns)}
-    out = np.zeros((len(rets), len(columns)), dtype=bool)
-    for row, (_, ret) in enumerate(rets):
-        for fid in which(ret):
-            if fid in pos:
-                out[row, pos[fid]] = True
-    return pd.DataFrame(out, index=[i for i, _ in rets], columns=columns)
-
-

@@ -4,173 +4,213 @@ categories, and the same enterprise claimed by several parks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from .. import findings as F
 from ..findings import WARNING
-from ..rules.formats import industry_problem
+from ..rules.formats import industry_problem, uscc_problem
+from ..rules.model import EnterpriseList, Form
+from .checks import RowCheck
 from .results import CheckedReturn
-from .schema import view
+from .schema import validate
 
 
-# ---- enterprise lists --------------------------------------------------------------------------------
+# ---- the frame and its schema ------------------------------------------------------------------
 def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
-    """Every list row of the batch: the returns' normalised columns, concatenated (a row's sheet
-    and column letters are its return's: ret.raw.enterprises)."""
-    names = ("category_raw", "category", "category_label", "name", "credit_code", "code_problem", "industry")
-    ret_ids: list[int] = []
-    rows: list[int] = []
-    numeric: list[bool] = []
-    texts: dict[str, list] = {k: [] for k in names}
-    for i, ret in current:
-        e = ret.raw.enterprises
-        if not e.rows:
-            continue
-        ret_ids.extend([i] * len(e.rows))
-        rows.extend(e.rows)
-        numeric.extend(e.columns["code_numeric"])
-        for k in names:
-            texts[k].extend(e.columns[k])
+    """Every list row of the batch: the returns' normalised columns (read.normalize.normalise_list),
+    concatenated, with the return's number (`ret`) and the worksheet row (`row`) of each (the sheet and
+    column letters of a row are its return's: ret.raw.enterprises)."""
+    rets = [(i, r.raw.enterprises) for i, r in current if r.raw.enterprises.rows]
+    names = list(rets[0][1].columns) if rets else []
+    ret_ids = np.concatenate([np.full(len(e.rows), i, dtype=np.int64) for i, e in rets]) if rets else []
+    rows = [n for _, e in rets for n in e.rows]
     # texts as Python objects, said so: letting pandas infer a string dtype scans every column again
     block = np.empty((len(rows), len(names)), dtype=object)
     for k, name in enumerate(names):
-        block[:, k] = texts[name]
-    frame = pd.DataFrame(block, columns=list(names), dtype=object, copy=False)
-    frame.insert(0, "ret", np.array(ret_ids, dtype=np.int64))
+        block[:, k] = [v for _, e in rets for v in e.columns[name]]
+    frame = pd.DataFrame(block, columns=names, dtype=object, copy=False)
+    frame.insert(0, "ret", np.asarray(ret_ids, dtype=np.int64))
     frame.insert(1, "row", np.array(rows, dtype=np.int64))
-    frame.insert(2, "code_numeric", np.array(numeric, dtype=bool))
     return frame
 
 
+@lru_cache(maxsize=8)
+def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
+    """The list's columns as the rules declare them: `required` (a text of at least one character), the
+    choice of a category (a RowCheck: the text names a category of the form), and `format` (the
+    registered uscc and industry checks)."""
+    columns: dict[str, list[pa.Check]] = {}
+    row_checks = []
+    for c in spec.columns:
+        text = text_column(c)
+        if c.required:
+            columns.setdefault(text, []).append(pa.Check.str_length(min_value=1, error=f"{_REQUIRED}{c.id}"))
+        if c.format:
+            columns.setdefault(c.id, []).append(getattr(pa.Check, c.format)(error=f"format_{c.format}"))
+        if c.type == "choice":
+            row_checks.append(RowCheck(lambda d, c=c: d[c.id].notna() | (d[text_column(c)] == ""), target=c.id,
+                                       name="list_category", error="list_category"))
+    return pa.DataFrameSchema({name: pa.Column(checks=checks, nullable=True) for name, checks in columns.items()},
+                              checks=row_checks, name="enterprise_list")
+
+
+_REQUIRED = "list_incomplete:"
+
+
+def text_column(c) -> str:
+    """The frame column holding a list column's text as typed (a choice column's own holds the id)."""
+    return f"{c.id}_raw" if c.type == "choice" else c.id
+
+
+def warm_up(forms: dict[str, Form] | None = None) -> None:
+    """Load what pandera loads on its first validation (its pandas backends) and build every schema,
+    ahead of the batch (the command runs this while the workers read)."""
+    from .schema import form_schema
+
+    for form in (forms or {}).values():
+        form_schema(form)
+        list_schema(form.enterprise_list)
+    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.str_length(min_value=1)])}).validate(
+        pd.DataFrame({"x": ["x"]}))
+
+
+# ---- failures to findings ----------------------------------------------------------------------------
 def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
     return f"{letters[col]}{row}" if col in letters else ""
 
 
-def _industry_ok(s: pd.Series) -> pd.Series:
-    """GB/T 4754 codes and names, judged once per distinct text (a list repeats a few dozen of them)."""
-    good = [t for t in s.unique() if isinstance(t, str) and industry_problem(t) is None]
-    return s.isin(good)
+def _list_located(ret: CheckedReturn, col: str, row: int) -> dict[str, str]:
+    e = ret.raw.enterprises
+    return dict(ret.locate(), sheet=e.sheet, cell=_list_cell(e.letters, col, row), field=f"list.{col}",
+                label=f"企业清单第{row}行")
 
 
-LIST_SCHEMA = pa.DataFrameSchema({
-    "category": pa.Column(checks=[pa.Check(lambda s: s.notna(), error="list_category", ignore_na=False)],
-                          nullable=True),
-    "name": pa.Column(checks=[pa.Check(lambda s: pd.Series(s.to_numpy() != "", index=s.index), error="list_incomplete",
-                                       ignore_na=False)]),
-    "code_problem": pa.Column(checks=[pa.Check(lambda s: s.isna(), error="format_uscc", ignore_na=False)],
-                              nullable=True),
-    "industry": pa.Column(checks=[pa.Check(lambda s: _industry_ok(s), error="format_industry", ignore_na=False)]),
-})
+def _uscc_reason(row) -> str:
+    if row["credit_code_numeric"]:
+        return "以数字形式保存，后几位已丢失，请把单元格设为文本格式后重新填写"
+    return uscc_problem(row["credit_code"])
 
 
-def warm_up() -> None:
-    """Load what pandera loads on its first validation (its pandas backends), ahead of the batch."""
-    LIST_SCHEMA.validate(pd.DataFrame({"category": ["x"], "name": ["x"], "code_problem": [None], "industry": ["C39"]}))
+def _schema_findings(lists: pd.DataFrame, failures: pd.DataFrame, current: dict[int, CheckedReturn],
+                     spec: EnterpriseList) -> None:
+    """Each failed list check as its finding: a missing value names the column as the rules label it."""
+    labels = {c.id: c.label for c in spec.columns}
+    for index, check in zip(failures["index"].tolist(), failures["check"].tolist()):
+        row = lists.loc[index]
+        ret = current[row["ret"]]
+        if check.startswith(_REQUIRED):
+            col = check[len(_REQUIRED):]
+            ret.findings.append(F.make("list_incomplete", row=row["row"], missing=labels[col],
+                                       **_list_located(ret, col, row["row"])))
+        elif check == "list_category":
+            ret.findings.append(F.make("list_category", row=row["row"], value=row["category_raw"],
+                                       **_list_located(ret, "category", row["row"])))
+        elif check == "format_uscc":
+            ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason=_uscc_reason(row),
+                                       **_list_located(ret, "credit_code", row["row"])))
+        elif check == "format_industry":
+            unknown = industry_problem(row["industry"]) == "unknown"
+            ret.findings.append(F.make("format_industry", value=row["industry"], severity=WARNING if unknown else None,
+                                       **_list_located(ret, "industry", row["row"])))
 
 
-def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn]) -> None:
+def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn], forms: dict[str, Form]) -> None:
     if lists.empty:
         return
-    try:
-        LIST_SCHEMA.validate(view(lists), lazy=True, inplace=True)
-        failures = pd.DataFrame(columns=["index", "check"])
-    except pa.errors.SchemaErrors as exc:
-        failures = exc.failure_cases
-        failures = failures[failures["index"].notna()]
-    for _, fail in failures.iterrows():
-        row = lists.loc[fail["index"]]
-        ret = current[row["ret"]]
-        code = fail["check"]
-        col = {"list_category": "category", "list_incomplete": "name", "format_uscc": "credit_code",
-               "format_industry": "industry"}[code]
-        e = ret.raw.enterprises
-        base = dict(ret.locate(), sheet=e.sheet, cell=_list_cell(e.letters, col, row["row"]),
-                    field=f"list.{col}", label=f"企业清单第{row['row']}行")
-        if code == "list_category":
-            if not row["category_raw"]:
-                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业类别", **base))
-            else:
-                ret.findings.append(F.make("list_category", row=row["row"], value=row["category_raw"], **base))
-        elif code == "list_incomplete":
-            ret.findings.append(F.make("list_incomplete", row=row["row"], missing="企业名称", **base))
-        elif code == "format_uscc":
-            if row["credit_code"] == "":
-                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="统一社会信用代码", **base))
-            elif row["code_numeric"]:
-                ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason="以数字形式保存，后几位已丢失，"
-                                           "请把单元格设为文本格式后重新填写", **base))
-            else:
-                ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason=row["code_problem"], **base))
-        elif code == "format_industry":
-            if not row["industry"]:
-                ret.findings.append(F.make("list_incomplete", row=row["row"], missing="行业分类", **base))
-            else:
-                kind = industry_problem(row["industry"])
-                ret.findings.append(F.make("format_industry", value=row["industry"],
-                                           severity=WARNING if kind == "unknown" else None, **base))
+    spec = next(iter(forms.values())).enterprise_list  # the list is declared once, in common.yaml
+    failures = validate(list_schema(spec), lists)
+    _schema_findings(lists, failures, current, spec)
+    bad_code = set(failures.loc[failures["check"] == "format_uscc", "index"].tolist())
+    _across_rows(lists, bad_code, current)
+
+
+def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedReturn]) -> None:
+    """Duplicates, exclusive and expected categories within a return, and enterprises claimed by several."""
+    k = _keyed(lists, bad_code)
+
+    def emit(code: str, item, col: str, **kw) -> None:
+        ret = current[item.ret]
+        ret.findings.append(F.make(code, **kw, **_list_located(ret, col, item.row)))
+
+    _duplicates(k, emit)
+    _category_pairs(k, current, emit)
+    _claimed_by_several(k, current, emit)
+
+
+@dataclass
+class _Keyed:
+    """The list rows that name a category and an enterprise, each enterprise keyed by its credit code (by
+    its name where the code is not valid): one hashing pass over the texts, then every comparison is
+    on integers (a national round lists most of a million rows)."""
+
+    valid: pd.DataFrame  # ret, row, category, name, credit_code, key, key_id, cat_id
+    code_ok: np.ndarray
+    cat_code: dict[str, int]
+    pair: np.ndarray  # (return, enterprise) as one integer
+
+
+def _keyed(lists: pd.DataFrame, bad_code: set) -> _Keyed:
     keep = lists["category"].notna().to_numpy() & (lists["name"].to_numpy() != "")
-    valid = lists.loc[keep, ["ret", "row", "category", "name", "credit_code", "code_problem"]]
-    code_ok = valid["code_problem"].isna().to_numpy()
+    valid = lists.loc[keep, ["ret", "row", "category", "name", "credit_code"]]
+    code_ok = (valid["credit_code"].to_numpy() != "") & ~valid.index.isin(list(bad_code))
     key = valid["credit_code"].to_numpy(dtype=object, copy=True)
     key[~code_ok] = ["名称:" + n for n in valid["name"].to_numpy(dtype=object)[~code_ok]]
-    # one hashing pass over the texts; every comparison below is on integers
     key_id, keys = pd.factorize(key)
     cat_id, cats = pd.factorize(valid["category"])
     valid = valid.assign(key=key, key_id=key_id, cat_id=cat_id)
-    cat_code = {c: k for k, c in enumerate(cats)}
-    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id  # (return, enterprise) as one integer
+    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id
+    return _Keyed(valid, code_ok, {c: i for i, c in enumerate(cats)}, pair)
 
-    def list_finding(code: str, item, col: str, **kw) -> None:
-        ret = current[item.ret]
-        e = ret.raw.enterprises
-        ret.findings.append(F.make(code, **kw, **dict(ret.locate(), sheet=e.sheet,
-                                                     cell=_list_cell(e.letters, col, item.row),
-                                                     field=f"list.{col}", label=f"企业清单第{item.row}行")))
 
-    # duplicates within a return and category (vectorised: lists hold tens of thousands of rows)
+def _duplicates(k: _Keyed, emit) -> None:
+    """The same enterprise twice under one category of one return."""
     group = ["ret", "cat_id", "key_id"]
-    dup = valid.duplicated(group, keep="first")
+    dup = k.valid.duplicated(group, keep="first")
     if dup.any():
-        first_row = valid.groupby(group, sort=False)["row"].transform("first")
-        for row, other in zip(valid[dup].itertuples(), first_row[dup]):
-            list_finding("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
-    # categories that exclude each other, and titles expected to come with another
+        first_row = k.valid.groupby(group, sort=False)["row"].transform("first")
+        for row, other in zip(k.valid[dup].itertuples(), first_row[dup]):
+            emit("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
+
+
+def _category_pairs(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
+    """Categories that exclude each other, and titles expected to come with another (rules: exclusive,
+    expected_subset), for the returns of each list declaration."""
     specs = list({id(r.form.enterprise_list): r.form.enterprise_list for r in current.values()}.values())
     which = np.zeros(max(current) + 1, dtype=np.int64)
     for i, r in current.items():
-        which[i] = next(k for k, spec in enumerate(specs) if spec is r.form.enterprise_list)
-    spec_of = which[valid["ret"].to_numpy()]
-    for k, spec in enumerate(specs):
-        mine = spec_of == k
+        which[i] = next(n for n, spec in enumerate(specs) if spec is r.form.enterprise_list)
+    spec_of = which[k.valid["ret"].to_numpy()]
+    cat_id = k.valid["cat_id"].to_numpy()
 
-        def rows_of(c: str, mine: np.ndarray = mine) -> np.ndarray:
-            return mine & (cat_id == cat_code.get(c, -2))
+    def pair_in(rows: np.ndarray) -> np.ndarray:  # hashed (numpy's isin sorts)
+        return pd.Series(k.pair, copy=False).isin(k.pair[rows]).to_numpy()
 
-        def pair_in(rows: np.ndarray) -> np.ndarray:  # hashed (numpy's isin sorts)
-            return pd.Series(pair, copy=False).isin(pair[rows]).to_numpy()
+    for n, spec in enumerate(specs):
+        def rows_of(c: str, mine: np.ndarray = spec_of == n) -> np.ndarray:
+            return mine & (cat_id == k.cat_code.get(c, -2))
 
-        for a, b in spec.exclusive:
-            both = rows_of(a) & pair_in(rows_of(b))
-            for row in valid[both].itertuples():
-                list_finding("list_exclusive", row, "name", value=row.name, a=spec.category(a).label,
-                             b=spec.category(b).label)
-        for a, b in spec.expected_subset:
-            alone = rows_of(a) & ~pair_in(rows_of(b))
-            for row in valid[alone].itertuples():
-                list_finding("list_expected_subset", row, "name", value=row.name, a=spec.category(a).label,
-                             b=spec.category(b).label)
-    # the same enterprise claimed by two parks: one row per park and code, then a repeated code
-    coded = code_ok & ~pd.Series(pair).duplicated().to_numpy()
+        for code, pairs, hit in (("list_exclusive", spec.exclusive, lambda a, b: rows_of(a) & pair_in(rows_of(b))),
+                                 ("list_expected_subset", spec.expected_subset,
+                                  lambda a, b: rows_of(a) & ~pair_in(rows_of(b)))):
+            for a, b in pairs:
+                for row in k.valid[hit(a, b)].itertuples():
+                    emit(code, row, "name", value=row.name, a=spec.category(a).label, b=spec.category(b).label)
+
+
+def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
+    """The same credit code in the lists of several returns: one finding per return and enterprise."""
+    coded = k.code_ok & ~pd.Series(k.pair).duplicated().to_numpy()
     shared = coded.copy()
-    shared[coded] = pd.Series(key_id[coded]).duplicated(keep=False).to_numpy()
-    if shared.any():
-        shared = valid[shared]
-        rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
-        for row in shared.itertuples():
-            others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
-            list_finding("enterprise_in_two_parks", row, "credit_code", value=row.name, credit_code=row.key,
-                         others=others)
-
-
+    shared[coded] = pd.Series(k.valid["key_id"].to_numpy()[coded]).duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return
+    shared = k.valid[shared]
+    rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
+    for row in shared.itertuples():
+        others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
+        emit("enterprise_in_two_parks", row, "credit_code", value=row.name, credit_code=row.key, others=others)

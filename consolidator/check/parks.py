@@ -21,7 +21,8 @@ def attach_parks(checked: list[CheckedReturn], roster: list[Park] | None) -> Non
         park = None
         if ret.raw.park_id and ret.raw.park_id in by_id:
             park = by_id[ret.raw.park_id]
-        name = ret.values.get("park_name") if ret.form else None
+        roles = ret.form.roles if ret.form else {}  # which fields name the park, its city, the filling date
+        name = ret.values.get(roles["park_name"]) if ret.form else None
         if park is None and name:
             park = by_name.get(park_key(name))
         if park is None and not ret.raw.readable:
@@ -29,8 +30,8 @@ def attach_parks(checked: list[CheckedReturn], roster: list[Park] | None) -> Non
             park = max(hits, key=lambda p: len(p.name)) if hits else None
         ret.park = park
         ret.park_name = park.name if park else (name or "")
-        ret.city = park.city if park else str(ret.values.get("province_city") or "")
-        fill = ret.values.get("fill_date")
+        ret.city = park.city if park else str(ret.values.get(roles.get("city")) or "")
+        fill = ret.values.get(roles.get("fill_date"))
         ret.fill_date = fill if isinstance(fill, dt.date) else None
 
 

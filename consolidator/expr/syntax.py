@@ -82,6 +82,9 @@ def collect_guard(node: ast.AST, out: dict[str, None]) -> None:
         if name == "one_of":
             collect_guard(node.args[0], out)
             return
+        for arg in node.args:  # not node.func: a function's name is not a field
+            collect_guard(arg, out)
+        return
     for child in ast.iter_child_nodes(node):
         collect_guard(child, out)
 

@@ -23,7 +23,10 @@ from ..write.template import workbook_bytes
 
 def personal_workbook(form: Form, park: Park) -> tuple[str, bytes]:
     """The park's own copy: its name, city and county filled in and locked, its id embedded."""
-    prefill = {"park_id": park.park_id, "park_name": park.name, "province_city": park.city, "county": park.county}
+    roles = form.roles
+    # the park's identity for _meta (park_id, park_name) and the fields it prefills, by role
+    prefill = {"park_id": park.park_id, "park_name": park.name,
+               roles["park_name"]: park.name, roles["city"]: park.city, roles["county"]: park.county}
     data = workbook_bytes(form, park={k: v for k, v in prefill.items() if v})
     return safe_filename(f"{park.name}_{form.category_name}_填报表", ".xlsx"), data
 

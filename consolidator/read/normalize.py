@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from .. import findings as F
 from ..findings import display
-from ..rules.formats import FORMAT_CHECKS, nfkc, uscc_problems
+from ..rules.formats import nfkc
 from ..rules.model import Field, Form
 
 
@@ -169,8 +169,7 @@ def normalise_return(raw, form: Form) -> None:
     """Typed values of a return as read (raw.values, raw.unreadable) and its enterprise list's
     normalised columns; each conversion or problem becomes a finding in raw.findings.
 
-    Runs in the reading workers, so the main process only assembles and validates the batch; the
-    checker runs it itself for a return that comes without it (built in memory, in tests)."""
+    Runs once, in the reading worker (read.workers.read_one): the main process only validates."""
     values: dict[str, Any] = {}
     unreadable = set()
     for fid, cell in raw.cells.items():
@@ -190,8 +189,6 @@ def normalise_return(raw, form: Form) -> None:
             raw.findings.append(F.make("value_normalised", value=display(cell.raw), read=display(got.value),
                                        how=got.note, **_located(raw, form, f)))
     raw.values, raw.unreadable = values, frozenset(unreadable)
-    raw.format_bad = frozenset(fid for fid, f in form.fields.items() if f.format in FORMAT_CHECKS
-                               and values.get(fid) is not None and not FORMAT_CHECKS[f.format](str(values[fid])))
     normalise_list(raw.enterprises, form)
 
 
@@ -200,40 +197,46 @@ def _located(raw, form: Form, f: Field) -> dict[str, str]:
 
 
 def normalise_list(rows, form: Form) -> None:
-    """The enterprise list's raw columns -> the columns the checker validates: category (id, or None
-    when the text is not a category of the form), category_raw and category_label, name, credit_code
-    (canonical text), code_numeric (the code was stored as a number: its last digits are lost),
-    code_problem (None for a well-formed code) and industry. (RawReturn.share then makes repeated
-    texts one object.)"""
+    """The enterprise list's raw columns -> the columns the checker validates, as the rules declare
+    them: a text column as its text (stripped; "" when empty); a `format: uscc` column as the canonical
+    code and `<id>_numeric` (the code was stored as a number: its last digits are lost); a choice column
+    (it chooses among the list's categories) as `<id>_raw` (the text), `<id>` (the category id, None when
+    the text names none) and `<id>_label`. (RawReturn.share then makes repeated texts one object.)"""
     if rows.normalised:
         return
-    raw = rows.columns
-    n = len(rows.rows)
-    empty = [None] * n
+    raw, empty = rows.columns, [None] * len(rows.rows)
+    out: dict[str, list] = {}
+    repetitive = []
+    for c in form.enterprise_list.columns:
+        values = raw.get(c.id, empty)
+        if c.type == "choice":
+            out.update(_choice_columns(c.id, values, form))
+            repetitive += [c.id + "_raw", c.id, c.id + "_label"]
+        elif c.format == "uscc":
+            out[c.id] = [code_text(v) for v in values]
+            out[c.id + "_numeric"] = [isinstance(v, float) for v in values]
+        else:
+            out[c.id] = ["" if v is None else display(v).strip() for v in values]
+            if c.format:  # a code from a table (industry): a list repeats a few dozen of them
+                repetitive.append(c.id)
+    rows.columns, rows.repetitive, rows.normalised = out, tuple(repetitive), True
+
+
+def _choice_columns(cid: str, values: list, form: Form) -> dict[str, list]:
     labels = {nfkc(c.label): c for c in form.enterprise_list.categories}
-    cat_raw, cat_id, cat_label = [], [], []
+    texts, ids, names = [], [], []
     seen: dict[tuple, tuple[str, str | None, str]] = {}  # a list repeats a handful of category texts
-    for v in raw.get("category", empty):
+    for v in values:
         key = (v.__class__, v)  # 1.0 and True are equal keys, but not equal texts
         got = seen.get(key)
         if got is None:
             text = "" if v is None else str(v).strip()
             c = labels.get(nfkc(text).strip()) if v is not None else None
             got = seen[key] = (text, c.id if c else None, c.label if c else "")
-        cat_raw.append(got[0])
-        cat_id.append(got[1])
-        cat_label.append(got[2])
-    codes_raw = raw.get("credit_code", empty)
-    codes = [code_text(v) for v in codes_raw]
-    rows.columns = {
-        "category_raw": cat_raw, "category": cat_id, "category_label": cat_label,
-        "name": ["" if v is None else str(v).strip() for v in raw.get("name", empty)],
-        "credit_code": codes,
-        "code_numeric": [isinstance(v, float) for v in codes_raw],
-        "code_problem": uscc_problems(codes),
-        "industry": ["" if v is None else display(v).strip() for v in raw.get("industry", empty)],
-    }
-    rows.normalised = True
+        texts.append(got[0])
+        ids.append(got[1])
+        names.append(got[2])
+    return {cid + "_raw": texts, cid: ids, cid + "_label": names}
 
 
 def code_text(raw: Any) -> str:

@@ -67,6 +67,15 @@ def _quiet() -> None:
         pass
 
 
+def read_one(source: Source, forms: dict[str, Form]) -> RawReturn:
+    """What a reading worker does with one file: read it and normalise its values (the only place a
+    return is normalised; the main process only validates)."""
+    raw = read_return(source, forms)
+    if raw.readable and raw.category in forms:
+        normalise_return(raw, forms[raw.category])
+    return raw
+
+
 def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) -> None:
     _quiet()
     gc.freeze()  # what the worker inherited stays put: collections then walk only its own objects
@@ -83,10 +92,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) ->
             return
         index, source = task
         try:
-            raw = read_return(source, forms)
-            if raw.readable and raw.category in forms:
-                normalise_return(raw, forms[raw.category])
-            raw.share(shared)
+            raw = read_one(source, forms).share(shared)
         except MemoryError:
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
@@ -156,76 +162,94 @@ class IsolatedReader:
         Each worker has up to QUEUE files sent ahead, so it never waits for the main process between
         two files (a file given in memory only when it waits: AHEAD_BYTES); a file's time limit runs
         from when the worker finished the one before it."""
-        results: list[RawReturn | None] = [None] * len(sources)
-        pending = deque(range(len(sources)))
-        pool = [self._start() for _ in range(min(self.workers, len(sources)))]
-        if self.meanwhile is not None:
-            self.meanwhile.start()
-        done = 0
-        shared: dict = {}
-
-        def finish(i: int, raw: RawReturn) -> None:
-            nonlocal done
-            results[i] = raw.share(shared)
-            done += 1
-            if progress:
-                progress(done, len(sources), raw)
-
-        def replace(k: int) -> None:
-            """Kill worker k; the files queued behind the one it failed on go back to the front."""
-            w = pool[k]
-            w.queue.popleft()
-            pending.extendleft(reversed(w.queue))
-            self._stop(w, kill=True)
-            pool[k] = self._start()
-
+        run = _Run(self, sources, progress)
         try:
-            while pending or any(w.queue for w in pool):
+            while run.pending or any(w.queue for w in run.pool):
                 now = time.monotonic()
-                for k, w in enumerate(pool):
-                    while len(w.queue) < self.QUEUE and pending:
-                        if w.queue and len(sources[pending[0]].data or b"") > self.AHEAD_BYTES:
-                            break
-                        i = pending.popleft()
-                        try:
-                            w.conn.send((i, sources[i]))
-                        except OSError:  # the worker died on a file it was given: its recv below says which
-                            pending.appendleft(i)
-                            if not w.queue:  # died with nothing to read: just replace it
-                                self._stop(w, kill=True)
-                                pool[k] = w = self._start()
-                                continue
-                            break
-                        if not w.queue:
-                            w.deadline = now + self.timeout
-                        w.queue.append(i)
-                busy = [w for w in pool if w.queue]
+                for k in range(len(run.pool)):
+                    run.send_ahead(k, now)
+                busy = [w for w in run.pool if w.queue]
                 ready = wait([w.conn for w in busy], timeout=max(0.0, min(w.deadline for w in busy) - now))
-                for k, w in enumerate(pool):
-                    if not w.queue:
-                        continue
-                    i = w.queue[0]
-                    if w.conn in ready:
-                        try:
-                            index, raw = w.conn.recv()
-                        except (EOFError, OSError):
-                            w.process.join(timeout=5)
-                            far = diagnose_crash(sources[i])
-                            if far:
-                                finish(i, RawReturn(sources[i]).fail("file_too_large", reason=far))
-                            else:
-                                finish(i, RawReturn(sources[i]).fail(
-                                    "file_crashed", reason="读取时占用内存超出限制或内容异常"))
-                            replace(k)
-                            continue
-                        w.queue.popleft()
-                        w.deadline = time.monotonic() + self.timeout
-                        raw.source = sources[index]
-                        finish(index, raw)
-                    elif time.monotonic() >= w.deadline:
-                        finish(i, RawReturn(sources[i]).fail("file_timeout", seconds=f"{self.timeout:g}"))
-                        replace(k)
+                for k in range(len(run.pool)):
+                    run.collect(k, ready)
         finally:
-            for w in pool:
+            for w in run.pool:
                 self._stop(w)
-        return results  # type: ignore[return-value]
+        return run.results  # type: ignore[return-value]
+
+
+class _Run:
+    """One read_all: the files not yet sent, the workers with what each has queued, the results."""
+
+    def __init__(self, reader: IsolatedReader, sources: list[Source], progress):
+        self.reader, self.sources, self.progress = reader, sources, progress
+        self.results: list[RawReturn | None] = [None] * len(sources)
+        self.pending = deque(range(len(sources)))
+        self.pool = [reader._start() for _ in range(min(reader.workers, len(sources)))]
+        if reader.meanwhile is not None:
+            reader.meanwhile.start()
+        self.done = 0
+        self.shared: dict = {}
+
+    def finish(self, i: int, raw: RawReturn) -> None:
+        self.results[i] = raw.share(self.shared)
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, len(self.sources), raw)
+
+    def replace(self, k: int) -> None:
+        """Kill worker k; the files queued behind the one it failed on go back to the front."""
+        w = self.pool[k]
+        w.queue.popleft()
+        self.pending.extendleft(reversed(w.queue))
+        self.reader._stop(w, kill=True)
+        self.pool[k] = self.reader._start()
+
+    def send_ahead(self, k: int, now: float) -> None:
+        w = self.pool[k]
+        while len(w.queue) < self.reader.QUEUE and self.pending:
+            if w.queue and len(self.sources[self.pending[0]].data or b"") > self.reader.AHEAD_BYTES:
+                break
+            i = self.pending.popleft()
+            try:
+                w.conn.send((i, self.sources[i]))
+            except OSError:  # the worker died on a file it was given: its recv in collect says which
+                self.pending.appendleft(i)
+                if not w.queue:  # died with nothing to read: just replace it
+                    self.reader._stop(w, kill=True)
+                    self.pool[k] = w = self.reader._start()
+                    continue
+                break
+            if not w.queue:
+                w.deadline = now + self.reader.timeout
+            w.queue.append(i)
+
+    def collect(self, k: int, ready: list) -> None:
+        """Take worker k's result if it has one; a worker that died or ran out of time is replaced."""
+        w = self.pool[k]
+        if not w.queue:
+            return
+        i = w.queue[0]
+        if w.conn in ready:
+            try:
+                index, raw = w.conn.recv()
+            except (EOFError, OSError):
+                w.process.join(timeout=5)
+                self.finish(i, _crashed(self.sources[i]))
+                self.replace(k)
+                return
+            w.queue.popleft()
+            w.deadline = time.monotonic() + self.reader.timeout
+            raw.source = self.sources[index]
+            self.finish(index, raw)
+        elif time.monotonic() >= w.deadline:
+            self.finish(i, RawReturn(self.sources[i]).fail("file_timeout", seconds=f"{self.reader.timeout:g}"))
+            self.replace(k)
+
+
+def _crashed(source: Source) -> RawReturn:
+    """The finding for a file its worker died on: the cell far outside the form, when that is why."""
+    far = diagnose_crash(source)
+    if far:
+        return RawReturn(source).fail("file_too_large", reason=far)
+    return RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制或内容异常")

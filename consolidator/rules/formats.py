@@ -90,7 +90,6 @@ def email_ok(text: str) -> bool:
     return bool(_EMAIL.match(nfkc(text).strip()))
 
 
-FORMAT_CHECKS = {"phone": phone_ok, "email": email_ok}  # formats of single fields (lists: normalise_list)
 
 
 @lru_cache(maxsize=4)

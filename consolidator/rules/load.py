@@ -15,12 +15,27 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 from .. import expr as expr_mod
-from .model import Block, EnterpriseList, Field, Form, ListCategory, Rule, Sheet
+from .model import (
+    Block,
+    Chart,
+    EnterpriseList,
+    Evaluation,
+    EvaluationRow,
+    EvaluationSection,
+    Field,
+    Form,
+    ListCategory,
+    Rule,
+    Sheet,
+    Summary,
+)
 from .schema import (
     BlockSpec,
     CategoryFile,
     CommonFile,
     EnterpriseListSpec,
+    EvaluationRowSpec,
+    EvaluationSectionSpec,
     FieldSpec,
     RuleSpec,
     TextParagraph,
@@ -28,6 +43,9 @@ from .schema import (
 
 
 COMMON_FILE = "common.yaml"
+# the field types each role (rules/common.yaml, roles:) may have: the code reads the date as a date
+ROLE_TYPES = {"fill_date": ("date",)}
+TEXT_TYPES = ("text", "longtext", "choice")
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"  # the rules/ folder of the project
 
 
@@ -153,7 +171,8 @@ def _validate_model(model, raw, path: Path, lines: dict[str, int]):
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # a misspelt key is also a missing one: name the misspelling, which says what to fix
+        err = next((e for e in exc.errors() if e["type"] == "extra_forbidden"), exc.errors()[0])
         key = _loc_to_path(err["loc"])
         if err["type"] in ("value_error", "assertion_error"):
             problem = str(err.get("ctx", {}).get("error", err["msg"]))
@@ -195,18 +214,20 @@ class _Compiler:
     def fail(self, which: str, path: str, problem: str):
         raise RuleFileError(self.paths[which], path, problem, self.lines[which].get(path))
 
-    def text(self, value: str | None, which: str, path: str) -> str | None:
+    def text(self, value: str | None, which: str, path: str, **extra: str) -> str | None:
+        """`value` with its {placeholders} filled from texts: (and `extra`, where a text has its own)."""
         if value is None:
             return None
+        texts = {**self.texts, **extra}
         try:
             names = {n for _, n, _, _ in string.Formatter().parse(value) if n}
         except ValueError:
             self.fail(which, path, "文字中的花括号不成对")
-        missing = sorted(names - set(self.texts))
+        missing = sorted(names - set(texts))
         if missing:
             used = f"{self.paths[which].name} 第{self.lines[which].get(path, '?')}行 {path}"
             self.fail("cat", "texts", f"texts 中缺少占位符 {{{'}、{'.join(missing)}}} 的文字（在 {used} 中使用）")
-        return value.format_map(self.texts)
+        return value.format_map(texts)
 
     # -- fields
     def compile(self) -> Form:
@@ -229,7 +250,8 @@ class _Compiler:
                     self.fail(which, f"{path}.id", f"块编号“{b.id}”重复")
                 block_ids.add(b.id)
                 blocks.append(self.block(b, s.id, which, path))
-            sheets.append(Sheet(s.id, s.title, self.text(s.heading, "common", f"sheets[{si}].heading"), tuple(blocks)))
+            sheets.append(Sheet(s.id, s.title, self.text(s.heading, "common", f"sheets[{si}].heading"), tuple(blocks),
+                                s.summary_group))
         self.check_fields()
         enterprise_list = self.enterprise_list()
         rules = self.rules(enterprise_list)
@@ -250,8 +272,10 @@ class _Compiler:
             enterprise_list=enterprise_list,
             fingerprint=self.fingerprint,
             rules_dir=str(self.paths["common"].parent),
-            evaluation=self.common.evaluation,
+            evaluation=self.evaluation({b.id: b for s in sheets for b in s.blocks}),
             texts=dict(self.texts),
+            roles=self.roles(),
+            summary=self.summary(),
         )
 
     def block(self, b: BlockSpec, sheet: str, which: str, path: str) -> Block:
@@ -374,6 +398,85 @@ class _Compiler:
         return EnterpriseList(spec.sheet_title, self.text(spec.title, "common", "enterprise_list.title"),
                               spec.rows, tuple(spec.columns), tuple(out), tuple(spec.exclusive),
                               tuple(spec.expected_subset))
+
+    # -- what the code reads by role, the panel's sheet, the summary's charts (all in common.yaml)
+    def known_field(self, fid: str, path: str) -> Field:
+        if fid not in self.fields:
+            self.fail("common", path, f"没有编号为“{fid}”的字段")
+        return self.fields[fid]
+
+    def roles(self) -> dict[str, str]:
+        out = {}
+        for role, fid in self.common.roles.model_dump().items():
+            f = self.known_field(fid, f"roles.{role}")
+            want = ROLE_TYPES.get(role, TEXT_TYPES)
+            if f.type not in want:
+                self.fail("common", f"roles.{role}", f"“{fid}”是 {f.type} 字段，{role} 应为 {' / '.join(want)} 字段")
+            out[role] = fid
+        return out
+
+    def evaluation(self, blocks: dict[str, Block]) -> Evaluation:
+        spec = self.common.evaluation
+        for i, fid in enumerate(spec.identifying):
+            self.known_field(fid, f"evaluation.identifying[{i}]")
+        sections = tuple(self.section(sec, f"evaluation.sections[{i}]", blocks) for i, sec in enumerate(spec.sections))
+        return Evaluation(self.text(spec.title, "common", "evaluation.title"),
+                          self.text(spec.instructions, "common", "evaluation.instructions"),
+                          tuple(spec.criteria), tuple(spec.identifying), sections)
+
+    def section(self, sec: EvaluationSectionSpec, path: str, blocks: dict[str, Block]) -> EvaluationSection:
+        rows, ids, show = (), (), sec.show
+        if sec.show == "rows":
+            rows = tuple(self.evaluation_row(r, f"{path}.rows[{i}]", blocks) for i, r in enumerate(sec.rows))
+        elif sec.show == "text":
+            self.known_field(sec.field, f"{path}.field")
+        elif sec.show == "category_blocks":  # the blocks this category's file adds, in the form's order
+            own = {b.id for b in self.cat.blocks}
+            ids, show = tuple(bid for bid, b in blocks.items() if bid in own and b.kind in ("fields", "repeat")), "blocks"
+        elif sec.show in ("blocks", "years"):
+            for j, bid in enumerate(sec.blocks):
+                if bid not in blocks:
+                    self.fail("common", f"{path}.blocks[{j}]", f"没有编号为“{bid}”的块；可用：{'、'.join(blocks)}")
+                if sec.show == "years" and blocks[bid].kind != "years":
+                    self.fail("common", f"{path}.blocks[{j}]", "show: years 只能列出年度块（kind: years）")
+            ids = tuple(sec.blocks) or tuple(bid for bid, b in blocks.items() if b.kind == "years")
+        first = blocks[ids[0]].title if ids else None
+        title = self.text(sec.title, "common", f"{path}.title", block_title=first or self.cat.category.name)
+        return EvaluationSection(title, show, rows=rows, blocks=ids, field=sec.field)
+
+    def evaluation_row(self, r: EvaluationRowSpec, path: str, blocks: dict[str, Block]) -> EvaluationRow:
+        label = self.text(r.label, "common", f"{path}.label")
+        if r.field is not None:
+            return EvaluationRow(label or self.known_field(r.field, f"{path}.field").label, field=r.field)
+        b = blocks.get(r.block)
+        if b is None or b.kind != "repeat":
+            self.fail("common", f"{path}.block", f"“{r.block}”不是重复块（kind: repeat）的编号")
+        try:
+            names = [n for _, n, _, _ in string.Formatter().parse(r.format) if n]
+        except ValueError:
+            self.fail("common", f"{path}.format", "文字中的花括号不成对")
+        unknown = [n for n in names if n not in b.families]
+        if unknown:
+            self.fail("common", f"{path}.format", f"{{{'}、{'.join(unknown)}}} 不是块“{b.id}”的字段；可用：{'、'.join(b.families)}")
+        return EvaluationRow(label or b.title or "", families=b.families, format=r.format, join=r.join)
+
+    def summary(self) -> Summary:
+        charts = []
+        for i, c in enumerate(self.common.summary.charts):
+            path = f"summary.charts[{i}]"
+            if c.family not in self.families:
+                self.fail("common", f"{path}.family", f"没有编号为“{c.family}”的字段")
+            members = [self.fields[fid] for fid in self.families[c.family]]
+            if not members[0].is_numeric or members[0].index is not None:
+                self.fail("common", f"{path}.family", "图表只能用于数字字段或年度数字字段")
+            if members[0].year is None and c.year is not None:
+                self.fail("common", f"{path}.year", "year 只用于年度字段（kind: years 块中的字段）")
+            year = self.years[0] if c.year is None else c.year
+            f = next((m for m in members if m.year in (None, year)), None)
+            if f is None:
+                self.fail("common", f"{path}.year", f"年份应为 {list(self.years)} 之一")
+            charts.append(Chart(f.id, self.text(c.title, "common", f"{path}.title") or f.display_label))
+        return Summary(tuple(charts))
 
     # -- rules
     def rules(self, enterprise_list: EnterpriseList) -> list[Rule]:

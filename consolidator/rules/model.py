@@ -105,6 +105,7 @@ class Sheet:
     title: str
     heading: str | None
     blocks: tuple[Block, ...]
+    summary_group: str = "sheet"  # the summary's column groups: "sheet" title, or sheet and "block" title
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,49 @@ class EnterpriseList:
         return next(c for c in self.categories if c.id == cid)
 
 
+@dataclass(frozen=True)
+class EvaluationRow:
+    """A label | value row of the panel's sheet: a field, or the filled rows of a repeated block."""
+
+    label: str
+    field: str | None = None
+    families: tuple[str, ...] = ()  # a repeated block's families; a row counts when its first is filled
+    format: str = ""  # with {family} placeholders, per repeated row
+    join: str = ""
+
+
+@dataclass(frozen=True)
+class EvaluationSection:
+    """A section of the panel's sheet. show: rows | years | blocks | text | scoring (category_blocks is
+    compiled to blocks, the category's own)."""
+
+    title: str
+    show: str
+    rows: tuple[EvaluationRow, ...] = ()
+    blocks: tuple[str, ...] = ()  # block ids, in the form's order
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    title: str
+    instructions: str
+    criteria: tuple  # schema.Criterion: id, label, weight, description
+    identifying: tuple[str, ...]  # field ids hidden in blind mode
+    sections: tuple[EvaluationSection, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    field: str  # the concrete field charted
+    title: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    charts: tuple[Chart, ...] = ()
+
+
 @dataclass(eq=False)
 class Form:
     category_id: str
@@ -145,8 +189,13 @@ class Form:
     enterprise_list: EnterpriseList
     fingerprint: str
     rules_dir: str = ""
-    evaluation: Any = None
+    evaluation: Evaluation | None = None
     texts: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)  # role (park_name, city, ...) -> field id
+    summary: Summary = field(default_factory=Summary)
+
+    def block(self, bid: str) -> Block:
+        return next(b for s in self.sheets for b in s.blocks if b.id == bid)
 
     def field(self, fid: str) -> Field:
         return self.fields[fid]

@@ -131,6 +131,9 @@ class SheetSpec(Strict):
     id: Id
     title: str = Field(max_length=31)
     heading: str | None = None  # shown at the top of the sheet; the sheet tab shows `title`
+    # how the summary titles this sheet's columns: "sheet" (the sheet's title) or "block" (the sheet's
+    # title and each block's, "三、发展情况：整体规模情况")
+    summary_group: Literal["sheet", "block"] = "sheet"
     blocks: list[BlockSpec]
 
     @field_validator("title")
@@ -201,17 +204,98 @@ class Criterion(Strict):
     description: str
 
 
+class EvaluationRowSpec(Strict):
+    """A row of a `show: rows` section: a label and a value."""
+
+    field: Id | None = None  # a field: its label and its value
+    block: Id | None = None  # a repeated block (kind: repeat): its filled rows on one line
+    format: str | None = None  # for a block, each row: "{lead_industry}（{lead_subfield}）"
+    join: str = "；"  # for a block, between the rows
+    label: str | None = None  # default: the field's label, the block's title
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.field is None) == (self.block is None):
+            raise ValueError("每行需要 field 或 block（二者选一）")
+        if self.block is not None and not self.format:
+            raise ValueError("block 行需要 format（每个重复行的写法，如“{lead_industry}（{lead_subfield}）”）")
+        if self.field is not None and self.format is not None:
+            raise ValueError("format 只用于 block 行")
+        return self
+
+
+SectionShow = Literal["rows", "years", "blocks", "category_blocks", "text", "scoring"]
+
+
+class EvaluationSectionSpec(Strict):
+    """A section of a park's sheet in evaluation.xlsx: a heading and what is shown under it.
+
+    rows: `rows` as label | value; years: every family of the year blocks (or of `blocks`) with its
+    years and the change; blocks: the fields of `blocks` two to a row, then their long texts;
+    category_blocks: the same for the blocks the category file adds; text: the long text `field`,
+    paragraph by paragraph; scoring: the criteria with their score cells (exactly one section)."""
+
+    title: str  # may use {block_title}: the title of the section's first block
+    show: SectionShow
+    rows: list[EvaluationRowSpec] = []
+    blocks: list[Id] = []
+    field: Id | None = None
+
+    @model_validator(mode="after")
+    def _what_it_shows(self):
+        if (self.show == "rows") != bool(self.rows):
+            raise ValueError("rows 用于且只用于 show: rows（至少一行）")
+        if self.show == "blocks" and not self.blocks:
+            raise ValueError("show: blocks 需要 blocks（块编号列表）")
+        if self.blocks and self.show not in ("blocks", "years"):
+            raise ValueError("blocks 只用于 show: blocks 或 show: years")
+        if (self.show == "text") != (self.field is not None):
+            raise ValueError("field 用于且只用于 show: text")
+        return self
+
+
 class EvaluationSpec(Strict):
     title: str
     criteria: list[Criterion] = Field(min_length=1)
     instructions: str = ""
+    identifying: list[Id] = []  # the fields --blind hides (also wherever the texts repeat them)
+    sections: list[EvaluationSectionSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_scoring(self):
+        if sum(s.show == "scoring" for s in self.sections) != 1:
+            raise ValueError("sections 中应有且只有一个 show: scoring（专家评分）")
+        return self
+
+
+class RolesSpec(Strict):
+    """Which field plays each part the code knows about (a field id, or a family of one field)."""
+
+    park_name: Id  # names the park: roster matching, every output
+    city: Id  # the park's city: 分市统计, the reports
+    county: Id
+    fill_date: Id  # the filling date: the newest return of a park wins
+    practice_name: Id  # the practice's name: the panel's overview
+
+
+class ChartSpec(Strict):
+    family: Id  # a numeric field, or a family of years
+    year: int | None = None  # for a family of years; default: the first of form.years
+    title: str | None = None  # default: the field's label with its year, 2025年营业收入（亿元）
+
+
+class SummarySpec(Strict):
+    # the 图表 sheet: a bar chart per entry over the parks in the totals, the 30 largest by the first
+    charts: list[ChartSpec] = []
 
 
 class CommonFile(Strict):
     form: FormMeta
+    roles: RolesSpec
     sheets: list[SheetSpec]
     enterprise_list: EnterpriseListSpec
     evaluation: EvaluationSpec
+    summary: SummarySpec = SummarySpec()
     rules: list[RuleSpec] = []
 
 

@@ -1,10 +1,11 @@
 """The expert panel's workbook (evaluation.xlsx): one printable sheet per park and an overview.
 
-Each park sheet shows the practice, the key indicators with their three-year trend, the category's
-own block, the park's introduction and the full report laid out to be read, then the scoring block
-with the criteria and weights of rules/ (evaluation:). The overview collects every sheet's scores by
-formula and ranks the parks. With blind=True the park's name, the filling unit and every contact are
-hidden (also inside the texts) and the parks are numbered; the key goes into a separate workbook.
+Each park sheet shows the sections rules/common.yaml declares (evaluation.sections): today the practice,
+the key indicators with their three-year trend, the land and enterprise figures, the category's own
+block, the park's introduction and the full report laid out to be read, then the scoring block with the
+criteria and weights. The overview collects every sheet's scores by formula and ranks the parks. With
+blind=True the fields of evaluation.identifying (the park's name, the filling unit, every contact) are
+hidden, also inside the texts, and the parks are numbered; the key goes into a separate workbook.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..check.results import CheckedReturn
 from ..rules import Form
+from ..rules.model import EvaluationSection
 from .styles import BORDER, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
 from .xlsx import TextGuard, cell, set_text
 
@@ -45,8 +47,6 @@ CENTERED_WRAP = Alignment(horizontal="center", vertical="center", wrap_text=True
 H_CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right", vertical="center")
 LEFT = Alignment(horizontal="left", vertical="center")
-IDENTIFYING = ("park_name", "filler_name", "head_name", "head_position", "head_phone", "head_email", "contact_name",
-               "contact_position", "contact_phone", "contact_email", "cover_park_name", "cover_filler_name")
 
 
 @dataclass
@@ -67,7 +67,8 @@ def _sheet_name(text: str, used: set[str]) -> str:
 
 
 def _redactor(ret: CheckedReturn):
-    secrets = sorted({str(ret.values.get(fid) or "").strip() for fid in IDENTIFYING} - {""}, key=len, reverse=True)
+    identifying = ret.form.evaluation.identifying
+    secrets = sorted({str(ret.values.get(fid) or "").strip() for fid in identifying} - {""}, key=len, reverse=True)
     secrets = [s for s in secrets if len(s) >= 2]
 
     def redact(text):
@@ -217,96 +218,88 @@ def _change(f, old, new) -> str:
     return f"{(new / old - 1) * 100:+.1f}%"
 
 
-def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, str]:
-    """Fill one park's sheet; returns criterion id -> score cell ("D40")."""
-    ret, ws = entry.ret, s.ws
-    v = ret.values
-    ev = form.evaluation
-    s.merged(ev.title, font=TITLE, height=28, align=CENTERED)
-    who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
-    s.merged(f"{who}　类别：{form.category_name}　所在地区：{ret.city}", font=SMALL)
-
-    s.heading("一、创新实践概述")
-    leads = [f"{v.get(f'lead_industry_{i}')}（{v.get(f'lead_subfield_{i}') or ''}）"
-             for i in range(1, 4) if v.get(f"lead_industry_{i}")]
-    for label, value in (("创新实践名称", v.get("practice_name")), ("创新实践聚焦主导产业", v.get("focus_industry")),
-                         ("主导产业及细分领域", "；".join(leads))):
-        s.put(1, label, fill=HEAD_FILL)
+def _rows_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
+    """Label | value rows: a field, or a repeated block's filled rows on one line."""
+    v = s.ret.values
+    s.heading(section.title)
+    for r in section.rows:
+        if r.field is not None:
+            value = v.get(r.field)
+        else:
+            rows = [{fam: v.get(form.families[fam][k]) for fam in r.families}
+                    for k in range(len(form.families[r.families[0]]))]
+            value = r.join.join(r.format.format_map({fam: "" if x is None else x for fam, x in row.items()})
+                                for row in rows if row[r.families[0]])
+        s.put(1, r.label, fill=HEAD_FILL)
         s.merge(2, 6)
-        s.put(2, value, label=label)
-        ws.row_dimensions[s.row].height = max(18, rows_height(str(value or ""), sum(WIDTHS[1:])))
+        s.put(2, value, label=r.label)
+        s.ws.row_dimensions[s.row].height = max(18, rows_height(str(value or ""), sum(WIDTHS[1:])))
         s.row += 1
 
-    s.heading("二、主要指标（近三年）")
+
+def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
+    """The indicators of the year blocks with their years and the change from the first to the last."""
+    v = s.ret.values
     years = sorted(form.years)
+    s.heading(section.title)
     heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
     for i, h in enumerate(heads[:5], start=1):
-        s.put(i, h, font=HEAD10, fill=HEAD_FILL,
-              align=CENTERED_WRAP)
+        s.put(i, h, font=HEAD10, fill=HEAD_FILL, align=CENTERED_WRAP)
     s.merge(5, 6)
     s.row += 1
-    year_blocks = [b for sh in form.sheets for b in sh.blocks if b.kind == "years"]
-    for b in year_blocks:
-        for fam in b.families:
-            members = [form.fields[fid] for fid in form.families[fam]]
-            f = members[0]
-            if f.part_of or f.explains:
-                continue
-            by_year = {m.year: v.get(m.id) for m in members}
-            s.put(1, f.label, font=LABEL)
-            for i, y in enumerate(years, start=2):
-                s.put(i, by_year.get(y), fmt=_fmt(f), align=RIGHT)
-            s.merge(5, 6)
-            s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])),
-                  align=CENTERED)
-            ws.row_dimensions[s.row].height = max(18, rows_height(f.label, WIDTHS[0], 10))
-            s.row += 1
+    for fam in (fam for bid in section.blocks for fam in form.block(bid).families):
+        members = [form.fields[fid] for fid in form.families[fam]]
+        f = members[0]
+        if f.part_of or f.explains:
+            continue
+        by_year = {m.year: v.get(m.id) for m in members}
+        s.put(1, f.label, font=LABEL)
+        for i, y in enumerate(years, start=2):
+            s.put(i, by_year.get(y), fmt=_fmt(f), align=RIGHT)
+        s.merge(5, 6)
+        s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])), align=CENTERED)
+        s.ws.row_dimensions[s.row].height = max(18, rows_height(f.label, WIDTHS[0], 10))
+        s.row += 1
 
-    def field_rows(blocks, title):
-        pairs = []
-        for b in blocks:
-            for fam in b.families:
-                f = form.fields[form.families[fam][0]]
-                if f.part_of or f.explains or f.type == "longtext" or f.year is not None:
-                    continue
-                pairs.append(f)
-        if not pairs:
-            return
-        s.heading(title)
-        for k in range(0, len(pairs), 2):
-            for j, f in enumerate(pairs[k:k + 2]):
-                col = 1 + j * 3
-                s.put(col, f.label, font=LABEL, fill=HEAD_FILL)
-                s.merge(col + 1, col + 2)
-                value = v.get(f.id)
-                s.put(col + 1, value, fmt=_fmt(f) if f.is_numeric else None,
-                      align=(RIGHT if f.is_numeric else LEFT))
-            ws.row_dimensions[s.row].height = max(30, *(rows_height(f.label, WIDTHS[0], 10) for f in pairs[k:k + 2]))
-            s.row += 1
 
-    dev = next(sh for sh in form.sheets if sh.id == "development")
-    common_ids = {"land", "enterprises"}
-    field_rows([b for b in dev.blocks if b.id in common_ids], "三、土地利用和企业培育情况")
-    own = [b for b in dev.blocks if b.kind == "fields" and b.id not in common_ids]
-    field_rows(own, f"四、{own[0].title if own else form.category_name}")
-    for b in own:
-        for fam in b.families:
-            f = form.fields[form.families[fam][0]]
-            if f.type == "longtext":
-                s.merged(f.label, font=HEAD11)
-                s.paragraphs(v.get(f.id), f.label)
+def _blocks_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
+    """The fields of the blocks two to a row (parts, notes and years left out), then their long texts."""
+    v = s.ret.values
+    fields = [form.fields[fid] for bid in section.blocks for fam in form.block(bid).families
+              for fid in form.families[fam]]
+    pairs = [f for f in fields if not (f.part_of or f.explains or f.type == "longtext" or f.year is not None)]
+    texts = [f for f in fields if f.type == "longtext" and not f.explains]
+    if not (pairs or texts):
+        return
+    s.heading(section.title)
+    for k in range(0, len(pairs), 2):
+        for j, f in enumerate(pairs[k:k + 2]):
+            col = 1 + j * 3
+            s.put(col, f.display_label, font=LABEL, fill=HEAD_FILL)
+            s.merge(col + 1, col + 2)
+            s.put(col + 1, v.get(f.id), fmt=_fmt(f) if f.is_numeric else None,
+                  align=(RIGHT if f.is_numeric else LEFT))
+        s.ws.row_dimensions[s.row].height = max(30, *(rows_height(f.display_label, WIDTHS[0], 10)
+                                                      for f in pairs[k:k + 2]))
+        s.row += 1
+    for f in texts:
+        s.merged(f.display_label, font=HEAD11)
+        s.paragraphs(v.get(f.id), f.display_label)
 
-    s.heading("五、工业园区简介")
-    s.paragraphs(v.get("park_intro"), "工业园区简介")
-    s.heading("六、创新实践经验总结报告")
-    s.paragraphs(v.get("report_text"), "创新实践经验总结报告")
 
-    s.heading("七、专家评分")
+def _text_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
+    s.heading(section.title)
+    s.paragraphs(s.ret.values.get(section.field), form.fields[section.field].label)
+
+
+def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[str, str]:
+    """The criteria with open score cells (limited to each weight) and the total; criterion id -> cell."""
+    ev, ws = form.evaluation, s.ws
+    s.heading(section.title)
     if ev.instructions:
         s.merged(ev.instructions, font=SMALL)
     for i, h in enumerate(["评分项", "评分要点", "", "满分", "得分", "备注"], start=1):
-        s.put(i, h, font=HEAD10, fill=HEAD_FILL,
-              align=CENTERED)
+        s.put(i, h, font=HEAD10, fill=HEAD_FILL, align=CENTERED)
     s.merge(2, 3)
     s.row += 1
     cells, first = {}, s.row
@@ -317,8 +310,7 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
         s.put(4, c.weight, align=CENTERED, fmt="0.##")
         score = s.put(5, None, fill=INPUT_FILL, align=CENTERED, fmt="0.##")
         score.protection = UNLOCKED
-        note = s.put(6, None, fill=INPUT_FILL)
-        note.protection = UNLOCKED
+        s.put(6, None, fill=INPUT_FILL).protection = UNLOCKED
         dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
                             showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")
         ws.data_validations.append(dv)
@@ -339,7 +331,23 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24)
     ws.conditional_formatting.add(f"E{first}:E{last}", FormulaRule(
         formula=[f"AND(ISNUMBER(E{first}),E{first}>D{first})"], fill=PatternFill(bgColor="FFC7CE", fill_type="solid")))
+    return cells
 
+
+SECTIONS = {"rows": _rows_section, "years": _years_section, "blocks": _blocks_section, "text": _text_section,
+            "scoring": _scoring_section}
+
+
+def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, str]:
+    """Fill one park's sheet with the sections of rules/common.yaml (evaluation.sections); returns
+    criterion id -> score cell ("D40") and "total" -> the total's cell."""
+    ret, ws = entry.ret, s.ws
+    s.merged(form.evaluation.title, font=TITLE, height=28, align=CENTERED)
+    who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
+    s.merged(f"{who}　类别：{form.category_name}　所在地区：{ret.city}", font=SMALL)
+    cells: dict[str, str] = {}
+    for section in form.evaluation.sections:
+        cells.update(SECTIONS[section.show](s, section, form) or {})
     ws.protection.sheet = True
     ws.protection.formatRows = False
     ws.protection.formatColumns = False
@@ -353,80 +361,94 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     return cells
 
 
-def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
-                     guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
-    """The panel's workbook and, when blind, the key from numbers to parks."""
-    guard = guard or TextGuard()
-    wb = Workbook(write_only=True)
-    overview = wb.create_sheet("评分汇总")
-    used = {overview.title}
+def _entries(rets: list[CheckedReturn], blind: bool, used: set[str]) -> list[Entry]:
     entries = []
     for n, ret in enumerate(sorted(rets, key=lambda r: (r.form.order, r.park.row if r.park else 10**9, r.park_name)),
                             start=1):
         number = f"E{n:03d}" if len(rets) >= 100 else f"E{n:02d}"
         name = number if blind else f"{n:02d} {ret.park_name}"
         entries.append(Entry(ret, number, _sheet_name(name, used)))
-    first_form = next(iter(forms.values()))
-    criteria = first_form.evaluation.criteria
-    heads = ["评审编号"] + ([] if blind else ["园区名称"]) + ["类别", "创新实践名称"] + \
-        [f"{c.label}（{c.weight:g}分）" for c in criteria] + ["总分", "排名"]
-    widths = [10] + ([30] if not blind else []) + [20, 44] + [12] * len(criteria) + [10, 8]
-    for i, w in enumerate(widths, start=1):
-        overview.column_dimensions[get_column_letter(i)].width = w
-    overview.freeze_panes = "B2"
-    overview.page_setup.orientation = "landscape"
-    overview.page_setup.paperSize = "9"
-    overview.page_setup.fitToWidth = 1
-    overview.page_setup.fitToHeight = 0
-    overview.sheet_properties.pageSetUpPr.fitToPage = True
-    overview.append([cell(overview, h, font=HEAD11, fill=HEAD_FILL, alignment=CENTERED_WRAP) for h in heads])
-    text_proto, formula_proto = WriteOnlyCell(overview), WriteOnlyCell(overview)
-    text_proto.border = formula_proto.border = BORDER
-    text_proto.alignment = WRAP_MIDDLE
-    last = len(entries) + 1
+    return entries
 
-    def styled(proto, value):
-        c = WriteOnlyCell(overview, value=value)
+
+class _Overview:
+    """评分汇总: a row per park, its scores collected by formula and ranked."""
+
+    def __init__(self, wb: Workbook, form: Form, blind: bool, rows: int, guard: TextGuard):
+        self.ws, self.blind, self.last, self.guard = wb.create_sheet("评分汇总"), blind, rows + 1, guard
+        self.criteria = form.evaluation.criteria
+        self.practice = form.fields[form.roles["practice_name"]].label
+        heads = ["评审编号"] + ([] if blind else ["园区名称"]) + ["类别", self.practice] + \
+            [f"{c.label}（{c.weight:g}分）" for c in self.criteria] + ["总分", "排名"]
+        widths = [10] + ([30] if not blind else []) + [20, 44] + [12] * len(self.criteria) + [10, 8]
+        ws = self.ws
+        for i, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = w
+        ws.freeze_panes = "B2"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = "9"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.append([cell(ws, h, font=HEAD11, fill=HEAD_FILL, alignment=CENTERED_WRAP) for h in heads])
+        self.text_proto, self.formula_proto = WriteOnlyCell(ws), WriteOnlyCell(ws)
+        self.text_proto.border = self.formula_proto.border = BORDER
+        self.text_proto.alignment = WRAP_MIDDLE
+
+    def styled(self, proto, value):
+        c = WriteOnlyCell(self.ws, value=value)
         c._style = copy(proto._style)
         return c
 
-    styles: dict = {}
-    for r, e in enumerate(entries, start=2):
+    def add(self, r: int, e: Entry, redact, cells: dict[str, str]) -> None:
         form = e.ret.form
-        redact = _redactor(e.ret) if blind else (lambda t: t)
-        ws = wb.create_sheet(e.sheet)
-        s = _Sheet(ws, guard, e.ret, redact, styles)
-        cells = _park_sheet(s, e, form, blind)
-        s.finish()
-        row = [e.number] + ([] if blind else [e.ret.park_name]) + [form.category_name,
-                                                                 redact(e.ret.values.get("practice_name") or "")]
+        row = [e.number] + ([] if self.blind else [e.ret.park_name]) + \
+            [form.category_name, redact(e.ret.values.get(form.roles["practice_name"]) or "")]
         out = []
         for value in row:
-            c = styled(text_proto, guard.clean(value, label="创新实践名称", file=e.ret.file, park=e.ret.park_name))
+            c = self.styled(self.text_proto, self.guard.clean(value, label=self.practice, file=e.ret.file,
+                                                              park=e.ret.park_name))
             if isinstance(c.value, str):
                 c.data_type = "s"
             out.append(c)
-        for crit in criteria:
-            ref = f"{quote_sheetname(e.sheet)}!{cells[crit.id]}"
-            out.append(styled(formula_proto, f'=IF({ref}="","",{ref})'))
-        ref = f"{quote_sheetname(e.sheet)}!{cells['total']}"
-        out.append(styled(formula_proto, f'=IF({ref}="","",{ref})'))
+        for ref in [cells[crit.id] for crit in self.criteria] + [cells["total"]]:
+            ref = f"{quote_sheetname(e.sheet)}!{ref}"
+            out.append(self.styled(self.formula_proto, f'=IF({ref}="","",{ref})'))
         tl = get_column_letter(len(out))
-        out.append(styled(formula_proto, f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${last}),"")'))
-        overview.append(out)
-    key = None
-    if blind:
-        key = Workbook()
-        ks = key.active
-        ks.title = "评审编号对照表"
-        for i, h in enumerate(["评审编号", "园区名称", "所在省市", "类别", "报送文件"], start=1):
-            c = ks.cell(row=1, column=i, value=h)
-            c.font = HEAD11
-            c.fill = HEAD_FILL
-        for r, e in enumerate(entries, start=2):
-            for i, value in enumerate([e.number, e.ret.park_name, e.ret.city, e.ret.form.category_name, e.ret.file],
-                                      start=1):
-                set_text(ks.cell(row=r, column=i), guard.clean(value, label="园区名称", file=e.ret.file))
-        for i, w in enumerate([10, 34, 16, 20, 40], start=1):
-            ks.column_dimensions[get_column_letter(i)].width = w
-    return wb, key
+        out.append(self.styled(self.formula_proto, f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${self.last}),"")'))
+        self.ws.append(out)
+
+
+def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
+    """评审编号对照表: which park each number stands for."""
+    key = Workbook()
+    ks = key.active
+    ks.title = "评审编号对照表"
+    for i, h in enumerate(["评审编号", "园区名称", "所在省市", "类别", "报送文件"], start=1):
+        c = ks.cell(row=1, column=i, value=h)
+        c.font = HEAD11
+        c.fill = HEAD_FILL
+    for r, e in enumerate(entries, start=2):
+        for i, value in enumerate([e.number, e.ret.park_name, e.ret.city, e.ret.form.category_name, e.ret.file],
+                                  start=1):
+            set_text(ks.cell(row=r, column=i), guard.clean(value, label="园区名称", file=e.ret.file))
+    for i, w in enumerate([10, 34, 16, 20, 40], start=1):
+        ks.column_dimensions[get_column_letter(i)].width = w
+    return key
+
+
+def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
+                     guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
+    """The panel's workbook and, when blind, the key from numbers to parks."""
+    guard = guard or TextGuard()
+    wb = Workbook(write_only=True)
+    overview = _Overview(wb, next(iter(forms.values())), blind, len(rets), guard)
+    entries = _entries(rets, blind, {overview.ws.title})
+    styles: dict = {}
+    for r, e in enumerate(entries, start=2):
+        redact = _redactor(e.ret) if blind else (lambda t: t)
+        s = _Sheet(wb.create_sheet(e.sheet), guard, e.ret, redact, styles)
+        cells = _park_sheet(s, e, e.ret.form, blind)
+        s.finish()
+        overview.add(r, e, redact, cells)
+    return wb, (_key_workbook(entries, guard) if blind else None)

@@ -69,7 +69,7 @@ def _columns(form: Form, sheet_blocks: set[tuple[str, str]] | None, *, shared: b
             in_shared = sheet_blocks is None or (sheet.id, block.id) in sheet_blocks
             if in_shared != shared:
                 continue
-            group = sheet.title if sheet.id != "development" else f"{sheet.title}：{block.title or ''}"
+            group = sheet.title if sheet.summary_group == "sheet" else f"{sheet.title}：{block.title or ''}"
             for fam in block.families:
                 for fid in form.families[fam]:
                     f = form.fields[fid]
@@ -96,7 +96,7 @@ def _row_values(ret: CheckedReturn, cols: list[Column], guard: TextGuard) -> lis
 
 def _identity(n: int, ret: CheckedReturn, counted: bool, guard: TextGuard) -> list:
     counts = ret.counts()
-    county = ret.park.county if ret.park else ret.values.get("county")
+    county = ret.park.county if ret.park else ret.values.get(ret.form.roles["county"])
     row = [n, ret.park_name, ret.city, county, ret.form.category_name, ret.status, "是" if counted else "否",
            counts["error"], counts["warning"], ret.fill_date, ret.file]
     return [guard.clean(v, label=IDENTITY[i], file=ret.file, park=ret.park_name) for i, v in enumerate(row)]
@@ -355,7 +355,7 @@ def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) 
     for p in result.parks:
         cur = p.current
         counts = cur.counts() if cur else {"error": "", "warning": ""}
-        county = p.park.county if p.park else (cur.values.get("county") if cur else "")
+        county = p.park.county if p.park else (cur.values.get(cur.form.roles["county"]) if cur else "")
         row = [p.name, p.city, county, p.category, p.status, "是" if cur is not None and id(cur) in counted else "否",
                cur.fill_date if cur else None, cur.file if cur else "", len(p.files), counts["error"],
                counts["warning"], "、".join(r.file for r in p.files if r.status == STATUS_SUPERSEDED)]
@@ -364,19 +364,18 @@ def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) 
 
 
 def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: TextGuard) -> None:
+    """The charts of rules/common.yaml (summary.charts) over the 30 largest parks by the first, and the
+    statuses by city."""
     ws = wb.create_sheet("图表")
-    year = form.years[0]
+    charts = form.summary.charts
     rets = sorted((r for r in result.returns if id(r) in counted),
-                  key=lambda r: -(r.values.get(f"revenue_{year}") or 0))[:30]
-    ws.column_dimensions["A"].width = 34
-    ws.column_dimensions["B"].width = 16
-    ws.column_dimensions["C"].width = 16
-    ws.append([cell(ws, h, font=HEAD_FONT, fill=HEAD_FILL) for h in
-               ("园区", f"{year}年营业收入（亿元）", f"{year}年亩均税收（万元/亩）")])
+                  key=lambda r: -(r.values.get(charts[0].field) or 0))[:30] if charts else []
+    for i in range(len(charts) + 1):
+        ws.column_dimensions[get_column_letter(i + 1)].width = 16 if i else 34
+    ws.append([cell(ws, h, font=HEAD_FONT, fill=HEAD_FILL) for h in ("园区", *(c.title for c in charts))])
     for r in rets:
-        ws.append([cell(ws, guard.clean(r.park_name, label="园区", file=r.file, park=r.park_name)),
-                   cell(ws, _num(r.values.get(f"revenue_{year}")), number_format="#,##0.00"),
-                   cell(ws, _num(r.values.get(f"tax_per_mu_{year}")), number_format="#,##0.00")])
+        ws.append([cell(ws, guard.clean(r.park_name, label="园区", file=r.file, park=r.park_name))]
+                  + [cell(ws, _num(r.values.get(c.field)), number_format="#,##0.00") for c in charts])
     n = len(rets)
     status_start = n + 3
     statuses = [STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE, STATUS_MISSING]
@@ -387,17 +386,18 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: 
     for c in cities:
         counts = [sum(1 for p in result.parks if (p.city or "（未填写）") == c and p.status == s) for s in statuses]
         ws.append([cell(ws, guard.clean(c, label="城市"))] + [cell(ws, x) for x in counts])
+    column = get_column_letter(len(charts) + 3)  # beside the table, after a blank column
     if n:
-        for col, title, anchor in ((2, f"{year}年营业收入（亿元）", "E2"), (3, f"{year}年亩均税收（万元/亩）", "E22")):
+        for i, c in enumerate(charts):
             chart = BarChart()
             chart.type = "bar"
-            chart.title = title + ("（前30个园区）" if n == 30 else "")
+            chart.title = c.title + ("（前30个园区）" if n == 30 else "")
             chart.height, chart.width = 9 + n * 0.25, 18
-            chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n + 1), titles_from_data=True)
+            chart.add_data(Reference(ws, min_col=i + 2, min_row=1, max_row=n + 1), titles_from_data=True)
             chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
             chart.legend = None
-            chart.y_axis.title = title
-            ws.add_chart(chart, anchor)
+            chart.y_axis.title = c.title
+            ws.add_chart(chart, f"{column}{2 + 20 * i}")
     if cities:
         chart = BarChart()
         chart.type = "col"
@@ -409,4 +409,4 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: 
                                  max_row=header_row + len(cities)), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + len(cities)))
         chart.height, chart.width = 9, 18
-        ws.add_chart(chart, "E42")
+        ws.add_chart(chart, f"{column}{2 + 20 * len(charts)}")

@@ -1,0 +1,100 @@
+"""The checks of the rule vocabulary, as pandera knows them.
+
+A field's `format` (phone, email, uscc, industry), `max_chars` and `headings` are registered check
+methods, so a schema names them like pandera's built-ins (`Check.phone()`, `Check.max_chars(limit=300)`);
+ranges are pandera's own comparisons. A cross-field rule is a RowCheck: a DataFrame-level check named
+by its rule id that pandera reports on the rule's target column, one failure per return.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pandera.extensions as extensions
+import pandera.pandas as pa
+from pandera.api.base.checks import CheckResult
+from pandera.backends.pandas.checks import PandasCheckBackend
+
+from ..expr.text import char_count
+from ..rules.formats import email_ok, industry_problem, phone_ok, uscc_problems
+from ..rules.interval import Interval
+
+# ---- registered checks --------------------------------------------------------------------------
+_phone_ok = lru_cache(maxsize=1 << 16)(phone_ok)  # a batch repeats an office's switchboard number
+
+
+@extensions.register_check_method(supported_types=[pd.Series])
+def phone(series: pd.Series) -> pd.Series:
+    """A Chinese mobile or landline number (rules.formats.phone_ok)."""
+    return series.map(lambda v: _phone_ok(str(v)))
+
+
+@extensions.register_check_method(supported_types=[pd.Series])
+def email(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: email_ok(str(v)))
+
+
+@extensions.register_check_method(supported_types=[pd.Series])
+def uscc(series: pd.Series) -> pd.Series:
+    """A well-formed 统一社会信用代码 with its check character (empty texts are `required`'s business)."""
+    codes = series.tolist()
+    return pd.Series([p is None or c == "" for c, p in zip(codes, uscc_problems(codes))], index=series.index)
+
+
+@extensions.register_check_method(supported_types=[pd.Series])
+def industry(series: pd.Series) -> pd.Series:
+    """A GB/T 4754-2017 code or name, judged once per distinct text (a list repeats a few dozen)."""
+    good = [t for t in series.unique() if isinstance(t, str) and (t == "" or industry_problem(t) is None)]
+    return series.isin(good)
+
+
+@extensions.register_check_method(statistics=["limit"], supported_types=[pd.Series])
+def max_chars(series: pd.Series, *, limit: int) -> pd.Series:
+    """At most `limit` characters, counted as expr.text.char_count (and the workbook) counts them."""
+    return series.map(lambda v: char_count(str(v)) <= limit)
+
+
+@extensions.register_check_method(statistics=["words"], supported_types=[pd.Series])
+def contains_all(series: pd.Series, *, words: tuple[str, ...]) -> pd.Series:
+    return series.map(lambda v: all(w in str(v) for w in words))
+
+
+_COMPARISON = {">": "greater_than", ">=": "greater_than_or_equal_to", "<": "less_than",
+               "<=": "less_than_or_equal_to"}
+
+
+def interval_checks(interval: Interval, error: str) -> list[pa.Check]:
+    """pandera's built-in comparisons for a range: one check when the range has both ends."""
+    bounds = interval.bounds()
+    if len(bounds) == 2:
+        (low_op, low), (high_op, high) = bounds
+        return [pa.Check.in_range(low, high, include_min=low_op == ">=", include_max=high_op == "<=", error=error)]
+    (op, bound), = bounds
+    return [getattr(pa.Check, _COMPARISON[op])(bound, error=error)]
+
+
+# ---- checks over a row, reported on one column -----------------------------------------------------
+class RowCheck(pa.Check):
+    """A DataFrame-level check whose function returns a boolean per row (a return) and whose failures
+    pandera reports on the `target` column only: one failure case per failing row, not one per column
+    of the frame (a category's frame has a few hundred columns)."""
+
+    def __init__(self, fn, *, target: str, name: str, error: str):
+        super().__init__(fn, name=name, error=error, ignore_na=False)
+        self.target = target
+
+
+class _RowCheckBackend(PandasCheckBackend):
+    def postprocess_table_with_field_output(self, check_obj: pd.DataFrame, check_output: pd.Series) -> CheckResult:
+        ok = np.asarray(check_output, dtype=bool)
+        if ok.all():
+            return CheckResult(check_output, True, check_obj, None)
+        bad = ~ok
+        cases = pd.DataFrame({"index": check_obj.index[bad], "column": self.check.target,
+                              "failure_case": check_obj[self.check.target].to_numpy()[bad]})
+        return CheckResult(check_output, False, check_obj, cases)
+
+
+RowCheck.register_backend(pd.DataFrame, _RowCheckBackend)

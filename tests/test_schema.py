@@ -1,0 +1,95 @@
+"""The pandera schema of a Form: built once from the rules, tried here on hand-made frames."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from consolidator.check.checks import RowCheck
+from consolidator.check.lists import list_schema
+from consolidator.check.schema import ENTERED, form_schema, validate
+
+
+def hand_made(form, **values):
+    """A one-row frame with every column the schema reads: numbers NaN and texts None unless given."""
+    row = {}
+    for f in form.fields.values():
+        row[f.id] = values.get(f.id, math.nan if f.is_numeric else None)
+        if f.is_derived and f.is_numeric:
+            row[f.id + ENTERED] = values.get(f.id + ENTERED, math.nan)
+    for c in form.enterprise_list.categories:
+        row[f"list_count__{c.id}"] = values.get(f"list_count__{c.id}", 0)
+    frame = pd.DataFrame([row], index=[7])
+    for f in form.fields.values():
+        if not f.is_numeric:
+            frame[f.id] = frame[f.id].astype(object)
+    return frame
+
+
+def failed(form, frame):
+    fc = validate(form_schema(form).schema, frame)
+    return sorted(zip(fc["column"], fc["check"]))
+
+
+def test_one_schema_per_form_built_once_without_a_batch(forms):
+    form = forms["green_safety"]
+    assert form_schema(form) is form_schema(form)
+    assert form_schema(forms["open_cooperation"]).schema is not form_schema(form).schema
+
+
+def test_declarations_become_builtin_and_registered_checks(forms):
+    schema = form_schema(forms["green_safety"]).schema
+    revenue = [c.name for c in schema.columns["revenue_2025"].checks]
+    assert "greater_than" in revenue  # range (0, ): pandera's own comparison
+    assert "in_range" in revenue  # plausible [1, 20000]
+    assert [c.name for c in schema.columns["head_phone"].checks] == ["phone"]
+    assert [c.name for c in schema.columns["contact_email"].checks] == ["email"]
+    assert "max_chars" in [c.name for c in schema.columns["park_intro"].checks]
+    assert schema.columns["revenue_2025"].nullable is False  # required
+    row_checks = {c.name for c in schema.checks}
+    assert isinstance(schema.checks[0], RowCheck)
+    assert {"lead_revenue_le_revenue", "developed_le_managed", "list_count_matches", "formula_mismatch"} <= row_checks
+    lists = list_schema(forms["green_safety"].enterprise_list)
+    assert [c.name for c in lists.columns["credit_code"].checks] == ["str_length", "uscc"]
+    assert [c.name for c in lists.columns["industry"].checks] == ["str_length", "industry"]
+
+
+def test_a_hand_made_frame_fails_where_the_rules_say(forms):
+    form = forms["green_safety"]
+    frame = hand_made(form, revenue_2025=-5.0, lead_revenue_2025=3.0, head_phone="12345", contact_email="x@y",
+                      tax_per_mu_2025=30.0, **{"tax_per_mu_2025" + ENTERED: 300.0}, list_count__hitech=2,
+                      hitech_count=3.0)
+    got = failed(form, frame)
+    assert ("revenue_2025", "range") in got
+    assert ("lead_revenue_2025", "lead_revenue_le_revenue[year=2025]") in got  # a rule: one failure, on its target
+    assert ("head_phone", "format_phone") in got and ("contact_email", "format_email") in got
+    assert ("tax_per_mu_2025", "formula_mismatch:tax_per_mu_2025") in got
+    assert ("hitech_count", "list_count_matches[category=hitech]") in got
+    assert ("revenue_2024", "not_nullable") in got  # required and empty
+    assert sum(1 for column, check in got if check.startswith("lead_revenue_le_revenue")) == 1
+
+
+def test_a_clean_frame_passes(forms):
+    from consolidator.check.derive import recompute
+    from consolidator.check.schema import with_recomputed
+
+    from .conftest import raw_return, sample
+
+    form = forms["open_cooperation"]
+    s = sample(form, 5)
+    raw = raw_return(form, s.values, s.enterprises)
+    entered = hand_made(form, **{k: v for k, v in raw.values.items() if v is not None})
+    counts = pd.Series(raw.enterprises.columns["category"]).value_counts()
+    for c in form.enterprise_list.categories:
+        entered[f"list_count__{c.id}"] = np.int64(counts.get(c.id, 0))
+    frame = with_recomputed(form, entered.drop(columns=[c for c in entered if c.endswith(ENTERED)]), recompute)
+    assert failed(form, frame) == []
+
+
+def test_failures_of_a_row_check_are_reported_on_its_target_only():
+    frame = pd.DataFrame({"a": [1.0, 5.0, 2.0], "b": [2.0, 3.0, 1.0], "c": ["x", "y", "z"]}, index=[10, 11, 12])
+    check = RowCheck(lambda d: d["a"] <= d["b"], target="a", name="a_le_b", error="a_le_b[x]")
+    schema = pa.DataFrameSchema({"a": pa.Column(nullable=True)}, checks=[check])
+    fc = validate(schema, frame)
+    assert fc[["column", "check", "index"]].values.tolist() == [["a", "a_le_b[x]", 11], ["a", "a_le_b[x]", 12]]
