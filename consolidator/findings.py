@@ -23,7 +23,7 @@ class Code:
     code: str
     severity: str
     title: str  # short Chinese name, for the report's rule list
-    template: str  # Chinese message; {placeholders} filled by make()
+    template: str  # Chinese message; {placeholders} filled by make_finding()
     who: str  # who must act: PARK or OFFICE
     action: str  # what they should do, one short Chinese sentence
 
@@ -154,7 +154,7 @@ COLUMNS_ZH = {
 }
 
 
-def make(code: str, *, severity: str | None = None, **kw) -> Finding:
+def make_finding(code: str, *, severity: str | None = None, **kw) -> Finding:
     """A finding of a catalogue code; keyword arguments fill both the message and the columns."""
     entry = CATALOGUE[code]
     text_args = {k: ("" if v is None else v) for k, v in kw.items()}

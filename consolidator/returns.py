@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import findings as F
+from .findings import Finding, make_finding
 
 
 class Source(Protocol):
@@ -62,7 +62,7 @@ class RawReturn:
     enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
     values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
     unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
-    findings: list[F.Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     located_by: str = "names"
     readable: bool = True
 
@@ -103,7 +103,7 @@ class RawReturn:
 
     def fail(self, code: str, **kw) -> "RawReturn":
         self.readable = False
-        self.findings.append(F.make(code, file=self.source.display, **kw))
+        self.findings.append(make_finding(code, file=self.source.display, **kw))
         return self
 
 

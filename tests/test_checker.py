@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from consolidator import findings as F
+from consolidator.findings import CATALOGUE
 from consolidator.check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_WARNINGS
 from consolidator.check.batch import check_batch
 from consolidator.check.explain import is_explanation
@@ -27,7 +27,7 @@ def cell(form, fid):
 
 def expect(form, code, fid, severity=None):
     sheet, coord = cell(form, fid)
-    return (code, severity or F.CATALOGUE[code].severity, sheet, coord, fid)
+    return (code, severity or CATALOGUE[code].severity, sheet, coord, fid)
 
 
 @pytest.mark.parametrize("category", ["green_safety", "open_cooperation"])

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from consolidator import findings as F
+from consolidator.findings import CATALOGUE, SEVERITY_ZH
 from consolidator.write.catalogue import BEGIN, CODES_BEGIN, CODES_END, END, render, render_codes, update_readme
 
 from .conftest import ROOT
@@ -70,7 +70,7 @@ def test_codes_section_comes_just_before_the_rule_catalogue():
 
 
 def test_every_code_says_who_acts_and_what_to_do():
-    for code, entry in F.CATALOGUE.items():
+    for code, entry in CATALOGUE.items():
         assert entry.who in ("园区", "省厅"), code
         assert entry.action.strip(), code
         assert entry.action.endswith("。"), f"{code}: the action is one Chinese sentence ending in 。"
@@ -78,8 +78,8 @@ def test_every_code_says_who_acts_and_what_to_do():
 
 def test_every_code_is_in_the_rendered_table():
     table = render_codes()
-    for code, entry in F.CATALOGUE.items():
-        assert f"| `{code}` | {F.SEVERITY_ZH[entry.severity]} | {entry.title} | {entry.who} |" in table
+    for code, entry in CATALOGUE.items():
+        assert f"| `{code}` | {SEVERITY_ZH[entry.severity]} | {entry.title} | {entry.who} |" in table
 
 
 def test_update_readme_rewrites_both_catalogues(tmp_path, forms):

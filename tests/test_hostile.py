@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from consolidator import findings as F
+from consolidator.findings import CATALOGUE, ERROR
 from consolidator.pipeline import run_check
 from consolidator.read.workers import IsolatedReader
 from consolidator.read.sources import Source, discover
@@ -148,9 +148,9 @@ def test_every_bad_file_gets_exactly_one_clear_finding(corpus, forms):
     for f in [*result.findings, *result.skipped]:
         by_file.setdefault(f.file, []).append(f)
     for name, code in expected.items():
-        errors = [f for f in by_file.get(name, []) if f.severity == F.ERROR]
+        errors = [f for f in by_file.get(name, []) if f.severity == ERROR]
         assert [f.code for f in errors] == [code], (name, [(f.code, f.message) for f in by_file.get(name, [])])
-        assert errors[0].message.startswith(F.CATALOGUE[code].template.split("{")[0])
+        assert errors[0].message.startswith(CATALOGUE[code].template.split("{")[0])
         assert "请" in errors[0].message, "the park is told what to do"
     # the good return is checked as if the others were not there
     good = next(r for r in result.returns if r.file == GOOD.name)

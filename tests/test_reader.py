@@ -14,7 +14,7 @@ from consolidator.read.package import sniff
 from consolidator.samples import clean_return, paste_into_new_workbook
 from consolidator.write.template import filled_workbook_bytes
 
-from .conftest import computed_values, libreoffice_resave
+from .conftest import ROOT, computed_values, libreoffice_resave
 
 GREEN = "green_safety"
 
@@ -94,6 +94,29 @@ def test_form_pasted_into_a_fresh_workbook_is_read_by_its_labels(forms, green_fi
     assert [f.code for f in raw.findings] == ["located_by_label"]
     assert_same_values(raw, green_sample, forms[GREEN], with_derived=True)
     assert raw.cells["revenue_2024"].coord == "E5"
+
+
+def test_reading_a_return_by_its_labels_loads_neither_openpyxl_nor_the_writer(green_file, tmp_path):
+    """The offsets from each label come from the form's layout (rules/layout.py), not from building
+    the template: the check's worker processes stay light."""
+    import subprocess
+    import sys
+
+    pasted = tmp_path / "pasted.xlsx"
+    paste_into_new_workbook(green_file, pasted)
+    code = ("import datetime as dt, pathlib, sys\n"
+            "from consolidator.read.sources import Source\n"
+            "from consolidator.read.workbook import read_return\n"
+            "from consolidator.rules import load_forms\n"
+            f"path = pathlib.Path({str(pasted)!r})\n"
+            "raw = read_return(Source(path.name, dt.datetime(2026, 11, 20), path), load_forms())\n"
+            "print(raw.located_by, len(raw.cells), 'openpyxl' in sys.modules,\n"
+            "      any(m.startswith('consolidator.write') for m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    located, cells, openpyxl_loaded, writer_loaded = out.stdout.split()
+    assert (located, openpyxl_loaded, writer_loaded) == ("labels", "False", "False")
+    assert int(cells) > 0
 
 
 @pytest.mark.parametrize("fmt, suffix, kind", [("ods", ".ods", "OpenDocument"), ("xls:MS Excel 97", ".xls", "97-2003")])

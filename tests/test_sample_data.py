@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from consolidator import findings as F
+from consolidator.findings import CATALOGUE
 from consolidator.pipeline import run_check
 from consolidator.read.roster import read_roster
 
@@ -49,7 +49,7 @@ def test_the_samples_plant_every_rule_and_finding_kind(checked, forms):
                       "formula_not_calculated",  # covered by tests/test_reader.py and tests/test_checker.py
                       "text_cleaned", "text_too_long",  # made while writing the summary: tests/test_summary.py
                       "file_unsafe", "file_too_large", "file_timeout", "file_crashed"}  # tests/test_hostile.py
-    assert set(F.CATALOGUE) - codes == not_in_samples
+    assert set(CATALOGUE) - codes == not_in_samples
     assert {f.severity for f in checked.findings} == {"error", "warning", "explained", "info"}
 
 

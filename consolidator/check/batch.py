@@ -15,9 +15,8 @@ from operator import attrgetter
 
 import pandas as pd
 
-from .. import findings as F
 from ..expr import is_missing
-from ..findings import ERROR, WARNING, Finding
+from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Form
@@ -83,7 +82,7 @@ def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFra
     for (i, ret), values in zip(rets, recomputed):  # the frame's rows are the returns, in order
         ret.values.update(zip(derived, values))
         if not_calculated[i]:
-            ret.findings.append(F.make("formula_not_calculated", **ret.locate()))
+            ret.findings.append(make_finding("formula_not_calculated", **ret.locate()))
         if i in failed:
             ret.findings.extend(findings_of(ret, failed[i], fs, frame, i))
         explain(ret, form)
@@ -95,7 +94,7 @@ def _conclude(ret: CheckedReturn) -> None:
     sev = {f.severity for f in ret.findings}
     ret.status = STATUS_ERRORS if ERROR in sev else STATUS_WARNINGS if WARNING in sev else STATUS_PASSED
     order = {t: i for i, t in enumerate(_sheet_order(ret))}
-    ret.findings.sort(key=lambda f: (F.SEVERITY_ORDER[f.severity], order.get(f.sheet, len(order)),
+    ret.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], order.get(f.sheet, len(order)),
                                      _cell_order(f.cell)))
 
 

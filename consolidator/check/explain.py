@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .. import findings as F
-from ..findings import EXPLAINED, WARNING, Finding
+from ..findings import EXPLAINED, WARNING, Finding, make_finding
 from ..rules.formats import nfkc
 from ..rules.model import Form
 from .results import CheckedReturn
@@ -47,7 +46,7 @@ def explain(ret: CheckedReturn, form: Form) -> None:
             elif note and note_field not in invalid:
                 invalid.add(note_field)
                 nf = form.fields[note_field]
-                out.append(F.make("explanation_invalid", value=str(note), **ret.locate(nf)))
+                out.append(make_finding("explanation_invalid", value=str(note), **ret.locate(nf)))
         out.append(f)
     ret.findings = out
 

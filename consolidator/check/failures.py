@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .. import findings as F
 from ..expr.text import char_count
-from ..findings import Finding, display
+from ..findings import display, Finding, make_finding
 from ..rules.model import Field, Form, Rule
 from .results import CheckedReturn
 from .schema import ENTERED, REQUIRED, FormSchema
@@ -130,5 +129,5 @@ def findings_of(ret: CheckedReturn, failed: list[tuple[str, str]], fs: FormSchem
         if check == REQUIRED and column in ret.raw.unreadable:
             continue  # the value could not be read as its type: that finding says so already
         code = "required" if check == REQUIRED else "formula_mismatch" if check in fs.formulas else check
-        out.append(F.make(code, **DETAILS[code](c), **ret.locate(field)))
+        out.append(make_finding(code, **DETAILS[code](c), **ret.locate(field)))
     return out

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .. import findings as F
-from ..findings import WARNING
+from ..findings import WARNING, make_finding
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
 from .checks import RowCheck
@@ -105,17 +104,17 @@ def _schema_findings(lists: pd.DataFrame, failures: pd.DataFrame, current: dict[
         ret = current[row["ret"]]
         if check.startswith(_REQUIRED):
             col = check[len(_REQUIRED):]
-            ret.findings.append(F.make("list_incomplete", row=row["row"], missing=labels[col],
+            ret.findings.append(make_finding("list_incomplete", row=row["row"], missing=labels[col],
                                        **_list_located(ret, col, row["row"])))
         elif check == "list_category":
-            ret.findings.append(F.make("list_category", row=row["row"], value=row["category_raw"],
+            ret.findings.append(make_finding("list_category", row=row["row"], value=row["category_raw"],
                                        **_list_located(ret, "category", row["row"])))
         elif check == "format_uscc":
-            ret.findings.append(F.make("format_uscc", value=row["credit_code"], reason=_uscc_reason(row),
+            ret.findings.append(make_finding("format_uscc", value=row["credit_code"], reason=_uscc_reason(row),
                                        **_list_located(ret, "credit_code", row["row"])))
         elif check == "format_industry":
             unknown = industry_problem(row["industry"]) == "unknown"
-            ret.findings.append(F.make("format_industry", value=row["industry"], severity=WARNING if unknown else None,
+            ret.findings.append(make_finding("format_industry", value=row["industry"], severity=WARNING if unknown else None,
                                        **_list_located(ret, "industry", row["row"])))
 
 
@@ -135,7 +134,7 @@ def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedR
 
     def emit(code: str, item, col: str, **kw) -> None:
         ret = current[item.ret]
-        ret.findings.append(F.make(code, **kw, **_list_located(ret, col, item.row)))
+        ret.findings.append(make_finding(code, **kw, **_list_located(ret, col, item.row)))
 
     _duplicates(k, emit)
     _category_pairs(k, current, emit)

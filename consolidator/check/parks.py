@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from .. import findings as F
-from ..findings import Finding
+from ..findings import Finding, make_finding
 from ..read.roster import Park, park_key
 from ..rules.model import Form
 from .results import STATUS_MISSING, STATUS_SUPERSEDED, STATUS_UNREADABLE, CheckedReturn, ParkStatus
@@ -47,7 +46,7 @@ def newest_wins(checked: list[CheckedReturn]) -> None:
         for old in rets[:-1]:
             old.status = STATUS_SUPERSEDED
             old.superseded_by = newest.file
-            old.findings = [F.make("superseded", newer=newest.file, **old.locate())]
+            old.findings = [make_finding("superseded", newer=newest.file, **old.locate())]
 
 
 
@@ -60,14 +59,14 @@ def roster_findings(checked: list[CheckedReturn], roster: list[Park] | None, for
         if ret.status == STATUS_SUPERSEDED or not ret.raw.readable:
             continue
         if ret.park is None:
-            ret.findings.append(F.make("park_not_in_roster", value=ret.park_name or ret.file, **ret.locate()))
+            ret.findings.append(make_finding("park_not_in_roster", value=ret.park_name or ret.file, **ret.locate()))
         elif ret.form and ret.park.category and ret.park.category != ret.form.category_id:
-            ret.findings.append(F.make("category_mismatch", value=ret.form.category_name,
+            ret.findings.append(make_finding("category_mismatch", value=ret.form.category_name,
                                        expected=forms[ret.park.category].category_name, **ret.locate()))
     seen = {r.park.park_id for r in checked if r.park}
     for park in roster:
         if park.park_id not in seen:
-            out.append(F.make("not_submitted", value=park.name, park=park.name, city=park.city,
+            out.append(make_finding("not_submitted", value=park.name, park=park.name, city=park.city,
                               category=forms[park.category].category_name if park.category in forms else ""))
     return out
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import findings as F
-from ..findings import ERROR, EXPLAINED, INFO, WARNING, Finding
+from ..findings import ERROR, EXPLAINED, INFO, WARNING, Finding, locate
 from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Field, Form
@@ -41,7 +40,7 @@ class CheckedReturn:
 
     def locate(self, f: Field | None = None) -> dict[str, str]:
         """The finding columns that place a problem of this return (and of field `f`, if given)."""
-        return F.locate(self.file, park=self.park_name, city=self.city,
+        return locate(self.file, park=self.park_name, city=self.city,
                         category=self.form.category_name if self.form else "",
                         field=f, cell=self.raw.cells.get(f.id) if f is not None else None)
 

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 
 
-from .. import findings as F
+from ..findings import ERROR, WARNING, Finding
 from ..check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_UNREADABLE, STATUS_WARNINGS, BatchResult
 from ..rules import Form
 from .compose import Outgoing, render, safe_filename
@@ -54,12 +54,12 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _problem_rows(findings: list[F.Finding]) -> list[dict]:
+def _problem_rows(findings: list[Finding]) -> list[dict]:
     rows = []
     for f in findings:
-        if f.severity not in (F.ERROR, F.WARNING):
+        if f.severity not in (ERROR, WARNING):
             continue
-        rows.append({"severity": "错误" if f.severity == F.ERROR else "需要核实",
+        rows.append({"severity": "错误" if f.severity == ERROR else "需要核实",
                      "place": f"{f.sheet} {f.cell}".strip(), "label": f.label, "value": f.value, "message": f.message})
     rows.sort(key=lambda r: r["severity"] != "错误")
     return rows

@@ -14,8 +14,7 @@ import re
 import unicodedata
 from typing import Any, NamedTuple
 
-from .. import findings as F
-from ..findings import display
+from ..findings import display, locate, make_finding
 from ..rules.formats import nfkc
 from ..rules.model import Field, Form
 
@@ -45,10 +44,6 @@ class Read(NamedTuple):
 
 
 _EMPTY = Read()
-
-
-def is_empty_marker(text: str) -> bool:
-    return nfkc(text).strip().lower() in EMPTY_MARKERS
 
 
 def read_value(field: Field, raw: Any) -> Read:
@@ -177,23 +172,23 @@ def normalise_return(raw, form: Form) -> None:
         got = read_value(f, cell.raw)
         if got.problem and got.problem != "choice":
             unreadable.add(fid)
-            raw.findings.append(F.make(got.problem, value=display(cell.raw), **_located(raw, form, f)))
+            raw.findings.append(make_finding(got.problem, value=display(cell.raw), **_located(raw, form, f)))
             continue
         values[fid] = got.value
         if got.problem == "choice":
-            raw.findings.append(F.make("choice", value=display(cell.raw), expected="、".join(f.choices),
+            raw.findings.append(make_finding("choice", value=display(cell.raw), expected="、".join(f.choices),
                                        **_located(raw, form, f)))
             unreadable.add(fid)
             values[fid] = None
         elif got.note:
-            raw.findings.append(F.make("value_normalised", value=display(cell.raw), read=display(got.value),
+            raw.findings.append(make_finding("value_normalised", value=display(cell.raw), read=display(got.value),
                                        how=got.note, **_located(raw, form, f)))
     raw.values, raw.unreadable = values, frozenset(unreadable)
     normalise_list(raw.enterprises, form)
 
 
 def _located(raw, form: Form, f: Field) -> dict[str, str]:
-    return F.locate(raw.source.display, category=form.category_name, field=f, cell=raw.cells.get(f.id))
+    return locate(raw.source.display, category=form.category_name, field=f, cell=raw.cells.get(f.id))
 
 
 def normalise_list(rows, form: Form) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from zlib import error as zlib_error
 
-from .. import findings as F
+from ..findings import Finding, make_finding
 from .package import MAX_FILE_BYTES
 
 ARCHIVE_SUFFIXES = {".zip"}
@@ -110,18 +110,18 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def discover(root: Path) -> tuple[list[Source], list[F.Finding]]:
+def discover(root: Path) -> tuple[list[Source], list[Finding]]:
     """Every candidate return below root (zip archives opened in memory) and the skipped files."""
     root = Path(root)
     sources: list[Source] = []
-    skipped: list[F.Finding] = []
+    skipped: list[Finding] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
             continue  # hidden folders
         reason = _skip_reason(rel)
         if reason:
-            skipped.append(F.make("skipped", file=rel, reason=reason))
+            skipped.append(make_finding("skipped", file=rel, reason=reason))
             continue
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime)
         if path.suffix.lower() in ARCHIVE_SUFFIXES:
@@ -143,11 +143,11 @@ def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> 
         all_entries = [(k, i) for k, i in enumerate(zf.infolist()) if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法打开：{exc}"
-        skipped.append(F.make("file_unreadable", file=rel, reason=reason))
+        skipped.append(make_finding("file_unreadable", file=rel, reason=reason))
         return
     with zf:
         if len(all_entries) > MAX_ARCHIVE_MEMBERS:
-            skipped.append(F.make("file_too_large", file=rel, reason=f"压缩包中有 {len(all_entries)} 个文件"))
+            skipped.append(make_finding("file_too_large", file=rel, reason=f"压缩包中有 {len(all_entries)} 个文件"))
             return
         seen: set[str] = set()
         for k, info in all_entries:
@@ -155,7 +155,7 @@ def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> 
             display = f"{rel}!{name}"
             reason = _skip_reason(name)
             if reason:
-                skipped.append(F.make("skipped", file=display, reason=reason))
+                skipped.append(make_finding("skipped", file=display, reason=reason))
                 continue
             try:
                 member_time = dt.datetime(*info.date_time)

@@ -16,8 +16,9 @@ from typing import Any, Iterator
 
 import python_calamine as calamine
 
-from .. import findings as F
+from ..findings import make_finding
 from ..returns import Cell, RawReturn
+from ..rules.layout import form_layout
 from ..rules.model import Form
 from ..rules.workbook import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, column_index, column_letter
 from .package import MAX_FILE_BYTES, inspect_package, part, sniff
@@ -173,7 +174,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
         except Exception:  # a damaged workbook.xml: fall back to the labels
             names, props = {}, {}
     else:
-        ret.findings.append(F.make("file_legacy_format", file=source.display, kind=description))
+        ret.findings.append(make_finding("file_legacy_format", file=source.display, kind=description))
     meta = identify(grid, props, forms)
     if "category" not in meta:
         return ret.fail("not_template", reason="未找到模板标识和表单标题")
@@ -183,7 +184,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     ret.fingerprint = meta.get("fingerprint")
     ret.park_id = meta.get("park_id") or None
     if ret.template_version and ret.template_version != form.template_version:
-        ret.findings.append(F.make("template_version", file=source.display, found=ret.template_version,
+        ret.findings.append(make_finding("template_version", file=source.display, found=ret.template_version,
                                    expected=form.template_version, value=ret.template_version,
                                    category=form.category_name))
     _locate_fields(ret, grid, names, form)
@@ -212,28 +213,24 @@ def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: For
         key, k, dr, dc, label = plan[fid]
         found = positions.get(key, [])
         if k >= len(found):
-            ret.findings.append(F.make("field_not_found", file=ret.source.display, field=fid, label=label))
+            ret.findings.append(make_finding("field_not_found", file=ret.source.display, field=fid, label=label))
             continue
         sheet, r, c = found[k]
         ret.cells[fid] = Cell(sheet, f"{column_letter(c + dc)}{r + dr}", grid.get(sheet, r + dr, c + dc))
     if ret.located_by == "labels":
-        ret.findings.append(F.make("located_by_label", file=ret.source.display))
+        ret.findings.append(make_finding("located_by_label", file=ret.source.display))
 
 
 @lru_cache(maxsize=16)
 def _anchor_plan(form: Form) -> dict[str, tuple[str, int, int, int, str]]:
     """field id -> (label text, k, row offset, column offset, label): the value is found at the given
     offset from the k-th occurrence, in reading order, of its label text (counting every cell of
-    the template with that text, block titles included)."""
-    from ..write.template import build_workbook  # openpyxl: only for a return found by its labels
-
-    wb, layout = build_workbook(form)
+    the template with that text, block titles included), all taken from the form's layout."""
+    layout = form_layout(form)
     occurrences: dict[str, list[tuple[str, str]]] = {}
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str) and c.value and not c.value.startswith("="):
-                    occurrences.setdefault(_squash(c.value), []).append((ws.title, c.coordinate))
+    for sheet, coord, text in layout.texts():
+        if not text.startswith("="):
+            occurrences.setdefault(_squash(text), []).append((sheet, coord))
     plan = {}
     for fid, (sheet, coord, text) in layout.anchors.items():
         key = _squash(text)

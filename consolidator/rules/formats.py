@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import phonenumbers
 import yaml
+from stdnum.cn import uscc as stdnum_uscc
 
 from .load import DEFAULT_RULES_DIR, YAML_LOADER
 
@@ -22,13 +23,13 @@ def nfkc(text: str) -> str:
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31, i = 1..17
-_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 
 
 def uscc_check_char(first17: str) -> str:
-    """The 18th character for the first 17 (ISO 7064 MOD 31-3)."""
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    """The 18th character for the first 17 (ISO 7064 MOD 31-3), by python-stdnum. Its `validate` is not
+    used: it rejects codes whose first eight characters are not digits, and codes of 机关 (1…), 社会团体
+    (5…), 民办非企业 (5…) and others legitimately start with letters such as A, N or Y."""
+    return stdnum_uscc.calc_check_digit(first17)
 
 
 def uscc_problem(code: str) -> str | None:

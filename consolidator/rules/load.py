@@ -88,13 +88,6 @@ def load_forms(rules_dir: Path | str = DEFAULT_RULES_DIR) -> dict[str, Form]:
     return dict(sorted(forms.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
-def load_form(category: str, rules_dir: Path | str = DEFAULT_RULES_DIR) -> Form:
-    forms = load_forms(rules_dir)
-    if category not in forms:
-        raise KeyError(f"没有类别“{category}”；可用类别：{'、'.join(forms)}")
-    return forms[category]
-
-
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: every command reads the rules
 
 
@@ -185,8 +178,9 @@ def _validate_model(model, raw, path: Path, lines: dict[str, int]):
             problem += f"（另有{more}处错误）"
         line = lines.get(key)
         probe = key
-        while line is None and probe:
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+        while line is None and probe:  # the nearest enclosing key that has a line
+            shorter = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            probe = shorter if shorter != probe else ""
             line = lines.get(probe) if probe else None
         raise RuleFileError(path, key, problem, line) from None
 

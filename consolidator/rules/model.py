@@ -197,9 +197,6 @@ class Form:
     def block(self, bid: str) -> Block:
         return next(b for s in self.sheets for b in s.blocks if b.id == bid)
 
-    def field(self, fid: str) -> Field:
-        return self.fields[fid]
-
     def input_fields(self) -> list[Field]:
         return [f for f in self.fields.values() if not f.is_derived]
 

@@ -1,6 +1,6 @@
 """What the template and the reader agree on: the workbook's defined names and identity keys.
 
-Kept apart from template.py so that reading a return does not load openpyxl (the check command never
+Kept apart from write/template/ so that reading a return does not load openpyxl (the check command never
 writes a workbook, and its worker processes start lighter)."""
 
 META_SHEET = "_meta"

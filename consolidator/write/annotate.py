@@ -13,13 +13,13 @@ import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 
-from .. import findings as F
+from ..findings import ERROR, WARNING, Finding
 from .styles import ERROR_FILL, WARNING_FILL
 
 COMMENT_AUTHOR = "报送检查"
 
 
-def annotate(data: bytes, findings: list[F.Finding]) -> bytes | None:
+def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
     """A copy of the return with each problem cell coloured and commented; None when the file is not
     an .xlsx/.xlsm openpyxl can open. Macros are never carried over: the copy is a plain .xlsx."""
     try:
@@ -28,9 +28,9 @@ def annotate(data: bytes, findings: list[F.Finding]) -> bytes | None:
             wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False)
     except Exception:
         return None
-    by_cell: dict[tuple[str, str], list[F.Finding]] = defaultdict(list)
+    by_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in findings:
-        if f.sheet and f.cell and f.severity in (F.ERROR, F.WARNING) and f.sheet in wb.sheetnames:
+        if f.sheet and f.cell and f.severity in (ERROR, WARNING) and f.sheet in wb.sheetnames:
             by_cell[(f.sheet, f.cell)].append(f)
     for (sheet, coord), items in by_cell.items():
         ws = wb[sheet]
@@ -39,9 +39,9 @@ def annotate(data: bytes, findings: list[F.Finding]) -> bytes | None:
                 coord = rng.start_cell.coordinate
                 break
         cell = ws[coord]
-        worst = F.ERROR if any(f.severity == F.ERROR for f in items) else F.WARNING
-        cell.fill = ERROR_FILL if worst == F.ERROR else WARNING_FILL
-        text = "\n".join(f"【{'错误' if f.severity == F.ERROR else '请核实'}】{f.message}" for f in items)
+        worst = ERROR if any(f.severity == ERROR for f in items) else WARNING
+        cell.fill = ERROR_FILL if worst == ERROR else WARNING_FILL
+        text = "\n".join(f"【{'错误' if f.severity == ERROR else '请核实'}】{f.message}" for f in items)
         old = cell.comment.text + "\n" if cell.comment else ""
         comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", old + text), COMMENT_AUTHOR)
         comment.width, comment.height = 320, 40 + 18 * text.count("\n") + 18 * (len(text) // 24)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import findings as F
+from ..findings import CATALOGUE, COLUMNS_ZH, FINDING_COLUMNS, SEVERITY_ORDER, SEVERITY_ZH, Finding
 from ..check.results import STATUSES, BatchResult
 from .files import OutputLockedError, atomic_write_bytes
 
@@ -59,13 +59,13 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
         "title": title, "source": source, "generated": generated.strftime("%Y-%m-%d %H:%M"),
         "files": len(result.returns), "skipped": [[f.file, f.message] for f in result.skipped],
         "parks": parks, "statuses": [[s, counts[s]] for s in STATUSES],
-        "rules": sorted(by_code.values(), key=lambda e: (F.SEVERITY_ORDER[e[2]], -e[3])),
-        "severities": [[k, v] for k, v in F.SEVERITY_ZH.items()],
+        "rules": sorted(by_code.values(), key=lambda e: (SEVERITY_ORDER[e[2]], -e[3])),
+        "severities": [[k, v] for k, v in SEVERITY_ZH.items()],
     }
 
 
-def _title(f: F.Finding) -> str:
-    entry = F.CATALOGUE.get(f.code)
+def _title(f: Finding) -> str:
+    entry = CATALOGUE.get(f.code)
     return entry.title if entry else f.message.split("。")[0][:30]
 
 
@@ -91,11 +91,11 @@ def safe_cell(value: str) -> str:
 def findings_csv(result: BatchResult) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    cols = F.FINDING_COLUMNS
-    writer.writerow([F.COLUMNS_ZH[c] for c in cols])
+    cols = FINDING_COLUMNS
+    writer.writerow([COLUMNS_ZH[c] for c in cols])
     for f in [*result.skipped, *result.findings]:
         row = f.as_dict()
-        row["severity"] = F.SEVERITY_ZH[f.severity]
+        row["severity"] = SEVERITY_ZH[f.severity]
         writer.writerow([safe_cell(str(row[c])) for c in cols])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel then opens it as UTF-8
 

@@ -6,15 +6,14 @@ template's in-sheet warnings, the annotated copy and the summary alike.
 
 from __future__ import annotations
 
-import math
-import unicodedata
-
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.differential import DifferentialStyle
 
+# how wide and tall text is: pure, so the template's layout (rules/layout.py) shares it
+from ..rules.layout import LINE_PT, rows_height, text_width  # noqa: F401
+
 FONT_BODY = "宋体"
 FONT_HEAD = "黑体"
-LINE_PT = 15.0  # the height of one line of 11-pt text
 
 HEAD_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
 INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")  # cells a person fills in
@@ -33,16 +32,3 @@ LOCKED = Protection(locked=True)
 HEAD_FONT = Font(name=FONT_HEAD, size=11, bold=True)
 BODY_FONT = Font(name=FONT_BODY, size=10)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def text_width(text: str) -> int:
-    """Display width in Excel column units: CJK and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def rows_height(text: str, width_units: float, font_pt: float = 11) -> float:
-    """The row height (pt) that shows `text` wrapped in a cell `width_units` wide."""
-    lines = 0
-    for part in (text or "").split("\n"):
-        lines += max(1, math.ceil(text_width(part) * (font_pt / 11) / max(width_units - 2, 1)))
-    return lines * LINE_PT * font_pt / 11 + 4

@@ -19,7 +19,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from .. import findings as F
+from ..findings import COLUMNS_ZH, FINDING_COLUMNS, SEVERITY_ZH, Finding
 from ..check.results import (
     STATUS_ERRORS,
     STATUS_MISSING,
@@ -205,7 +205,7 @@ def _not_aggregable_note(form: Form) -> str:
 
 # ---- the workbook ------------------------------------------------------------------------------
 def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors: bool = False,
-                  generated: dt.datetime | None = None) -> tuple[Workbook, list[F.Finding]]:
+                  generated: dt.datetime | None = None) -> tuple[Workbook, list[Finding]]:
     guard = TextGuard()
     wb = Workbook(write_only=True)
     counted = {id(r) for r in included(result, include_errors)}
@@ -241,12 +241,12 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
     _chart_sheet(wb, result, counted, first, guard)
     # 问题清单 last, with what writing this workbook had to change
     findings = [*result.skipped, *result.findings, *guard.findings]
-    headers = [F.COLUMNS_ZH[c] for c in F.FINDING_COLUMNS]
+    headers = [COLUMNS_ZH[c] for c in FINDING_COLUMNS]
     rows = []
     for f in findings:
         d = f.as_dict()
-        d["severity"] = F.SEVERITY_ZH[f.severity]
-        rows.append([guard.clean(d[c]) for c in F.FINDING_COLUMNS])
+        d["severity"] = SEVERITY_ZH[f.severity]
+        rows.append([guard.clean(d[c]) for c in FINDING_COLUMNS])
     _write_table(wb, "问题清单", None, headers, rows, freeze_cols=0, widths_max=60)
     return wb, guard.findings
 

@@ -18,7 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from .. import findings as F
+from ..findings import Finding, make_finding
 from ..read.package import sheet_files
 from .styles import BODY_FONT, BORDER, text_width
 
@@ -29,7 +29,7 @@ class TextGuard:
     """Cleans text for a workbook and keeps the findings about what it had to change."""
 
     def __init__(self):
-        self.findings: list[F.Finding] = []
+        self.findings: list[Finding] = []
         self._seen: set[tuple] = set()
 
     def clean(self, value: Any, *, label: str = "", file: str = "", park: str = "") -> Any:
@@ -48,7 +48,7 @@ class TextGuard:
         key = (code, kw.get("file"), kw.get("label"))
         if key not in self._seen:
             self._seen.add(key)
-            self.findings.append(F.make(code, **kw))
+            self.findings.append(make_finding(code, **kw))
 
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):

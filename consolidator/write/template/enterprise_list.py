@@ -1,0 +1,137 @@
+"""The enterprise list sheet: one row per enterprise and category.
+
+The input columns are styled as columns (unlocked, yellow, text format so that 18-digit codes stay
+text), not cell by cell, so a park can use as many rows as it needs and an empty list costs nothing;
+row problems show by conditional formatting, the counts beside the list compare live with section 三.
+"""
+
+from __future__ import annotations
+
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ...expr.excel import string_literal
+from ...rules.layout import ListLayout, Place, spec_label
+from ...rules.workbook import LIST_PREFIX
+from ..styles import BORDER, ERROR_STYLE, FONT_BODY, FONT_HEAD, INPUT_FILL, LOCKED, UNLOCKED
+from .common import Build, header_cell, print_setup, protect_sheet
+
+
+def list_sheet(b: Build) -> None:
+    lay = b.layout.enterprise_list
+    ws = b.wb.create_sheet(lay.sheet.title)
+    ws.sheet_view.showGridLines = False
+    places = {kind: [p for p in lay.sheet.places if p.kind == kind]
+              for kind in ("list_title", "list_hint", "list_header", "count_header", "category")}
+    _columns(ws, lay)
+    _title_rows(ws, lay, places["list_title"][0], places["list_hint"][0])
+    for row, height in lay.sheet.heights.items():
+        ws.row_dimensions[row].height = height
+    for p in places["list_header"]:
+        header_cell(ws, p.row, p.col, p.text).protection = LOCKED
+    for cid, letter in lay.letters.items():
+        rng = f"{quote_sheetname(ws.title)}!${letter}${lay.first}:${letter}${lay.last}"
+        b.wb.defined_names[LIST_PREFIX + cid] = DefinedName(LIST_PREFIX + cid, attr_text=rng)
+    _row_problems(b, ws, lay)
+    for p in places["count_header"]:
+        header_cell(ws, p.row, p.col, p.text)
+    _counts(b, ws, places["category"])
+    _category_dropdown(ws, lay, places["category"])
+    ws.freeze_panes = f"A{lay.first}"
+    protect_sheet(ws, list_sheet=True)
+    print_setup(ws, b.form, None, title_rows=f"{lay.header}:{lay.header}")
+    _print_to_last_filled_row(b, ws, lay)
+    ws.page_setup.orientation = "landscape"
+
+
+def _columns(ws: Worksheet, lay: ListLayout) -> None:
+    """The list's columns are the input cells, as many rows as the park needs."""
+    for col, width in lay.sheet.widths.items():
+        dim = ws.column_dimensions[get_column_letter(col)]
+        dim.width = width
+        if col <= len(lay.letters):
+            dim.protection = UNLOCKED
+            dim.fill = INPUT_FILL
+            dim.font = Font(name=FONT_BODY, size=11)
+            dim.number_format = "@"
+
+
+def _title_rows(ws: Worksheet, lay: ListLayout, title: Place, hint: Place) -> None:
+    ws.merge_cells(start_row=title.row, start_column=title.col, end_row=title.end_row, end_column=title.end_col)
+    t = ws.cell(row=title.row, column=title.col, value=title.text)
+    t.font = Font(name=FONT_HEAD, size=14, bold=True)
+    t.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.merge_cells(start_row=hint.row, start_column=hint.col, end_row=hint.end_row, end_column=hint.end_col)
+    h = ws.cell(row=hint.row, column=hint.col, value=hint.text)
+    h.font = Font(name=FONT_BODY, size=9, color="595959")
+    h.alignment = Alignment(wrap_text=True, vertical="center")
+    for r in (title.row, hint.row):  # the title rows stay locked although their columns are not
+        for c in range(1, len(lay.letters) + 1):
+            ws.cell(row=r, column=c).protection = LOCKED
+            ws.cell(row=r, column=c).fill = PatternFill(fill_type=None)
+
+
+def _row_problems(b: Build, ws: Worksheet, lay: ListLayout) -> None:
+    """Red in a row's cell while the row lacks a category or a name, its credit code is not 18
+    characters, or the enterprise is listed twice in a category or in two exclusive ones."""
+    spec = b.form.enterprise_list
+    first, last = lay.first, lay.last
+    cat, name, code = lay.letters["category"], lay.letters["name"], lay.letters["credit_code"]
+    row_any = "&".join(f"${letter}{first}" for letter in lay.letters.values())
+    problems = {
+        cat: [f"AND(LEN(TRIM(${cat}{first}))=0,LEN({row_any})>0)"],
+        name: [f"AND(LEN(TRIM(${name}{first}))=0,LEN({row_any})>0)"],
+        code: [f"AND(LEN({row_any})>0,LEN(TRIM(${code}{first}))<>18)",
+               f"AND(LEN(TRIM(${code}{first}))>0,COUNTIFS({LIST_PREFIX}category,${cat}{first},"
+               f"{LIST_PREFIX}credit_code,${code}{first})>1)"],
+    }
+    for a, b_ in spec.exclusive:
+        for x, y in ((spec_label(spec, a), spec_label(spec, b_)), (spec_label(spec, b_), spec_label(spec, a))):
+            problems[code].append(f'AND(${cat}{first}={string_literal(x)},COUNTIFS({LIST_PREFIX}category,{string_literal(y)},'
+                                  f"{LIST_PREFIX}credit_code,${code}{first})>0)")
+    for letter in lay.letters.values():
+        conds = problems.get(letter, [])
+        if conds:
+            ws.conditional_formatting.add(f"{letter}{first}:{letter}{last}", FormulaRule(
+                formula=[conds[0] if len(conds) == 1 else f"OR({','.join(conds)})"], stopIfTrue=True,
+                fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
+
+
+def _counts(b: Build, ws: Worksheet, categories: list[Place]) -> None:
+    """Per category, the count given in section 三 beside the count in the list, and whether they agree."""
+    for p in categories:
+        r = p.row
+        L = [get_column_letter(p.col + i) for i in range(4)]
+        ws[f"{L[0]}{r}"] = p.text
+        ws[f"{L[1]}{r}"] = f'=IF(ISNUMBER({b.ref(p.fid)}),{b.ref(p.fid)},"")'
+        ws[f"{L[2]}{r}"] = f"=COUNTIF({LIST_PREFIX}category,{L[0]}{r})"
+        ws[f"{L[3]}{r}"] = f'=IF({L[1]}{r}="","",IF({L[1]}{r}={L[2]}{r},"一致","不一致"))'
+        for x in L:
+            ws[f"{x}{r}"].border = BORDER
+            ws[f"{x}{r}"].font = Font(name=FONT_BODY, size=11)
+        ws.conditional_formatting.add(f"{L[3]}{r}", FormulaRule(formula=[f'{L[3]}{r}="不一致"'], stopIfTrue=True,
+                                                                fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
+
+
+def _category_dropdown(ws: Worksheet, lay: ListLayout, categories: list[Place]) -> None:
+    """The category column's drop-down, fed from the category labels beside the list."""
+    col = get_column_letter(lay.count_col)
+    dv = DataValidation(type="list", formula1=f"${col}${lay.first}:${col}${lay.first + len(categories) - 1}",
+                        allow_blank=True)
+    dv.error, dv.errorTitle, dv.showErrorMessage = "请从下拉列表中选择企业类别", "填写有误", True
+    ws.add_data_validation(dv)
+    cat = lay.letters["category"]
+    dv.add(f"{cat}{lay.first}:{cat}{lay.last}")
+
+
+def _print_to_last_filled_row(b: Build, ws: Worksheet, lay: ListLayout) -> None:
+    """A formula print area that stops at the last filled row (Excel and WPS honour it)."""
+    header = lay.header
+    last_filled = f"IFERROR(LOOKUP(2,1/(LEN({LIST_PREFIX}name)>0),ROW({LIST_PREFIX}name)),{header})"
+    ws.defined_names.add(DefinedName(
+        "_xlnm.Print_Area", localSheetId=b.wb.sheetnames.index(ws.title),
+        attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{len(lay.letters)})"))
