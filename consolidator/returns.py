@@ -62,6 +62,9 @@ class RawReturn:
     enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
     values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
     unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
+    # (format, text, verdict) of the phone numbers and e-mail addresses, judged by the reading worker, so
+    # that the checker's phone and email checks find them known (check.checks.learn)
+    judged: tuple[tuple[str, str, bool], ...] = ()
     findings: list[Finding] = field(default_factory=list)
     located_by: str = "names"
     readable: bool = True

@@ -51,8 +51,8 @@ def test_declarations_become_builtin_and_registered_checks(forms):
     assert isinstance(schema.checks[0], RowCheck)
     assert {"lead_revenue_le_revenue", "developed_le_managed", "list_count_matches", "formula_mismatch"} <= row_checks
     lists = list_schema(forms["green_safety"].enterprise_list)
-    assert [c.name for c in lists.columns["credit_code"].checks] == ["str_length", "uscc"]
-    assert [c.name for c in lists.columns["industry"].checks] == ["str_length", "industry"]
+    assert [c.name for c in lists.columns["credit_code"].checks] == ["filled", "uscc"]
+    assert [c.name for c in lists.columns["industry"].checks] == ["filled", "industry"]
 
 
 def test_a_hand_made_frame_fails_where_the_rules_say(forms):

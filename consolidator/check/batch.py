@@ -20,6 +20,7 @@ from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Form
+from .checks import learn
 from .derive import recompute
 from .explain import explain
 from .lists import check_lists, list_frame
@@ -63,6 +64,7 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
         if raw.values is None:
             raise ValueError(f"{raw.source.display}: a return must be normalised when read (read.workers.read_one)")
         ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
+        learn(raw.judged)
     else:
         ret.status = STATUS_UNREADABLE
     ret.findings = list(raw.findings)

@@ -8,8 +8,6 @@ by its rule id that pandera reports on the rule's target column, one failure per
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 import pandera.extensions as extensions
@@ -18,29 +16,59 @@ from pandera.api.base.checks import CheckResult
 from pandera.backends.pandas.checks import PandasCheckBackend
 
 from ..expr.text import char_count
-from ..rules.formats import email_ok, industry_problem, phone_ok, uscc_problems
+from ..rules.formats import JUDGES, industry_problem, uscc_valid
 from ..rules.interval import Interval
 
 # ---- registered checks --------------------------------------------------------------------------
-_phone_ok = lru_cache(maxsize=1 << 16)(phone_ok)  # a batch repeats an office's switchboard number
+# Verdicts on texts already judged: the reading workers judge each return's phone numbers and e-mail
+# addresses (RawReturn.judged) while they read, in parallel, and the checker learns them before it
+# validates; a text not yet judged is judged here. A verdict on a text never goes stale.
+_KNOWN: dict[str, dict[str, bool]] = {"phone": {}, "email": {}}
+
+
+def learn(judged) -> None:
+    """Take the verdicts a reading worker made ((format, text, verdict) triples)."""
+    for fmt, text, ok in judged:
+        _KNOWN[fmt][text] = ok
+
+
+def _judge(fmt: str, series: pd.Series) -> pd.Series:
+    known, judge = _KNOWN[fmt], JUDGES[fmt]
+
+    def ok(v) -> bool:
+        text = str(v)
+        verdict = known.get(text)
+        if verdict is None:
+            verdict = known[text] = judge(text)
+        return verdict
+
+    return series.map(ok)
 
 
 @extensions.register_check_method(supported_types=[pd.Series])
 def phone(series: pd.Series) -> pd.Series:
     """A Chinese mobile or landline number (rules.formats.phone_ok)."""
-    return series.map(lambda v: _phone_ok(str(v)))
+    return _judge("phone", series)
 
 
 @extensions.register_check_method(supported_types=[pd.Series])
 def email(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: email_ok(str(v)))
+    """An e-mail address (rules.formats.email_ok)."""
+    return _judge("email", series)
+
+
+@extensions.register_check_method(supported_types=[pd.Series])
+def filled(series: pd.Series) -> pd.Series:
+    """Some text: not empty (a list's texts are "" when empty; numpy compares a column of them at once)."""
+    values = series.to_numpy(dtype=object)
+    return pd.Series((values != "") & (values != None), index=series.index)  # noqa: E711 (elementwise)
 
 
 @extensions.register_check_method(supported_types=[pd.Series])
 def uscc(series: pd.Series) -> pd.Series:
     """A well-formed 统一社会信用代码 with its check character (empty texts are `required`'s business)."""
     codes = series.tolist()
-    return pd.Series([p is None or c == "" for c, p in zip(codes, uscc_problems(codes))], index=series.index)
+    return pd.Series(uscc_valid(codes) | (series.to_numpy() == ""), index=series.index)
 
 
 @extensions.register_check_method(supported_types=[pd.Series])

@@ -40,7 +40,7 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
 
 @lru_cache(maxsize=8)
 def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
-    """The list's columns as the rules declare them: `required` (a text of at least one character), the
+    """The list's columns as the rules declare them: `required` (the registered check `filled`), the
     choice of a category (a RowCheck: the text names a category of the form), and `format` (the
     registered uscc and industry checks)."""
     columns: dict[str, list[pa.Check]] = {}
@@ -48,9 +48,9 @@ def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
     for c in spec.columns:
         text = text_column(c)
         if c.required:
-            columns.setdefault(text, []).append(pa.Check.str_length(min_value=1, error=f"{_REQUIRED}{c.id}"))
+            columns.setdefault(text, []).append(pa.Check.filled(error=f"{_REQUIRED}{c.id}", ignore_na=False))
         if c.format:
-            columns.setdefault(c.id, []).append(getattr(pa.Check, c.format)(error=f"format_{c.format}"))
+            columns.setdefault(c.id, []).append(getattr(pa.Check, c.format)(error=f"format_{c.format}", ignore_na=False))
         if c.type == "choice":
             row_checks.append(RowCheck(lambda d, c=c: d[c.id].notna() | (d[text_column(c)] == ""), target=c.id,
                                        name="list_category", error="list_category"))
@@ -74,8 +74,7 @@ def warm_up(forms: dict[str, Form] | None = None) -> None:
     for form in (forms or {}).values():
         form_schema(form)
         list_schema(form.enterprise_list)
-    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.str_length(min_value=1)])}).validate(
-        pd.DataFrame({"x": ["x"]}))
+    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.filled()])}).validate(pd.DataFrame({"x": ["x"]}))
 
 
 # ---- failures to findings ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any, NamedTuple
 
 from ..findings import display, locate, make_finding
-from ..rules.formats import nfkc
+from ..rules.formats import JUDGES, nfkc
 from ..rules.model import Field, Form
 
 
@@ -184,6 +184,8 @@ def normalise_return(raw, form: Form) -> None:
             raw.findings.append(make_finding("value_normalised", value=display(cell.raw), read=display(got.value),
                                        how=got.note, **_located(raw, form, f)))
     raw.values, raw.unreadable = values, frozenset(unreadable)
+    raw.judged = tuple((f.format, str(values[f.id]), JUDGES[f.format](str(values[f.id])))
+                       for f in form.fields.values() if f.format in JUDGES and values.get(f.id) is not None)
     normalise_list(raw.enterprises, form)
 
 

@@ -46,29 +46,33 @@ def uscc_problem(code: str) -> str | None:
     return None
 
 
-_LOOKUP = np.full(256, -1, dtype=np.int64)
+_LOOKUP = np.full(256, -1, dtype=np.int8)  # character -> its value (-1: not in the alphabet)
 for _i, _ch in enumerate(USCC_ALPHABET):
     _LOOKUP[ord(_ch)] = _i
-_W = np.array(_WEIGHTS, dtype=np.int64)
+_W = np.array(_WEIGHTS, dtype=np.int32)
+
+
+def uscc_valid(codes: list[str]) -> np.ndarray:
+    """Whether each code is a well-formed credit code (as uscc_problem(code) is None), all at once: the
+    codes joined into one array of characters, each 18-character code taken out of it as a row."""
+    lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
+    chars = np.frombuffer("".join(codes).encode("utf-32-le"), dtype=np.uint32)
+    ok = lengths == 18
+    if ok.all():  # the usual list: every code has its 18 characters
+        u = chars.reshape(-1, 18)
+    else:
+        starts = np.cumsum(lengths) - lengths
+        u = chars[starts[ok][:, None] + np.arange(18)]
+    values = _LOOKUP[np.minimum(u, 255)]  # anything beyond ASCII is no character of the alphabet
+    check = (31 - (values[:, :17].astype(np.int32) @ _W) % 31) % 31
+    digits = u[:, 2:8]  # the region code must be digits
+    ok[ok] = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
+    return ok
 
 
 def uscc_problems(codes: list[str]) -> list[str | None]:
-    """uscc_problem for many codes at once: the well-formed majority is checked with numpy."""
-    out: list[str | None] = [None] * len(codes)
-    simple = [i for i, c in enumerate(codes) if len(c) == 18 and c.isascii()]
-    if simple:
-        raw = np.frombuffer("".join(codes[i] for i in simple).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
-        values = _LOOKUP[raw]
-        check = (31 - (values[:, :17] @ _W) % 31) % 31
-        digits = raw[:, 2:8]  # ASCII: the region code must be digits
-        ok = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
-        bad = set(np.array(simple)[~ok].tolist())
-    else:
-        bad = set()
-    for i, c in enumerate(codes):
-        if i in bad or not (len(c) == 18 and c.isascii()):
-            out[i] = uscc_problem(c)
-    return out
+    """uscc_problem for many codes at once: the well-formed majority is told apart with numpy."""
+    return [None if ok else uscc_problem(c) for c, ok in zip(codes, uscc_valid(codes).tolist())]
 
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
@@ -133,3 +137,5 @@ def industry_problem(text: str, rules_dir: Path = DEFAULT_RULES_DIR) -> str | No
     return "unknown"
 
 
+# formats of single fields judged text by text (a list's codes are judged together: uscc_valid)
+JUDGES = {"phone": phone_ok, "email": email_ok}
