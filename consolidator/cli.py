@@ -243,7 +243,9 @@ def mail_options(fn):
 
 
 def _default_templates() -> Path:
-    from .mail.compose import DEFAULT_TEMPLATES  # jinja2: only for the commands that write mail
+    from .mail.compose import (
+        DEFAULT_TEMPLATES,  # jinja2: only for the commands that write mail
+    )
 
     return DEFAULT_TEMPLATES
 
@@ -304,8 +306,8 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
         consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --deadline 2026年12月15日
         consolidator distribute --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn --smtp smtp.example.gov.cn:465
     """
-    from .mail.plan import plan_distribute
     from .mail.compose import MailTemplateError
+    from .mail.plan import plan_distribute
     from .mail.send import write_attachments
 
     forms = _load(rules_dir)
@@ -345,10 +347,10 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
     示例：
         consolidator feedback 报送文件 --roster 园区名单.csv --out 发件箱 --from gyc@example.gov.cn
     """
-    from .pipeline import is_inside, run_check
-    from .mail.plan import plan_feedback
     from .mail.compose import MailTemplateError
+    from .mail.plan import plan_feedback
     from .mail.send import write_attachments
+    from .pipeline import is_inside, run_check
 
     forms = _load(rules_dir)
     if is_inside(out_dir, returns_dir):
@@ -375,11 +377,11 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent.parent / "README.md", help="要更新的 README，默认为项目的 README.md。")
 def docs(rules_dir: Path, readme: Path):
-    """按 rules/ 重新生成 README 中的字段与规则目录。"""
+    """按 rules/ 和问题编号目录重新生成 README 中的字段与规则目录、问题编号目录。"""
     from .write.catalogue import update_readme
 
     changed = update_readme(readme, _load(rules_dir))
-    click.echo(f"已更新字段与规则目录：{readme}" if changed else f"字段与规则目录已是最新：{readme}")
+    click.echo(f"已更新字段与规则目录和问题编号目录：{readme}" if changed else f"README 中的目录已是最新：{readme}")
 
 
 for _command in [cli, *cli.commands.values()]:

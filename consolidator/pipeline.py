@@ -1,10 +1,12 @@
 """The check as the office runs it: read a folder of returns, check them as one batch.
 
-This is the file-reading edge around the pure core (reader.read_return per file, then
-checker.check_batch once). Progress is reported through a callback, never printed here.
+This is the file-reading edge around the pure core (read.workers reads and normalises each file,
+then check.batch.check_batch checks them once). Progress is reported through a callback, never
+printed here.
 
 Two things make a large batch fast here rather than in the core: while the workers read, the
-main process imports the checker (pandas' validation stack takes a good part of a second to load),
+main process imports the checker and builds its schemas (pandas' validation stack takes a good part
+of a second to load),
 and Python's cyclic garbage collector is paused while the batch is built, since every collection
 would walk all returns read so far (the batch holds no reference cycles that need it).
 """
@@ -18,11 +20,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .rules import Form
+from .read.roster import Park
+from .read.sources import discover
 from .read.workers import DEFAULT_TIMEOUT, IsolatedReader
 from .returns import RawReturn
-from .read.sources import discover
-from .read.roster import Park
+from .rules import Form
 
 if TYPE_CHECKING:
     from .check.results import BatchResult
@@ -67,7 +69,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
 
 
 def _preload(forms: dict[str, Form], modules: tuple[str, ...]) -> None:
-    from .check.lists import warm_up
+    from .check.batch import warm_up
 
     warm_up(forms)
     for name in modules:

@@ -97,10 +97,9 @@ def unique(prefix="x"):
 import datetime as _dt  # noqa: E402
 from functools import lru_cache as _lru_cache  # noqa: E402
 
-from consolidator.returns import Cell, EnterpriseRows, RawReturn  # noqa: E402
-
 from consolidator.read.normalize import normalise_return  # noqa: E402
 from consolidator.read.sources import Source  # noqa: E402
+from consolidator.returns import Cell, EnterpriseRows, RawReturn  # noqa: E402
 from consolidator.samples import clean_return  # noqa: E402
 from consolidator.write.template import build_workbook  # noqa: E402
 

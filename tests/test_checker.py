@@ -4,10 +4,16 @@ import datetime as dt
 
 import pytest
 
-from consolidator.findings import CATALOGUE
-from consolidator.check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_WARNINGS
 from consolidator.check.batch import check_batch
 from consolidator.check.explain import is_explanation
+from consolidator.check.results import (
+    STATUS_ERRORS,
+    STATUS_MISSING,
+    STATUS_PASSED,
+    STATUS_SUPERSEDED,
+    STATUS_WARNINGS,
+)
+from consolidator.findings import CATALOGUE
 from consolidator.read.roster import Park
 
 from .conftest import layout_of, raw_return, sample

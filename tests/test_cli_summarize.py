@@ -1,6 +1,5 @@
 import openpyxl
 
-
 from .conftest import ROOT
 from .test_cli_check import returns, run, tree_digest  # noqa: F401 - the fixture is shared
 

@@ -1,8 +1,8 @@
 import pytest
 from click.testing import CliRunner
 
-from consolidator.write.catalogue import BEGIN, END, render
 from consolidator.cli import cli, main
+from consolidator.write.catalogue import BEGIN, END, render
 from consolidator.write.template import template_filename, workbook_bytes
 
 from .conftest import ROOT

@@ -9,7 +9,15 @@ import shutil
 from pathlib import Path
 
 from consolidator.findings import CATALOGUE, SEVERITY_ZH
-from consolidator.write.catalogue import BEGIN, CODES_BEGIN, CODES_END, END, render, render_codes, update_readme
+from consolidator.write.catalogue import (
+    BEGIN,
+    CODES_BEGIN,
+    CODES_END,
+    END,
+    render,
+    render_codes,
+    update_readme,
+)
 
 from .conftest import ROOT
 

@@ -15,8 +15,8 @@ import pytest
 
 from consolidator.findings import CATALOGUE, ERROR
 from consolidator.pipeline import run_check
-from consolidator.read.workers import IsolatedReader
 from consolidator.read.sources import Source, discover
+from consolidator.read.workers import IsolatedReader
 from consolidator.samples import clean_return
 from consolidator.write.template import filled_workbook_bytes
 

@@ -9,7 +9,11 @@ import pytest
 
 from consolidator.check.derive import recompute
 from consolidator.samples import clean_return
-from consolidator.write.template import filled_workbook_bytes, template_filename, workbook_bytes
+from consolidator.write.template import (
+    filled_workbook_bytes,
+    template_filename,
+    workbook_bytes,
+)
 
 from .conftest import libreoffice_resave, load_values
 

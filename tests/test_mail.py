@@ -3,7 +3,16 @@ from email import policy
 
 import pytest
 
-from consolidator.mail.compose import DEFAULT_TEMPLATES, MailTemplateError, Outgoing, build_message, message_bytes, one_line, render, safe_filename
+from consolidator.mail.compose import (
+    DEFAULT_TEMPLATES,
+    MailTemplateError,
+    Outgoing,
+    build_message,
+    message_bytes,
+    one_line,
+    render,
+    safe_filename,
+)
 from consolidator.read.roster import Park
 
 

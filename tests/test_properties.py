@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from consolidator.findings import Finding
-from consolidator.rules import Field
 from consolidator.read.normalize import read_value
+from consolidator.rules import Field
 from consolidator.write.report import findings_csv, render_html, safe_cell
 from consolidator.write.xlsx import TextGuard, cell, workbook_to_bytes
 
@@ -125,8 +125,13 @@ def test_text_in_the_report_is_data_not_markup(value):
 
 @given(st.lists(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXYIOZSVa中 ", min_size=0, max_size=20), max_size=30))
 def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
-    from consolidator.rules.formats import USCC_ALPHABET, uscc_check_char, uscc_problem, uscc_problems
+    from consolidator.rules.formats import (
+        USCC_ALPHABET,
+        uscc_check_char,
+        uscc_problem,
+        uscc_valid,
+    )
 
     valid = ["91320594" + c[:9].rjust(9, "0") for c in codes if len(c) >= 9 and set(c[:9]) <= set(USCC_ALPHABET)]
     codes = codes + [v + uscc_check_char(v) for v in valid]
-    assert uscc_problems(codes) == [uscc_problem(c) for c in codes]
+    assert uscc_valid(codes).tolist() == [uscc_problem(c) is None for c in codes]

@@ -6,11 +6,9 @@ import zipfile
 import openpyxl
 import pytest
 
-from consolidator.read.sources import Source, discover
-
-from consolidator.read.workbook import read_return
-
 from consolidator.read.package import sniff
+from consolidator.read.sources import Source, discover
+from consolidator.read.workbook import read_return
 from consolidator.samples import clean_return, paste_into_new_workbook
 from consolidator.write.template import filled_workbook_bytes
 

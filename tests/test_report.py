@@ -6,7 +6,12 @@ import shutil
 import pytest
 
 from consolidator.check.batch import check_batch
-from consolidator.write.report import findings_csv, findings_json, render_html, safe_cell
+from consolidator.write.report import (
+    findings_csv,
+    findings_json,
+    render_html,
+    safe_cell,
+)
 
 from .conftest import raw_return, require, sample
 

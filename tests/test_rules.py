@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from consolidator.write.catalogue import render
 from consolidator.rules import RuleFileError, load_forms
+from consolidator.write.catalogue import render
 from consolidator.write.template import build_workbook, field_name
 
 from .conftest import SEEDS

@@ -142,3 +142,51 @@ def test_sections_and_charts_follow_the_rule_files(rules_copy):
     summary = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_summary(result, forms)[0])))
     assert [c.value for c in summary["图表"][1]][:3] == ["园区", "2025年营业收入（亿元）", "利润"]
     assert summary["图表"]["C2"].value == pytest.approx(s.values["profit_2024"])
+
+
+def test_a_field_format_uscc_or_industry_is_checked(rules_copy):
+    """`format: uscc` and `format: industry` work on a field as on a list column."""
+    _edit(rules_copy / "green_safety.yaml", "      - {id: green_factory_count,", """      - id: operator_code
+        label: 运营主体统一社会信用代码
+        type: text
+        format: uscc
+      - id: main_industry
+        label: 园区主要行业
+        type: text
+        format: industry
+      - {id: green_factory_count,""")
+    forms = load_forms(rules_copy)
+    green = forms["green_safety"]
+    s = sample(green, 13, operator_code="91320594MA1XXXXXX1", main_industry="C99")
+    result = check_batch([_read(green, forms, s.values, s.enterprises, "甲.xlsx")], forms)
+    got = {f.field: f for f in result.returns[0].findings if f.field in ("operator_code", "main_industry")}
+    assert got["operator_code"].code == "format_uscc" and "校验位" in got["operator_code"].message
+    assert got["main_industry"].code == "format_industry" and got["main_industry"].severity == "error"
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("type: choice, required: true, role: category}", "type: choice, required: true}", "role: category"),
+    ("required: true, role: name}", "required: true}", "role: name"),
+    ("source: added, role: key}", "source: added, role: name}", "只能有一列 role: name"),
+    ("type: text, required: true, role: name}", "type: text, required: true, role: key}", "format: uscc"),
+])
+def test_the_list_columns_roles_are_checked(rules_copy, old, new, fragment):
+    _edit(rules_copy / "common.yaml", old, new)
+    with pytest.raises(RuleFileError) as err:
+        load_forms(rules_copy)
+    assert "common.yaml" in str(err.value) and fragment in str(err.value)
+
+
+def test_a_list_column_added_to_the_rules_is_read_checked_and_summarised(rules_copy):
+    _edit(rules_copy / "common.yaml", "    - {id: industry, label: 行业分类,",
+          "    - {id: contact, label: 企业联系人, type: text, required: true}\n    - {id: industry, label: 行业分类,")
+    forms = load_forms(rules_copy)
+    green = forms["green_safety"]
+    s = sample(green, 14)
+    for k, e in enumerate(s.enterprises):
+        e["contact"] = "" if k == 0 else "王经理"
+    result = check_batch([_read(green, forms, s.values, s.enterprises, "甲.xlsx")], forms)
+    missing = [f for f in result.returns[0].findings if f.code == "list_incomplete"]
+    assert len(missing) == 1 and "企业联系人" in missing[0].message and missing[0].field == "list.contact"
+    summary = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_summary(result, forms)[0])))
+    assert "企业联系人" in [c.value for c in next(summary["企业清单汇总"].iter_rows(max_row=1))]

@@ -50,7 +50,8 @@ def test_declarations_become_builtin_and_registered_checks(forms):
     row_checks = {c.name for c in schema.checks}
     assert isinstance(schema.checks[0], RowCheck)
     assert {"lead_revenue_le_revenue", "developed_le_managed", "list_count_matches", "formula_mismatch"} <= row_checks
-    lists = list_schema(forms["green_safety"].enterprise_list)
+    form = forms["green_safety"]
+    lists = list_schema(form.enterprise_list, form.rules_dir)
     assert [c.name for c in lists.columns["credit_code"].checks] == ["filled", "uscc"]
     assert [c.name for c in lists.columns["industry"].checks] == ["filled", "industry"]
 
@@ -71,7 +72,6 @@ def test_a_hand_made_frame_fails_where_the_rules_say(forms):
 
 
 def test_a_clean_frame_passes(forms):
-    from consolidator.check.derive import recompute
     from consolidator.check.schema import with_recomputed
 
     from .conftest import raw_return, sample
@@ -83,7 +83,7 @@ def test_a_clean_frame_passes(forms):
     counts = pd.Series(raw.enterprises.columns["category"]).value_counts()
     for c in form.enterprise_list.categories:
         entered[f"list_count__{c.id}"] = np.int64(counts.get(c.id, 0))
-    frame = with_recomputed(form, entered.drop(columns=[c for c in entered if c.endswith(ENTERED)]), recompute)
+    frame = with_recomputed(form, entered.drop(columns=[c for c in entered if c.endswith(ENTERED)]))
     assert failed(form, frame) == []
 
 
@@ -93,3 +93,14 @@ def test_failures_of_a_row_check_are_reported_on_its_target_only():
     schema = pa.DataFrameSchema({"a": pa.Column(nullable=True)}, checks=[check])
     fc = validate(schema, frame)
     assert fc[["column", "check", "index"]].values.tolist() == [["a", "a_le_b[x]", 11], ["a", "a_le_b[x]", 12]]
+
+
+def test_a_check_that_cannot_run_is_a_bug_not_a_pass():
+    import pytest
+
+    def broken(series):
+        raise ZeroDivisionError("boom")
+
+    schema = pa.DataFrameSchema({"a": pa.Column(checks=[pa.Check(broken, error="range")])})
+    with pytest.raises(RuntimeError, match="boom"):
+        validate(schema, pd.DataFrame({"a": [1.0]}))

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from consolidator.cli import main
+from consolidator.read.roster import read_roster
 from consolidator.read.sources import Source
 from consolidator.read.workbook import read_return
-from consolidator.read.roster import read_roster
 
 from .conftest import ROOT
 

@@ -6,8 +6,12 @@ import openpyxl
 import pytest
 
 from consolidator.rules.workbook import META_SHEET, PROPERTY_PREFIX
-
-from consolidator.write.template import build_workbook, field_name, template_filename, workbook_bytes
+from consolidator.write.template import (
+    build_workbook,
+    field_name,
+    template_filename,
+    workbook_bytes,
+)
 
 from .conftest import ROOT
 

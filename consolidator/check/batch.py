@@ -11,9 +11,11 @@ cell where the park will find it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from operator import attrgetter
 
 import pandas as pd
+import pandera.pandas as pa
 
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
@@ -21,13 +23,19 @@ from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Form
 from .checks import learn
-from .derive import recompute
 from .explain import explain
-from .lists import check_lists, list_frame
-from .parks import attach_parks, newest_wins, park_statuses, roster_findings
-from .results import (STATUS_ERRORS, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_UNREADABLE, STATUS_WARNINGS,
-                      BatchResult, CheckedReturn)
 from .failures import by_return, findings_of
+from .lists import check_lists, list_frame, list_schema
+from .parks import attach_parks, newest_wins, park_statuses, roster_findings
+from .results import (
+    STATUS_ERRORS,
+    STATUS_PASSED,
+    STATUS_SUPERSEDED,
+    STATUS_UNREADABLE,
+    STATUS_WARNINGS,
+    BatchResult,
+    CheckedReturn,
+)
 from .schema import form_schema, frame_of, validate, with_recomputed
 
 
@@ -38,8 +46,8 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
     checked = [_adopt(raw, forms) for raw in raws]
     attach_parks(checked, roster)
     for ret in checked:  # the findings of reading were made before the park was known
-        for f in ret.findings:
-            f.park, f.city, f.category = ret.park_name, ret.city, ret.form.category_name if ret.form else ""
+        whose = dict(park=ret.park_name, city=ret.city, category=ret.form.category_name if ret.form else "")
+        ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
     frames: dict[str, pd.DataFrame] = {}
@@ -56,6 +64,15 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
     parks = park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
     return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
+
+
+def warm_up(forms: dict[str, Form]) -> None:
+    """Build every schema and load what pandera loads on its first validation (its pandas backends),
+    ahead of the batch: the command runs this while the workers read."""
+    for form in forms.values():
+        form_schema(form)
+        list_schema(form.enterprise_list, form.rules_dir)
+    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.filled()])}).validate(pd.DataFrame({"x": ["x"]}))
 
 
 def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
@@ -76,7 +93,7 @@ def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFra
     added to them. Returns the validated frame."""
     fs = form_schema(form)
     entered = frame_of(form, rets)
-    frame = with_recomputed(form, entered, recompute)
+    frame = with_recomputed(form, entered)
     failed = by_return(validate(fs.schema, frame), fs)
     derived = [f.id for f in form.derived_fields()]
     recomputed = zip(*[[None if is_missing(v) else v for v in frame[fid].tolist()] for fid in derived])

@@ -71,11 +71,18 @@ def uscc(series: pd.Series) -> pd.Series:
     return pd.Series(uscc_valid(codes) | (series.to_numpy() == ""), index=series.index)
 
 
-@extensions.register_check_method(supported_types=[pd.Series])
-def industry(series: pd.Series) -> pd.Series:
-    """A GB/T 4754-2017 code or name, judged once per distinct text (a list repeats a few dozen)."""
-    good = [t for t in series.unique() if isinstance(t, str) and (t == "" or industry_problem(t) is None)]
+@extensions.register_check_method(statistics=["rules_dir"], supported_types=[pd.Series])
+def industry(series: pd.Series, *, rules_dir: str) -> pd.Series:
+    """A GB/T 4754-2017 code or name (the table in the rules' reference/), judged once per distinct text
+    (a list repeats a few dozen of them)."""
+    good = [t for t in series.unique() if isinstance(t, str) and (t == "" or industry_problem(t, rules_dir) is None)]
     return series.isin(good)
+
+
+def format_check(fmt: str, rules_dir: str, **kw) -> pa.Check:
+    """The registered check of a `format:` of the rules, its error the finding's code."""
+    extra = {"rules_dir": rules_dir} if fmt == "industry" else {}
+    return getattr(pa.Check, fmt)(**extra, error=f"format_{fmt}", **kw)
 
 
 @extensions.register_check_method(statistics=["limit"], supported_types=[pd.Series])

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from ..findings import EXPLAINED, WARNING, Finding, make_finding
+from ..findings import EXPLAINED, WARNING, make_finding
 from ..rules.formats import nfkc
 from ..rules.model import Form
 from .results import CheckedReturn
-
 
 # words that say only "the data is right": an explanation made of nothing else explains nothing
 _NON_EXPLANATION = re.compile(
@@ -42,7 +42,7 @@ def explain(ret: CheckedReturn, form: Form) -> None:
         if f.severity == WARNING and note_field:
             note = ret.values.get(note_field)
             if is_explanation(note):
-                f = Finding(**{**f.as_dict(), "severity": EXPLAINED, "message": f.message + f"（已说明：{note}）"})
+                f = replace(f, severity=EXPLAINED, message=f.message + f"（已说明：{note}）")
             elif note and note_field not in invalid:
                 invalid.add(note_field)
                 nf = form.fields[note_field]

@@ -15,7 +15,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..expr.text import char_count
-from ..findings import display, Finding, make_finding
+from ..findings import WARNING, Finding, display, make_finding
+from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import Field, Form, Rule
 from .results import CheckedReturn
 from .schema import ENTERED, REQUIRED, FormSchema
@@ -93,6 +94,9 @@ DETAILS: dict[str, Callable[[Failure], dict]] = {
     "max_chars": _max_chars,
     "report_headings": _headings,
     "formula_mismatch": _formula,
+    "format_uscc": lambda c: dict(value=c.typed, reason=uscc_problem(c.text)),
+    "format_industry": lambda c: dict(
+        value=c.typed, severity=WARNING if industry_problem(c.text, c.ret.form.rules_dir) == "unknown" else None),
 }
 
 

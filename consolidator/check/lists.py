@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pandera.pandas as pa
 from ..findings import WARNING, make_finding
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
-from .checks import RowCheck
+from .checks import RowCheck, format_check
 from .results import CheckedReturn
 from .schema import validate
 
@@ -39,7 +40,7 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
-def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
+def list_schema(spec: EnterpriseList, rules_dir: str) -> pa.DataFrameSchema:
     """The list's columns as the rules declare them: `required` (the registered check `filled`), the
     choice of a category (a RowCheck: the text names a category of the form), and `format` (the
     registered uscc and industry checks)."""
@@ -50,7 +51,7 @@ def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
         if c.required:
             columns.setdefault(text, []).append(pa.Check.filled(error=f"{_REQUIRED}{c.id}", ignore_na=False))
         if c.format:
-            columns.setdefault(c.id, []).append(getattr(pa.Check, c.format)(error=f"format_{c.format}", ignore_na=False))
+            columns.setdefault(c.id, []).append(format_check(c.format, rules_dir, ignore_na=False))
         if c.type == "choice":
             row_checks.append(RowCheck(lambda d, c=c: d[c.id].notna() | (d[text_column(c)] == ""), target=c.id,
                                        name="list_category", error="list_category"))
@@ -58,23 +59,12 @@ def list_schema(spec: EnterpriseList) -> pa.DataFrameSchema:
                               checks=row_checks, name="enterprise_list")
 
 
-_REQUIRED = "list_incomplete:"
+_REQUIRED = "list_incomplete:"  # + the column id
 
 
 def text_column(c) -> str:
     """The frame column holding a list column's text as typed (a choice column's own holds the id)."""
     return f"{c.id}_raw" if c.type == "choice" else c.id
-
-
-def warm_up(forms: dict[str, Form] | None = None) -> None:
-    """Load what pandera loads on its first validation (its pandas backends) and build every schema,
-    ahead of the batch (the command runs this while the workers read)."""
-    from .schema import form_schema
-
-    for form in (forms or {}).values():
-        form_schema(form)
-        list_schema(form.enterprise_list)
-    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.filled()])}).validate(pd.DataFrame({"x": ["x"]}))
 
 
 # ---- failures to findings ----------------------------------------------------------------------------
@@ -88,48 +78,66 @@ def _list_located(ret: CheckedReturn, col: str, row: int) -> dict[str, str]:
                 label=f"企业清单第{row}行")
 
 
-def _uscc_reason(row) -> str:
-    if row["credit_code_numeric"]:
+class _ListFailure(NamedTuple):
+    row: pd.Series  # the list frame's row
+    col: str  # the list column (rules: enterprise_list.columns[].id)
+    label: str
+    rules_dir: str
+
+    @property
+    def text(self) -> str:
+        return self.row[self.col]
+
+
+def _uscc_reason(c: _ListFailure) -> str:
+    if c.row[c.col + "_numeric"]:
         return "以数字形式保存，后几位已丢失，请把单元格设为文本格式后重新填写"
-    return uscc_problem(row["credit_code"])
+    return uscc_problem(c.text)
+
+
+def _industry_severity(text: str, rules_dir: str) -> str | None:
+    """A name that is no section or division name may be a class name (not listed): a warning."""
+    return WARNING if industry_problem(text, rules_dir) == "unknown" else None
+
+
+# what fills each code's message template (catalogue: findings.CATALOGUE)
+LIST_DETAILS = {
+    "list_incomplete": lambda c: dict(missing=c.label),
+    "list_category": lambda c: dict(value=c.row[c.col + "_raw"]),
+    "format_uscc": lambda c: dict(value=c.text, reason=_uscc_reason(c)),
+    "format_industry": lambda c: dict(value=c.text, severity=_industry_severity(c.text, c.rules_dir)),
+}
 
 
 def _schema_findings(lists: pd.DataFrame, failures: pd.DataFrame, current: dict[int, CheckedReturn],
-                     spec: EnterpriseList) -> None:
+                     spec: EnterpriseList, rules_dir: str) -> None:
     """Each failed list check as its finding: a missing value names the column as the rules label it."""
     labels = {c.id: c.label for c in spec.columns}
-    for index, check in zip(failures["index"].tolist(), failures["check"].tolist()):
+    for index, column, check in zip(failures["index"].tolist(), failures["column"].tolist(),
+                                    failures["check"].tolist()):
         row = lists.loc[index]
         ret = current[row["ret"]]
-        if check.startswith(_REQUIRED):
-            col = check[len(_REQUIRED):]
-            ret.findings.append(make_finding("list_incomplete", row=row["row"], missing=labels[col],
-                                       **_list_located(ret, col, row["row"])))
-        elif check == "list_category":
-            ret.findings.append(make_finding("list_category", row=row["row"], value=row["category_raw"],
-                                       **_list_located(ret, "category", row["row"])))
-        elif check == "format_uscc":
-            ret.findings.append(make_finding("format_uscc", value=row["credit_code"], reason=_uscc_reason(row),
-                                       **_list_located(ret, "credit_code", row["row"])))
-        elif check == "format_industry":
-            unknown = industry_problem(row["industry"]) == "unknown"
-            ret.findings.append(make_finding("format_industry", value=row["industry"], severity=WARNING if unknown else None,
-                                       **_list_located(ret, "industry", row["row"])))
+        code, _, col = check.partition(":")
+        col = col or column.removesuffix("_raw")
+        details = LIST_DETAILS[code](_ListFailure(row, col, labels[col], rules_dir))
+        ret.findings.append(make_finding(code, row=row["row"], **details, **_list_located(ret, col, row["row"])))
 
 
 def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn], forms: dict[str, Form]) -> None:
     if lists.empty:
         return
-    spec = next(iter(forms.values())).enterprise_list  # the list is declared once, in common.yaml
-    failures = validate(list_schema(spec), lists)
-    _schema_findings(lists, failures, current, spec)
-    bad_code = set(failures.loc[failures["check"] == "format_uscc", "index"].tolist())
-    _across_rows(lists, bad_code, current)
+    form = next(iter(forms.values()))  # the list is declared once, in common.yaml
+    failures = validate(list_schema(form.enterprise_list, form.rules_dir), lists)
+    _schema_findings(lists, failures, current, form.enterprise_list, form.rules_dir)
+    key = form.enterprise_list.column("key")
+    bad_code = set(failures.loc[(failures["check"] == "format_uscc") & (failures["column"] == key), "index"].tolist())
+    _across_rows(lists, bad_code, current, form.enterprise_list)
 
 
-def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedReturn]) -> None:
+def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedReturn],
+                 spec: EnterpriseList) -> None:
     """Duplicates, exclusive and expected categories within a return, and enterprises claimed by several."""
-    k = _keyed(lists, bad_code)
+    k = _keyed(lists, bad_code, spec)
 
     def emit(code: str, item, col: str, **kw) -> None:
         ret = current[item.ret]
@@ -146,23 +154,28 @@ class _Keyed:
     its name where the code is not valid): one hashing pass over the texts, then every comparison is
     on integers (a national round lists most of a million rows)."""
 
-    valid: pd.DataFrame  # ret, row, category, name, credit_code, key, key_id, cat_id
+    valid: pd.DataFrame  # ret, row, category, name, code (the columns of those roles), key, key_id, cat_id
+    columns: dict[str, str]  # role -> the list's column (rules: enterprise_list.columns[].role)
     code_ok: np.ndarray
     cat_code: dict[str, int]
     pair: np.ndarray  # (return, enterprise) as one integer
 
 
-def _keyed(lists: pd.DataFrame, bad_code: set) -> _Keyed:
-    keep = lists["category"].notna().to_numpy() & (lists["name"].to_numpy() != "")
-    valid = lists.loc[keep, ["ret", "row", "category", "name", "credit_code"]]
-    code_ok = (valid["credit_code"].to_numpy() != "") & ~valid.index.isin(list(bad_code))
-    key = valid["credit_code"].to_numpy(dtype=object, copy=True)
+def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
+    columns = {role: spec.column(role) for role in ("category", "name", "key")}
+    keep = lists[columns["category"]].notna().to_numpy() & (lists[columns["name"]].to_numpy() != "")
+    valid = lists.loc[keep, ["ret", "row", columns["category"], columns["name"]]]
+    valid.columns = ["ret", "row", "category", "name"]
+    codes = lists.loc[keep, columns["key"]].to_numpy(dtype=object) if columns["key"] else np.full(len(valid), "")
+    valid = valid.assign(code=codes)
+    code_ok = (codes != "") & ~valid.index.isin(list(bad_code))
+    key = codes.copy()
     key[~code_ok] = ["名称:" + n for n in valid["name"].to_numpy(dtype=object)[~code_ok]]
     key_id, keys = pd.factorize(key)
     cat_id, cats = pd.factorize(valid["category"])
     valid = valid.assign(key=key, key_id=key_id, cat_id=cat_id)
     pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id
-    return _Keyed(valid, code_ok, {c: i for i, c in enumerate(cats)}, pair)
+    return _Keyed(valid, columns, code_ok, {c: i for i, c in enumerate(cats)}, pair)
 
 
 def _duplicates(k: _Keyed, emit) -> None:
@@ -172,7 +185,7 @@ def _duplicates(k: _Keyed, emit) -> None:
     if dup.any():
         first_row = k.valid.groupby(group, sort=False)["row"].transform("first")
         for row, other in zip(k.valid[dup].itertuples(), first_row[dup]):
-            emit("list_duplicate", row, "name", row=row.row, other=other, value=row.name)
+            emit("list_duplicate", row, k.columns["name"], row=row.row, other=other, value=row.name)
 
 
 def _category_pairs(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
@@ -197,7 +210,8 @@ def _category_pairs(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
                                   lambda a, b: rows_of(a) & ~pair_in(rows_of(b)))):
             for a, b in pairs:
                 for row in k.valid[hit(a, b)].itertuples():
-                    emit(code, row, "name", value=row.name, a=spec.category(a).label, b=spec.category(b).label)
+                    emit(code, row, k.columns["name"], value=row.name, a=spec.category(a).label,
+                         b=spec.category(b).label)
 
 
 def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
@@ -211,4 +225,4 @@ def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> N
     rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
     for row in shared.itertuples():
         others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
-        emit("enterprise_in_two_parks", row, "credit_code", value=row.name, credit_code=row.key, others=others)
+        emit("enterprise_in_two_parks", row, k.columns["key"], value=row.name, credit_code=row.key, others=others)

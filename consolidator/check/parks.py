@@ -9,7 +9,13 @@ from collections import defaultdict
 from ..findings import Finding, make_finding
 from ..read.roster import Park, park_key
 from ..rules.model import Form
-from .results import STATUS_MISSING, STATUS_SUPERSEDED, STATUS_UNREADABLE, CheckedReturn, ParkStatus
+from .results import (
+    STATUS_MISSING,
+    STATUS_SUPERSEDED,
+    STATUS_UNREADABLE,
+    CheckedReturn,
+    ParkStatus,
+)
 
 
 # ---- step 2: which return of a park counts ------------------------------------------------------------

@@ -14,7 +14,6 @@ from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Field, Form
 
-
 STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
 STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING = "无法读取", "已被替代", "未提交"
 STATUSES = (STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING)

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from ..rules.model import Field, Form, Rule
-from .checks import RowCheck, interval_checks
+from .checks import RowCheck, format_check, interval_checks
+from .derive import recompute
 from .results import CheckedReturn
 
 ENTERED = "__entered"  # suffix of the column holding what the park's workbook holds in a computed cell
@@ -46,16 +47,26 @@ class FormSchema:
     order: dict[tuple[str, str], int] = field(default_factory=dict)  # (column, check error) -> rank
 
 
-@lru_cache(maxsize=None)
+_SCHEMAS: WeakKeyDictionary[Form, FormSchema] = WeakKeyDictionary()
+
+
 def form_schema(form: Form) -> FormSchema:
-    """The schema of `form`, built on first use and kept with it (warm_up builds them while reading)."""
+    """The schema of `form`, built on first use and kept as long as the form (warm_up builds them while
+    the workers read)."""
+    known = _SCHEMAS.get(form)
+    if known is None:
+        known = _SCHEMAS[form] = _build(form)
+    return known
+
+
+def _build(form: Form) -> FormSchema:
     columns: dict[str, list[pa.Check]] = {}
     nullable: dict[str, bool] = {}
     out = FormSchema(form, pa.DataFrameSchema())
     seq: dict[tuple[str, str], int] = {}
     row_checks: list[RowCheck] = []
     for f in form.fields.values():
-        own = _field_checks(f)
+        own = _field_checks(f, form.rules_dir)
         if own or (f.required and not f.is_derived):
             columns.setdefault(f.id, [])
         if f.required and not f.is_derived:
@@ -82,15 +93,15 @@ def form_schema(form: Form) -> FormSchema:
     return out
 
 
-def _field_checks(f: Field) -> list[pa.Check]:
+def _field_checks(f: Field, rules_dir: str) -> list[pa.Check]:
     """The checks a field's declaration implies (other than required)."""
     checks = []
     if f.range is not None:
         checks += interval_checks(f.range, "range")
     if f.plausible is not None:
         checks += interval_checks(f.plausible, "plausible")
-    if f.format in ("phone", "email"):
-        checks.append(getattr(pa.Check, f.format)(error=f"format_{f.format}"))
+    if f.format:
+        checks.append(format_check(f.format, rules_dir))
     if f.max_chars:
         checks.append(pa.Check.max_chars(limit=f.max_chars, error="max_chars"))
     if f.headings:
@@ -137,13 +148,14 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
                 cols[f.id] = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=float)
         else:
             cols[f.id] = pd.array(col, dtype=object)
-    counts = [Counter(r.raw.enterprises.columns.get("category", ())) for _, r in rets]
+    category = form.enterprise_list.column("category")
+    counts = [Counter(r.raw.enterprises.columns.get(category, ())) for _, r in rets]
     for c in form.enterprise_list.categories:
         cols[f"list_count__{c.id}"] = np.array([n.get(c.id, 0) for n in counts], dtype=np.int64)
     return pd.DataFrame(cols, index=index)
 
 
-def with_recomputed(form: Form, entered: pd.DataFrame, recompute) -> pd.DataFrame:
+def with_recomputed(form: Form, entered: pd.DataFrame) -> pd.DataFrame:
     """The frame the schema validates: computed fields recomputed from their parts (what the park
     entered where the parts are missing), and what was entered beside each computed number."""
     frame = recompute(form, entered)
@@ -170,5 +182,9 @@ def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
         schema.validate(view(frame), lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
-        return fc[fc["index"].notna()]
+        broken = fc[fc["index"].isna()]
+        if len(broken):  # a check that raised, or failed as a whole: a bug, never a park's mistake
+            raise RuntimeError(f"{schema.name}: checks failed without rows: "
+                               + "; ".join(f"{c} {v}" for c, v in zip(broken["check"], broken["failure_case"])))
+        return fc
     return pd.DataFrame(columns=["column", "check", "failure_case", "index"])

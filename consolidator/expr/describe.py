@@ -8,7 +8,6 @@ import ast
 from .excel import number_literal
 from .syntax import CMPOPS
 
-
 _ZH_CMP = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "＝", "!=": "≠"}
 
 

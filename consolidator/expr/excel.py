@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ast
-
 import datetime as dt
 
 from .syntax import BINOPS, CMPOPS, ExprError
 from .text import excel_char_count, excel_is_blank, excel_text_key, text_key
-
 
 _EXCEL_CMP = {"==": "=", "!=": "<>"}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 
-
 # name -> (min args, max args or None for any)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "filled": (1, 1),

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import jinja2
 
-from ..rules.formats import email_ok
 from ..read.roster import Park
+from ..rules.formats import email_ok
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "mail_templates"  # the project's mail_templates/
 SUBJECT_PREFIX = "主题："

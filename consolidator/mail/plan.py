@@ -1,8 +1,8 @@
 """What goes back to the parks: personal workbooks, and feedback on their returns.
 
-plan_distribute and plan_feedback turn the roster (and a checked batch) into Outgoing messages;
-annotate makes the copy of a return with every problem cell coloured and a comment carrying the
-message. All of it is pure; outbox.py writes and sends.
+plan_distribute and plan_feedback turn the roster (and a checked batch) into Outgoing messages, with
+the personal workbooks and the annotated copies (write/annotate.py) attached. All of it is pure;
+mail/send.py writes and sends.
 """
 
 from __future__ import annotations
@@ -10,15 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-
+from ..check.results import (
+    STATUS_ERRORS,
+    STATUS_MISSING,
+    STATUS_PASSED,
+    STATUS_UNREADABLE,
+    STATUS_WARNINGS,
+    BatchResult,
+)
 from ..findings import ERROR, WARNING, Finding
-from ..check.results import STATUS_ERRORS, STATUS_MISSING, STATUS_PASSED, STATUS_UNREADABLE, STATUS_WARNINGS, BatchResult
-from ..rules import Form
-from .compose import Outgoing, render, safe_filename
 from ..read.roster import Park
+from ..rules import Form
 from ..write.annotate import annotate
 from ..write.template import workbook_bytes
-
+from .compose import Outgoing, render, safe_filename
 
 
 def personal_workbook(form: Form, park: Park) -> tuple[str, bytes]:

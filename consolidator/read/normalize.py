@@ -18,7 +18,6 @@ from ..findings import display, locate, make_finding
 from ..rules.formats import JUDGES, nfkc
 from ..rules.model import Field, Form
 
-
 EMPTY_MARKERS = {"", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无", "暂无", "没有", "不适用", "空",
                  "n/a", "na", "null", "none", "/无", "无/"}
 APPROX_PREFIXES = ("大约", "约", "近", "逾")

@@ -14,7 +14,6 @@ import python_calamine as calamine
 from ..rules.formats import email_ok
 from ..rules.model import Form
 
-
 # column -> accepted header spellings
 COLUMNS = {
     "name": ("园区名称", "工业园区名称", "园区"),

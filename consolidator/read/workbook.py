@@ -20,7 +20,15 @@ from ..findings import make_finding
 from ..returns import Cell, RawReturn
 from ..rules.layout import form_layout
 from ..rules.model import Form
-from ..rules.workbook import LIST_PREFIX, META_KEYS, META_SHEET, NAME_PREFIX, PROPERTY_PREFIX, column_index, column_letter
+from ..rules.workbook import (
+    LIST_PREFIX,
+    META_KEYS,
+    META_SHEET,
+    NAME_PREFIX,
+    PROPERTY_PREFIX,
+    column_index,
+    column_letter,
+)
 from .package import MAX_FILE_BYTES, inspect_package, part, sniff
 from .sources import MemberError, Source
 

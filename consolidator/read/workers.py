@@ -29,7 +29,6 @@ from .package import diagnose_crash
 from .sources import Source
 from .workbook import read_return
 
-
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1024
 

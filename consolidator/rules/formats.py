@@ -70,11 +70,6 @@ def uscc_valid(codes: list[str]) -> np.ndarray:
     return ok
 
 
-def uscc_problems(codes: list[str]) -> list[str | None]:
-    """uscc_problem for many codes at once: the well-formed majority is told apart with numpy."""
-    return [None if ok else uscc_problem(c) for c, ok in zip(codes, uscc_valid(codes).tolist())]
-
-
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 
 

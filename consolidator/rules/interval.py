@@ -12,7 +12,6 @@ from pydantic import BeforeValidator
 
 from ..expr.excel import literal, number_literal
 
-
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^\])\s]*)\s*([\])])\s*$")
 
 

@@ -33,7 +33,7 @@ PARAGRAPH_PT = {"heading": 12, "note": 9}  # other paragraphs: 11 pt
 LIST_HEADER_ROW = 3
 COUNT_HEADS = ("企业类别", "填报数量（第三部分）", "清单中企业数", "核对")
 COUNT_WIDTHS = (34, 14, 14, 10)
-LIST_WIDTHS = {"category": 30, "name": 36, "credit_code": 22}  # other columns: 30
+LIST_WIDTHS = {"category": 30, "name": 36, "key": 22}  # by the column's role; other columns: 30
 
 
 def text_width(text: str) -> int:
@@ -47,11 +47,6 @@ def rows_height(text: str, width_units: float, font_pt: float = 11) -> float:
     for part in (text or "").split("\n"):
         lines += max(1, math.ceil(text_width(part) * (font_pt / 11) / max(width_units - 2, 1)))
     return lines * LINE_PT * font_pt / 11 + 4
-
-
-def spec_label(spec: EnterpriseList, cid: str) -> str:
-    """The label of one of the enterprise list's categories."""
-    return next(c.label for c in spec.categories if c.id == cid)
 
 
 @dataclass(frozen=True)
@@ -336,7 +331,7 @@ class _Planner:
         ncols = len(cols)
         self.sheet = SheetLayout(spec.sheet_title)
         for i, c in enumerate(cols, start=1):
-            self.sheet.widths[i] = LIST_WIDTHS.get(c.id, 30)
+            self.sheet.widths[i] = LIST_WIDTHS.get(c.role, 30)
         self.put("list_title", 1, 1, spec.title, end_col=ncols, merged=True)
         self.sheet.heights[1] = 36
         self.put("list_hint", 2, 1, _list_hint(spec), end_col=ncols, merged=True)
@@ -361,7 +356,7 @@ class _Planner:
 
 def _list_hint(spec: EnterpriseList) -> str:
     hints = "；".join(f"{c.label}：{c.hint}" for c in spec.columns if c.hint)
-    exclusive = "、".join(f"同一企业既是{spec_label(spec, a)}又是{spec_label(spec, b)}" for a, b in spec.exclusive)
+    exclusive = "、".join(f"同一企业既是{spec.category(a).label}又是{spec.category(b).label}" for a, b in spec.exclusive)
     return (f"每行填写一家企业的一个类别（同一企业属于多个类别的，分行填写），行数不限。{hints}。"
             "显示红色的行有问题：缺少类别或企业名称、信用代码不是18位、同类别重复"
             f"{'、' + exclusive if exclusive else ''}。")

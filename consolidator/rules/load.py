@@ -12,8 +12,10 @@ import re
 import string
 from pathlib import Path
 from typing import Any, Iterable
+
 import yaml
 from pydantic import ValidationError
+
 from .. import expr as expr_mod
 from .model import (
     Block,
@@ -40,7 +42,6 @@ from .schema import (
     RuleSpec,
     TextParagraph,
 )
-
 
 COMMON_FILE = "common.yaml"
 # the field types each role (rules/common.yaml, roles:) may have: the code reads the date as a date
@@ -384,6 +385,12 @@ class _Compiler:
             if f is None or f.type != "integer":
                 self.fail(which, f"{path}.count_field", f"count_field 应指向整数字段，“{c.count_field}”不是")
             out.append(ListCategory(c.id, c.label, c.count_field))
+        for role in ("category", "name", "key"):
+            having = [i for i, c in enumerate(spec.columns) if c.role == role]
+            if len(having) > 1:
+                self.fail("common", f"enterprise_list.columns[{having[1]}].role", f"只能有一列 role: {role}")
+            if not having and role != "key":
+                self.fail("common", "enterprise_list.columns", f"企业清单需要一列 role: {role}")
         for key in ("exclusive", "expected_subset"):
             for i, pair in enumerate(getattr(spec, key)):
                 for cid in pair:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+
 from .. import expr as expr_mod
 from .interval import Interval
 from .schema import Footnote, TextParagraph
@@ -127,6 +128,10 @@ class EnterpriseList:
 
     def category(self, cid: str) -> ListCategory:
         return next(c for c in self.categories if c.id == cid)
+
+    def column(self, role: str) -> str | None:
+        """The id of the column that plays `role` (rules: enterprise_list.columns[].role)."""
+        return next((c.id for c in self.columns if c.role == role), None)
 
 
 @dataclass(frozen=True)

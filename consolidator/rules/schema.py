@@ -8,8 +8,7 @@ keys are rejected so that a typo in a rule file is reported instead of silently 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Union
-from typing import Annotated
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -177,6 +176,19 @@ class ListColumnSpec(Strict):
     format: Literal["uscc", "industry"] | None = None
     source: Literal["form", "added"] = "form"
     hint: str | None = None
+    # what the checker and the summary know the column as: the enterprise's category (a choice among
+    # the list's categories), its name, its key across parks (a format: uscc column)
+    role: Literal["category", "name", "key"] | None = None
+
+    @model_validator(mode="after")
+    def _role_fits(self):
+        if self.role == "category" and self.type != "choice":
+            raise ValueError("role: category 的列应为 type: choice")
+        if self.type == "choice" and self.role != "category":
+            raise ValueError("type: choice 的列只能是 role: category（在清单类别中选择）")
+        if self.role == "key" and self.format != "uscc":
+            raise ValueError("role: key 的列应为 format: uscc（统一社会信用代码）")
+        return self
 
 
 class EnterpriseListSpec(Strict):

@@ -17,8 +17,15 @@ from pathlib import Path
 
 import jinja2
 
-from ..findings import CATALOGUE, COLUMNS_ZH, FINDING_COLUMNS, SEVERITY_ORDER, SEVERITY_ZH, Finding
 from ..check.results import STATUSES, BatchResult
+from ..findings import (
+    CATALOGUE,
+    COLUMNS_ZH,
+    FINDING_COLUMNS,
+    SEVERITY_ORDER,
+    SEVERITY_ZH,
+    Finding,
+)
 from .files import OutputLockedError, atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,7 +79,7 @@ def _title(f: Finding) -> str:
 def render_html(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告",
                 source: str = "", generated: dt.datetime | None = None) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    template = env.from_string(resources.files("consolidator.write").joinpath("templates/report.html.j2").read_text("utf-8"))
+    template = env.from_string(resources.files("consolidator.write").joinpath("report.html.j2").read_text("utf-8"))
     data = report_data(result, title=title, source=source, generated=generated or dt.datetime.now())
     return template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_json_for_script(data)))
 

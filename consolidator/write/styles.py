@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.styles.differential import DifferentialStyle
 
 # how wide and tall text is: pure, so the template's layout (rules/layout.py) shares it
-from ..rules.layout import LINE_PT, rows_height, text_width  # noqa: F401
+from ..rules.layout import rows_height, text_width  # noqa: F401 (the pure part lives with the layout)
 
 FONT_BODY = "宋体"
 FONT_HEAD = "黑体"

@@ -19,7 +19,6 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..findings import COLUMNS_ZH, FINDING_COLUMNS, SEVERITY_ZH, Finding
 from ..check.results import (
     STATUS_ERRORS,
     STATUS_MISSING,
@@ -30,9 +29,10 @@ from ..check.results import (
     BatchResult,
     CheckedReturn,
 )
+from ..findings import COLUMNS_ZH, FINDING_COLUMNS, SEVERITY_ZH, Finding
 from ..rules import Field, Form
-from .template import number_format
 from .styles import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT
+from .template import number_format
 from .xlsx import LazyRows, TextGuard, cell, defer_rows, fit_widths, style_id
 
 EXCLUDED_FONT = Font(name="宋体", size=10, color="808080")
@@ -305,7 +305,9 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     """Every list row of the current returns, with the other parks that list the same credit code.
     Built column by column: at 10,000 returns there are most of a million rows."""
     lists = result.lists
-    headers = ["园区名称", "所在省市", "园区类别", "企业类别", "企业名称", "统一社会信用代码", "行业分类", "多个园区填报", "来源文件"]
+    spec = next(r.form for r in result.returns if r.form).enterprise_list if result.returns else None
+    columns = list(spec.columns) if spec else []
+    headers = ["园区名称", "所在省市", "园区类别", *[c.label for c in columns], "多个园区填报", "来源文件"]
     rows: Sequence[list] = []
     if not lists.empty:
         rets = result.returns
@@ -315,7 +317,8 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             r = rets[i]
             per_ret[i] = [guard.clean(v, file=r.file, park=r.park_name, label="企业清单")
                           for v in (r.park_name, r.city, r.form.category_name, r.file)]
-        codes = lists["credit_code"]
+        key = spec.column("key")
+        codes = lists[key] if key else pd.Series([""] * len(lists), dtype=object)
         valid = (codes.str.len() == 18).to_numpy()
         by_code: dict[str, list[int]] = {}
         for code, i in zip(codes[valid].tolist(), lists.loc[valid, "ret"].tolist()):
@@ -323,21 +326,25 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             if i not in parks:
                 parks.append(i)
         shared = {code: parks for code, parks in by_code.items() if len(parks) > 1}
-        category = [a or b for a, b in zip(lists["category_label"].tolist(), lists["category_raw"].tolist())]
 
         def park_text(column: list) -> list:
             return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
                     for v, i in zip(column, ret_ids)]
 
-        names, industries = park_text(lists["name"].tolist()), park_text(lists["industry"].tolist())
-        category, code_list = park_text(category), park_text(codes.tolist())
+        def shown(c) -> list:  # a category as its label (the text as typed where it names none)
+            if c.type == "choice":
+                return [a or b for a, b in zip(lists[c.id + "_label"].tolist(), lists[c.id + "_raw"].tolist())]
+            return lists[c.id].tolist()
+
+        texts = [park_text(shown(c)) for c in columns]
+        code_list = texts[[c.id for c in columns].index(key)] if key else [""] * len(ret_ids)
 
         def row(k: int) -> list:
             i = ret_ids[k]
             name, city, cat, file = per_ret[i]
             code = code_list[k]
             others = "、".join(per_ret[o][0] for o in shared[code] if o != i) if code in shared else ""  # cleaned names
-            return [name, city, cat, category[k], names[k], code, industries[k], others, file]
+            return [name, city, cat, *(t[k] for t in texts), others, file]
 
         rows = LazyRows(len(ret_ids), row)
     # a sheet holds 1,048,576 rows: a longer list goes on over further sheets

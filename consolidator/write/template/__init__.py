@@ -23,10 +23,15 @@ too. The template's identity (category, version, rule fingerprint and, for perso
 park) is kept in a very hidden sheet and in the workbook's custom properties.
 """
 
-from ...rules.layout import Layout, spec_label
+from ...rules.layout import Layout
 from .build import build_workbook
 from .common import field_name, header_cell, number_format
-from .package import filled_workbook_bytes, template_filename, workbook_bytes, write_templates
+from .package import (
+           filled_workbook_bytes,
+           template_filename,
+           workbook_bytes,
+           write_templates,
+)
 
 __all__ = ["Layout", "build_workbook", "field_name", "filled_workbook_bytes", "header_cell", "number_format",
-           "spec_label", "template_filename", "workbook_bytes", "write_templates"]
+           "template_filename", "workbook_bytes", "write_templates"]

@@ -12,7 +12,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ...expr.excel import literal, string_literal
-from ...expr.text import excel_char_count
+from ...expr.text import excel_char_count, excel_is_blank
 from ...rules import Field
 from ...rules.layout import COL_CHECK
 from ..styles import ERROR_STYLE, FONT_BODY, WARN_STYLE
@@ -38,7 +38,7 @@ def field_checks(b: Build, sheet: str, row: int, f: Field, coord: str) -> None:
     note = b.ref(f.note_field) if f.note_field else None
     if f.is_numeric:
         if not f.is_derived:
-            _add(b, sheet, row, Check(coord, f"AND(LEN(TRIM({name}))>0,NOT(ISNUMBER({name})))",
+            _add(b, sheet, row, Check(coord, f"AND(NOT({excel_is_blank(name)}),NOT(ISNUMBER({name})))",
                                       f"{prefix}请填写数字（不带单位）", "error"))
         if f.type == "integer" and not f.is_derived:
             _add(b, sheet, row, Check(coord, f"AND(ISNUMBER({name}),{name}<>INT({name}))", f"{prefix}应为整数",
@@ -51,11 +51,11 @@ def field_checks(b: Build, sheet: str, row: int, f: Field, coord: str) -> None:
                                       f"{prefix}通常{f.plausible.describe(f.unit)}，请核实并在情况说明中写明原因",
                                       "warning", note=note))
     elif f.format == "email":
-        _add(b, sheet, row, Check(coord, f'AND(LEN(TRIM({name}))>0,ISERROR(FIND("@",{name})))', "电子邮箱格式不对",
+        _add(b, sheet, row, Check(coord, f'AND(NOT({excel_is_blank(name)}),ISERROR(FIND("@",{name})))', "电子邮箱格式不对",
                                   "error"))
     elif f.format == "phone":
         digits = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({name}," ",""),"-",""),"+86","")'
-        _add(b, sheet, row, Check(coord, f"AND(LEN(TRIM({name}))>0,OR(LEN({digits})<7,LEN({digits})>12))",
+        _add(b, sheet, row, Check(coord, f"AND(NOT({excel_is_blank(name)}),OR(LEN({digits})<7,LEN({digits})>12))",
                                   "电话号码位数不对（手机11位，座机如0512-66681234）", "error"))
     if f.max_chars:
         _add(b, sheet, row, Check(coord, f"{excel_char_count(name)}>{f.max_chars}",
@@ -90,7 +90,7 @@ def emit_checks(b: Build) -> None:
 
 def _silenced(ch: Check) -> str:
     """The check's condition; a warning's only while its 情况说明 is empty."""
-    return f"AND({ch.condition},LEN(TRIM({ch.note}))=0)" if ch.note else ch.condition
+    return f"AND({ch.condition},{excel_is_blank(ch.note)})" if ch.note else ch.condition
 
 
 def _explanation(ch: Check) -> str:

@@ -48,7 +48,7 @@ class Build:
 
     def list_count(self, cid: str) -> str:
         cat = self.form.enterprise_list.category(cid)
-        return f"COUNTIF({LIST_PREFIX}category,{string_literal(cat.label)})"
+        return f"COUNTIF({LIST_PREFIX}{self.form.enterprise_list.column('category')},{string_literal(cat.label)})"
 
     def is_input(self, f: Field) -> bool:
         """Whether the park fills the field in (not computed, not given in a personal copy)."""

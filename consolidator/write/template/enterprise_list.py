@@ -15,9 +15,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ...expr.excel import string_literal
-from ...rules.layout import ListLayout, Place, spec_label
+from ...expr.text import excel_is_blank
+from ...rules.layout import ListLayout, Place
 from ...rules.workbook import LIST_PREFIX
-from ..styles import BORDER, ERROR_STYLE, FONT_BODY, FONT_HEAD, INPUT_FILL, LOCKED, UNLOCKED
+from ..styles import (
+    BORDER,
+    ERROR_STYLE,
+    FONT_BODY,
+    FONT_HEAD,
+    INPUT_FILL,
+    LOCKED,
+    UNLOCKED,
+)
 from .common import Build, header_cell, print_setup, protect_sheet
 
 
@@ -40,7 +49,7 @@ def list_sheet(b: Build) -> None:
     for p in places["count_header"]:
         header_cell(ws, p.row, p.col, p.text)
     _counts(b, ws, places["category"])
-    _category_dropdown(ws, lay, places["category"])
+    _category_dropdown(ws, lay, places["category"], b.form.enterprise_list.column("category"))
     ws.freeze_panes = f"A{lay.first}"
     protect_sheet(ws, list_sheet=True)
     print_setup(ws, b.form, None, title_rows=f"{lay.header}:{lay.header}")
@@ -76,23 +85,28 @@ def _title_rows(ws: Worksheet, lay: ListLayout, title: Place, hint: Place) -> No
 
 
 def _row_problems(b: Build, ws: Worksheet, lay: ListLayout) -> None:
-    """Red in a row's cell while the row lacks a category or a name, its credit code is not 18
-    characters, or the enterprise is listed twice in a category or in two exclusive ones."""
+    """Red in a row's cell, as the rules declare the list's columns: a required column left empty in a
+    filled row, a credit code (format: uscc) not of 18 characters, the same code twice in a category or
+    under two exclusive categories."""
     spec = b.form.enterprise_list
     first, last = lay.first, lay.last
-    cat, name, code = lay.letters["category"], lay.letters["name"], lay.letters["credit_code"]
-    row_any = "&".join(f"${letter}{first}" for letter in lay.letters.values())
-    problems = {
-        cat: [f"AND(LEN(TRIM(${cat}{first}))=0,LEN({row_any})>0)"],
-        name: [f"AND(LEN(TRIM(${name}{first}))=0,LEN({row_any})>0)"],
-        code: [f"AND(LEN({row_any})>0,LEN(TRIM(${code}{first}))<>18)",
-               f"AND(LEN(TRIM(${code}{first}))>0,COUNTIFS({LIST_PREFIX}category,${cat}{first},"
-               f"{LIST_PREFIX}credit_code,${code}{first})>1)"],
-    }
-    for a, b_ in spec.exclusive:
-        for x, y in ((spec_label(spec, a), spec_label(spec, b_)), (spec_label(spec, b_), spec_label(spec, a))):
-            problems[code].append(f'AND(${cat}{first}={string_literal(x)},COUNTIFS({LIST_PREFIX}category,{string_literal(y)},'
-                                  f"{LIST_PREFIX}credit_code,${code}{first})>0)")
+    row_filled = f'LEN({"&".join(f"${letter}{first}" for letter in lay.letters.values())})>0'
+    problems: dict[str, list[str]] = {}
+    for c in spec.columns:
+        cell = f"${lay.letters[c.id]}{first}"
+        if c.required:
+            problems.setdefault(lay.letters[c.id], []).append(f"AND({excel_is_blank(cell)},{row_filled})")
+        if c.format == "uscc":
+            problems.setdefault(lay.letters[c.id], []).append(f"AND(NOT({excel_is_blank(cell)}),LEN(TRIM({cell}))<>18)")
+    choice, key = spec.column("category"), spec.column("key")
+    if key is not None:
+        cat, code = f"${lay.letters[choice]}{first}", f"${lay.letters[key]}{first}"
+        in_list = f"{LIST_PREFIX}{choice},{{category}},{LIST_PREFIX}{key},{code}"
+        twice = [f"AND(NOT({excel_is_blank(code)}),COUNTIFS({in_list.format(category=cat)})>1)"]
+        for a, b_ in spec.exclusive:
+            for x, y in ((spec.category(a).label, spec.category(b_).label), (spec.category(b_).label, spec.category(a).label)):
+                twice.append(f"AND({cat}={string_literal(x)},COUNTIFS({in_list.format(category=string_literal(y))})>0)")
+        problems.setdefault(lay.letters[key], []).extend(twice)
     for letter in lay.letters.values():
         conds = problems.get(letter, [])
         if conds:
@@ -108,7 +122,7 @@ def _counts(b: Build, ws: Worksheet, categories: list[Place]) -> None:
         L = [get_column_letter(p.col + i) for i in range(4)]
         ws[f"{L[0]}{r}"] = p.text
         ws[f"{L[1]}{r}"] = f'=IF(ISNUMBER({b.ref(p.fid)}),{b.ref(p.fid)},"")'
-        ws[f"{L[2]}{r}"] = f"=COUNTIF({LIST_PREFIX}category,{L[0]}{r})"
+        ws[f"{L[2]}{r}"] = f"=COUNTIF({LIST_PREFIX}{b.form.enterprise_list.column('category')},{L[0]}{r})"
         ws[f"{L[3]}{r}"] = f'=IF({L[1]}{r}="","",IF({L[1]}{r}={L[2]}{r},"一致","不一致"))'
         for x in L:
             ws[f"{x}{r}"].border = BORDER
@@ -117,21 +131,22 @@ def _counts(b: Build, ws: Worksheet, categories: list[Place]) -> None:
                                                                 fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
 
 
-def _category_dropdown(ws: Worksheet, lay: ListLayout, categories: list[Place]) -> None:
+def _category_dropdown(ws: Worksheet, lay: ListLayout, categories: list[Place], column: str) -> None:
     """The category column's drop-down, fed from the category labels beside the list."""
     col = get_column_letter(lay.count_col)
     dv = DataValidation(type="list", formula1=f"${col}${lay.first}:${col}${lay.first + len(categories) - 1}",
                         allow_blank=True)
     dv.error, dv.errorTitle, dv.showErrorMessage = "请从下拉列表中选择企业类别", "填写有误", True
     ws.add_data_validation(dv)
-    cat = lay.letters["category"]
+    cat = lay.letters[column]
     dv.add(f"{cat}{lay.first}:{cat}{lay.last}")
 
 
 def _print_to_last_filled_row(b: Build, ws: Worksheet, lay: ListLayout) -> None:
     """A formula print area that stops at the last filled row (Excel and WPS honour it)."""
     header = lay.header
-    last_filled = f"IFERROR(LOOKUP(2,1/(LEN({LIST_PREFIX}name)>0),ROW({LIST_PREFIX}name)),{header})"
+    name = f"{LIST_PREFIX}{b.form.enterprise_list.column('name')}"
+    last_filled = f"IFERROR(LOOKUP(2,1/(LEN({name})>0),ROW({name})),{header})"
     ws.defined_names.add(DefinedName(
         "_xlnm.Print_Area", localSheetId=b.wb.sheetnames.index(ws.title),
         attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{len(lay.letters)})"))

@@ -56,7 +56,7 @@ def define_names(b: Build) -> None:
             cols = {re.match(r"[A-Z]+", c).group() for _, c in cells}
             rows = sorted(int(re.sub(r"[A-Z]+", "", c)) for _, c in cells)
             if len(sheets) != 1 or len(cols) != 1 or rows != list(range(rows[0], rows[0] + len(rows))):
-                raise ValueError(f"{f.id}: choices_from cells must be one contiguous column")
+                raise ValueError(f"规则文件错误：字段“{f.id}”的 choices_from 应指向同一列中相邻的几个单元格")
             (col,), (sheet,) = cols, sheets
             b.wb.defined_names[f"choices_{f.id}"] = DefinedName(
                 f"choices_{f.id}", attr_text=f"{quote_sheetname(sheet)}!${col}${rows[0]}:${col}${rows[-1]}")

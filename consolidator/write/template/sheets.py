@@ -9,8 +9,25 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ...rules.layout import COL_BLOCK, COL_CHECK, COL_LABEL, PARAGRAPH_PT, PRINT_LAST_COL, TITLE_PT, Place
-from ..styles import BORDER, DERIVED_FILL, FONT_BODY, FONT_HEAD, HEAD_FILL, INPUT_FILL, LOCKED, UNLOCKED
+from ...rules.layout import (
+    COL_BLOCK,
+    COL_CHECK,
+    COL_LABEL,
+    PARAGRAPH_PT,
+    PRINT_LAST_COL,
+    TITLE_PT,
+    Place,
+)
+from ..styles import (
+    BORDER,
+    DERIVED_FILL,
+    FONT_BODY,
+    FONT_HEAD,
+    HEAD_FILL,
+    INPUT_FILL,
+    LOCKED,
+    UNLOCKED,
+)
 from .common import Build, header_cell, number_format, print_setup, protect_sheet
 
 
