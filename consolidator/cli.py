@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 from pathlib import Path
 
 import click
@@ -21,6 +22,25 @@ def rules_option(fn):
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def printable(text) -> str:
+    """A name from outside (a file, a park) as it may be printed: no control characters (a terminal would
+    obey an escape sequence; a line break would forge a line), and a file name that is not valid UTF-8
+    shown with replacement characters."""
+    return _CONTROL.sub(" ", _no_surrogates(str(text))).strip()
+
+
+def _no_surrogates(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not text.isascii() else text
+
+
+def say(message: str, *, err: bool = False) -> None:
+    """Print one of our messages (its inserted names made printable by the caller)."""
+    click.echo(_no_surrogates(message), err=err)
 
 
 def _load(rules_dir: Path):
@@ -61,6 +81,14 @@ def cli():
     """consolidator：2026年工业园区高质量发展创新实践 数据收集工具。
 
     生成填报模板、批量检查园区报送的表格、汇总全省数据。
+
+    \b
+    退出码：
+      0 全部通过
+      1 有报送文件存在错误（或无法读取）
+      2 用法或设置有误（选项、规则文件、名单、邮件模板）
+      3 程序内部错误
+      4 未能完成（已取消、无法写入输出、磁盘已满、邮件未能全部发出）
     """
 
 
@@ -86,7 +114,7 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
                                  param_hint="--category")
     chosen = [f for cid, f in forms.items() if not categories or cid in categories]
     for path in write_templates(chosen, out_dir):
-        click.echo(f"已生成模板：{path}")
+        say(f"已生成模板：{path}")
 
 
 @cli.command(**HELP)
@@ -114,10 +142,10 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
 
     paths = write_outputs(result, out_dir, source=str(returns_dir))
     counts = result.status_counts()
-    click.echo(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
+    say(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
-    click.echo(f"问题报告：{paths[0]}")
-    click.echo(f"问题清单：{paths[1]}")
+    say(f"问题报告：{paths[0]}")
+    say(f"问题清单：{paths[1]}")
     raise SystemExit(result.exit_code)
 
 
@@ -159,10 +187,10 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         written.append(atomic_write_bytes(out_dir / "评审编号对照表.xlsx", workbook_to_bytes(key)))
     counts = result.status_counts()
     n = len(included(result, include_errors))
-    click.echo(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {n} 个；"
+    say(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {n} 个；"
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
     for path in written:
-        click.echo(f"已生成：{path}")
+        say(f"已生成：{path}")
 
 
 def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path, verbose: bool,
@@ -208,7 +236,7 @@ class _progress:
     def update(self, n: int, total: int, raw) -> None:
         if self.verbose:
             state = "已读取" if raw.readable else "无法读取"
-            click.echo(f"[{n}/{total}] {raw.source.display}：{state}", err=True)
+            say(f"[{n}/{total}] {printable(raw.source.display)}：{state}", err=True)
         elif total > 1:
             if self.bar is None:
                 self.bar = click.progressbar(length=total, label="正在读取报送文件", file=click.get_text_stream("stderr"))
@@ -264,7 +292,7 @@ def _smtp_settings(smtp, security, dry_run):
         try:
             check_connection(settings)
         except ConnectionError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise Unfinished(str(exc)) from None
     return settings
 
 
@@ -272,19 +300,20 @@ def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pa
     from .mail.send import deliver
 
     def show(d):
-        click.echo(f"{d.park}（{d.to}）：{d.action}" + (f"：{d.detail}" if d.detail and d.action == "发送失败" else ""))
+        say(f"{printable(d.park)}（{printable(d.to)}）：{d.action}"
+            + (f"：{printable(d.detail)}" if d.detail and d.action == "发送失败" else ""))
 
     try:
         results = deliver(outgoing, out_dir, sender, sender_name=office_name, smtp=settings, dry_run=dry_run,
                           pause=pause, progress=show)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # an address that is no address
+        raise click.UsageError(str(exc)) from None
     except ConnectionError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Unfinished(str(exc)) from None
     failed = sum(d.action == "发送失败" for d in results)
     if failed:
-        click.echo(f"有 {failed} 封邮件发送失败，重新运行同一命令会只补发这些邮件。", err=True)
-    return 1 if failed else 0
+        say(f"有 {failed} 封邮件发送失败，重新运行同一命令会只补发这些邮件。", err=True)
+    return EXIT_UNFINISHED if failed else EXIT_PASSED
 
 
 @cli.command(**HELP)
@@ -323,7 +352,7 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
         raise click.ClickException(str(exc)) from None
     write_attachments(out_dir, outgoing, "填报表")
     code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
-    click.echo(f"共 {len(outgoing)} 个园区；个人填报表在 {out_dir / '填报表'}")
+    say(f"共 {len(outgoing)} 个园区；个人填报表在 {out_dir / '填报表'}")
     raise SystemExit(code)
 
 
@@ -366,7 +395,7 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
         raise click.ClickException(str(exc)) from None
     write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
     for name, reason in skipped:
-        click.echo(f"{name}：不发送（{reason}）")
+        say(f"{printable(name)}：不发送（{reason}）")
     code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
     raise SystemExit(code)
 
@@ -381,7 +410,7 @@ def docs(rules_dir: Path, readme: Path):
     from .write.catalogue import update_readme
 
     changed = update_readme(readme, _load(rules_dir))
-    click.echo(f"已更新字段与规则目录和问题编号目录：{readme}" if changed else f"README 中的目录已是最新：{readme}")
+    say(f"已更新字段与规则目录和问题编号目录：{readme}" if changed else f"README 中的目录已是最新：{readme}")
 
 
 for _command in [cli, *cli.commands.values()]:
@@ -401,8 +430,32 @@ _CLICK_ZH = [
 ]
 
 
+# exit codes, as --help and the README state them
+EXIT_PASSED, EXIT_RETURN_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_UNFINISHED = 0, 1, 2, 3, 4
+
+
+class Unfinished(click.ClickException):
+    """The work could not be finished (nothing wrong with the returns): exit code 4."""
+
+    exit_code = EXIT_UNFINISHED
+
+
+_OS_ERRORS_ZH = {"ENOSPC": "磁盘空间已满", "EACCES": "没有权限", "EPERM": "没有权限", "EROFS": "磁盘只读",
+                 "ENOENT": "找不到该文件或文件夹", "EISDIR": "这是一个文件夹", "ENOTDIR": "不是文件夹"}
+
+
+def os_error_zh(exc: OSError) -> str:
+    """An OS error in Chinese, naming the file or folder."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    why = _OS_ERRORS_ZH.get(name, exc.strerror or str(exc))
+    where = exc.filename if exc.filename is not None else ""
+    return f"{printable(where)}：{why}" if where else why
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: click's errors reported in Chinese; usage errors exit with 2, others with 1."""
+    """Entry point: click's errors reported in Chinese; the exit codes of the group's --help (cli's docstring)."""
     import sys
 
     if argv is None:  # the installed command, not a test calling in
@@ -412,21 +465,21 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="consolidator", standalone_mode=False)
         sys.exit(code or 0)
-    except click.exceptions.Abort:
-        click.echo("已取消。", err=True)
-        sys.exit(1)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        say("已取消，处理未完成。", err=True)
+        sys.exit(EXIT_UNFINISHED)
     except click.UsageError as exc:
         message = exc.format_message()
         for en, zh in _CLICK_ZH:
             message = message.replace(en, zh)
-        click.echo(f"用法错误：{message}\n运行 consolidator --help 查看说明。", err=True)
-        sys.exit(2)
+        say(f"用法错误：{message}\n运行 consolidator --help 查看说明。", err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
-        click.echo(f"错误：{exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except OSError as exc:
-        click.echo(f"错误：{exc}", err=True)
-        sys.exit(1)
+        say(f"错误：{exc.format_message()}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_USAGE)  # click's default 1 is a settings problem here
+    except OSError as exc:  # cannot write an output, the disk is full, ...
+        say(f"错误：无法完成：{os_error_zh(exc) if not str(exc).startswith('无法') else exc}", err=True)
+        sys.exit(EXIT_UNFINISHED)
     except Exception:  # a bug: say so in Chinese, keep the details for the developers
         import os
         import tempfile
@@ -437,8 +490,8 @@ def main(argv: list[str] | None = None) -> None:
         fd, log = tempfile.mkstemp(prefix="consolidator-error-", suffix=".txt")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             traceback.print_exc(file=fh)
-        click.echo(f"程序内部错误，处理未完成。详细信息已保存到 {log}，请将该文件发给技术支持人员。", err=True)
-        sys.exit(3)
+        say(f"程序内部错误，处理未完成。详细信息已保存到 {log}，请将该文件发给技术支持人员。", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -315,7 +315,7 @@ def test_a_locked_output_is_reported_and_the_old_one_kept(tmp_path, forms, monke
     with pytest.raises(SystemExit) as exc:
         main(["check", str(tmp_path / "报送"), "--out", str(out)])
     err = capsys.readouterr().err
-    assert exc.value.code == 1
+    assert exc.value.code == 4  # could not finish (exit codes: cli --help)
     assert "findings.csv" in err and "正在" in err and "原文件保持不变" in err
     assert (out / "findings.csv").read_bytes() == b"old"
     assert (out / "report.html").exists()

@@ -118,7 +118,7 @@ def small_roster(tmp_path):
 def test_a_failed_message_does_not_stop_the_others_and_is_sent_by_a_rerun(server, tmp_path, capsys, small_roster):
     server.reject = {"wujun@ks.gov.cn"}
     code, out = distribute(server, tmp_path / "发件箱", capsys, roster=small_roster)
-    assert code == 1 and len(server.messages) == 2 and "发送失败" in out
+    assert code == 4 and len(server.messages) == 2 and "发送失败" in out
     server.reject = set()
     code, out = distribute(server, tmp_path / "发件箱", capsys, roster=small_roster)
     assert code == 0 and len(server.messages) == 3
@@ -188,7 +188,7 @@ def test_starttls_and_login_from_the_environment(tls_server, tmp_path, capsys, m
     monkeypatch.setenv("CONSOLIDATOR_SMTP_USER", "gyc")
     monkeypatch.setenv("CONSOLIDATOR_SMTP_PASSWORD", "wrong")
     code, out = run(args, capsys)
-    assert code == 1 and "拒绝登录" in out and tls_server.messages == []
+    assert code == 4 and "拒绝登录" in out and tls_server.messages == []
     assert not (tmp_path / "o").exists()  # refused before any work was done
     monkeypatch.setenv("CONSOLIDATOR_SMTP_PASSWORD", "s3cret")
     code, out = run(args, capsys)

@@ -57,14 +57,15 @@ def render(templates: Path, kind: str, **context) -> tuple[str, str]:
     except OSError:
         raise MailTemplateError(f"找不到邮件模板 {path}") from None
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    try:
-        text = env.from_string(source).render(**context)
-    except jinja2.TemplateError as exc:
-        raise MailTemplateError(f"邮件模板 {path} 有误：{exc}") from None
-    first, _, body = text.partition("\n")
+    first, _, rest = source.partition("\n")  # rendered apart: a line break in a name cannot end the subject
     if not first.startswith(SUBJECT_PREFIX):
         raise MailTemplateError(f"邮件模板 {path} 的第一行应以“{SUBJECT_PREFIX}”开头，写邮件主题")
-    return one_line(first[len(SUBJECT_PREFIX):]), body.strip() + "\n"
+    try:
+        subject = env.from_string(first[len(SUBJECT_PREFIX):]).render(**context)
+        body = env.from_string(rest).render(**context)
+    except jinja2.TemplateError as exc:
+        raise MailTemplateError(f"邮件模板 {path} 有误：{exc}") from None
+    return one_line(subject), body.strip() + "\n"
 
 
 def _encoded_word(text: str) -> str:

@@ -1,0 +1,78 @@
+"""Exit codes, and what the command line prints of names from outside."""
+
+import os
+
+import pytest
+
+from consolidator.cli import main, printable
+from consolidator.mail.compose import DEFAULT_TEMPLATES, render
+from consolidator.read.roster import Park
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_exit_codes_are_documented_in_help(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for text in ("0 全部通过", "1 有报送文件存在错误", "2 用法或设置有误", "3 程序内部错误", "4 未能完成"):
+        assert text in out
+
+
+def test_usage_error_is_2(tmp_path, capsys):
+    code, _, err = run(["check", str(tmp_path / "没有这个文件夹")], capsys)
+    assert code == 2 and "用法错误" in err
+
+
+def test_a_bad_rule_file_is_2(tmp_path, capsys):
+    (tmp_path / "common.yaml").write_text("form: [", encoding="utf-8")
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    code, _, err = run(["check", str(returns), "--rules", str(tmp_path)], capsys)
+    assert code == 2 and "规则文件错误" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_an_output_that_cannot_be_written_is_4(tmp_path, capsys):
+    returns, out = tmp_path / "报送", tmp_path / "只读"
+    returns.mkdir()
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        code, _, err = run(["check", str(returns), "--out", str(out / "结果")], capsys)
+    finally:
+        out.chmod(0o700)
+    assert code == 4 and "没有权限" in err
+
+
+def test_cancelled_is_4(monkeypatch, tmp_path, capsys):
+    import consolidator.pipeline as pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_check", interrupted)
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    code, _, err = run(["check", str(returns), "--out", str(tmp_path / "o")], capsys)
+    assert code == 4 and "已取消" in err
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("园区\x1b]0;owned\x07.xlsx", "园区 ]0;owned .xlsx"),  # an OSC title sequence loses its escape and bell
+    ("第一行\r\n伪造的一行", "第一行 伪造的一行"),
+    ("\udcc4\udce3.xlsx", "\ufffd\ufffd.xlsx"),  # GBK bytes of a file name that is not UTF-8
+])
+def test_names_are_printed_without_control_characters(raw, shown):
+    assert printable(raw) == shown
+
+
+def test_a_line_break_in_a_park_name_cannot_end_the_subject():
+    park = Park("P1", "苏州工业园区\n附言：请回复", "苏州市", "工业园区", "green_safety", "王\n经理", "a@b.cn", 2)
+    subject, body = render(DEFAULT_TEMPLATES, "distribute", park=park, title="2026年", category="推动绿色安全发展类",
+                           deadline="", office="")
+    assert "\n" not in subject and "附言：请回复" in subject and subject.endswith("）")
