@@ -467,3 +467,39 @@ def test_large_zip_members_and_large_results_do_not_lock_the_pipes(tmp_path, for
     assert not t.is_alive(), "the reader is stuck"
     raws = out[0]
     assert [len(r.enterprises) for r in raws] == [2000] * 8
+
+
+def test_workers_exit_when_the_main_process_is_killed(tmp_path):
+    """Killed by the OOM killer or `kill -9`, the main process leaves no reading worker behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import sys, time\n"
+        "from consolidator.rules import load_forms\n"
+        "from consolidator.read.workers import IsolatedReader\n"
+        "forms = load_forms()\n"
+        "r = IsolatedReader(forms, 'rules', workers=2)\n"
+        "ws = [r._start(), r._start()]\n"
+        "print(' '.join(str(w.process.pid) for w in ws), flush=True)\n"
+        "time.sleep(60)\n", encoding="utf-8")
+    main = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in main.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    main.send_signal(signal.SIGKILL)
+    main.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

@@ -75,7 +75,31 @@ def read_one(source: Source, forms: dict[str, Form]) -> RawReturn:
     return raw
 
 
-def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int) -> None:
+def _die_with(parent_pid: int, inherited: list) -> None:
+    """A worker ends when the process that started it does (killed by the OOM killer, say): it closes the
+    pipe ends it inherited from the parent (its own and other workers': while it holds them its recv would
+    never see the parent go), and on Linux asks the kernel to kill it when the parent dies."""
+    for conn in inherited:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the request was made
+        os._exit(0)
+
+
+def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int, parent_pid: int = 0,
+            inherited: tuple = ()) -> None:
+    if parent_pid:
+        _die_with(parent_pid, list(inherited))
     _quiet()
     gc.freeze()  # what the worker inherited stays put: collections then walk only its own objects
     if forms is None:  # spawned (Windows): load the rules here
@@ -128,19 +152,24 @@ class IsolatedReader:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout, self.budget = timeout, memory_mb * 2**20
         self.ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
+        self._parent_ends: set = set()  # the open parent ends of the workers' pipes
 
     def _start(self) -> _Worker:
         if self.meanwhile is not None and self.meanwhile.ident is not None:
             self.meanwhile.join()
         parent, child = self.ctx.Pipe()
-        forms = self.forms if self.ctx.get_start_method() == "fork" else None
-        p = self.ctx.Process(target=_worker, args=(child, forms, self.rules_dir, self.budget), daemon=True)
+        fork = self.ctx.get_start_method() == "fork"
+        forms = self.forms if fork else None
+        # a forked worker inherits the parent's ends of every pipe: it closes them first (_die_with)
+        inherited = (parent, *self._parent_ends) if fork else ()
+        p = self.ctx.Process(target=_worker, args=(child, forms, self.rules_dir, self.budget, os.getpid(), inherited),
+                             daemon=True)
         p.start()
         child.close()
+        self._parent_ends.add(parent)
         return _Worker(p, parent)
 
-    @staticmethod
-    def _stop(w: _Worker, kill: bool = False) -> None:
+    def _stop(self, w: _Worker, kill: bool = False) -> None:
         try:
             if kill:
                 w.process.kill()
@@ -153,6 +182,7 @@ class IsolatedReader:
             w.process.kill()
             w.process.join(timeout=5)
         w.conn.close()
+        self._parent_ends.discard(w.conn)
 
     def read_all(self, sources: list[Source],
                  progress: Callable[[int, int, RawReturn], None] | None = None) -> list[RawReturn]:
