@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .rules import DEFAULT_RULES_DIR, RuleFileError, load_forms
+from .write.files import OutputSet, terminate_gracefully
 
 
 def rules_option(fn):
@@ -136,11 +137,14 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     示例：
         consolidator check 报送文件 --roster 园区名单.csv
     """
-    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, verbose,
-                                            preload=("consolidator.write.report",))
-    from .write.report import write_outputs
+    forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
+    with OutputSet(out_dir) as out:  # claimed before the returns are read
+        result = _checked_batch(returns_dir, forms, parks, verbose, preload=("consolidator.write.report",))
+        from .write.report import outputs
 
-    paths = write_outputs(result, out_dir, source=str(returns_dir))
+        for name, data in outputs(result, source=str(returns_dir)):
+            out.add(name, data)
+        paths = out.commit()
     counts = result.status_counts()
     say(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
@@ -169,22 +173,23 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         consolidator summarize 报送文件 --roster 园区名单.csv
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
     """
-    forms, out_dir, result = _checked_batch(returns_dir, roster, out_dir, rules_dir, False, release=True,
-                                            preload=("consolidator.write.evaluation", "consolidator.write.summary"))
-    from .write.evaluation import build_evaluation
-    from .write.files import atomic_write_bytes
-    from .write.summary import build_summary, included
-    from .write.xlsx import TextGuard, workbook_to_bytes
+    forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
+    with OutputSet(out_dir) as out:  # claimed before the returns are read
+        result = _checked_batch(returns_dir, forms, parks, False, release=True,
+                                preload=("consolidator.write.evaluation", "consolidator.write.summary"))
+        from .write.evaluation import build_evaluation
+        from .write.summary import build_summary, included
+        from .write.xlsx import TextGuard, workbook_to_bytes
 
-    guard = TextGuard()
-    evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
-    result.findings.extend(guard.findings)  # reported in the summary's 问题清单
-    summary, _ = build_summary(result, forms, include_errors=include_errors)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [atomic_write_bytes(out_dir / "summary.xlsx", workbook_to_bytes(summary)),
-               atomic_write_bytes(out_dir / "evaluation.xlsx", workbook_to_bytes(evaluation))]
-    if key is not None:
-        written.append(atomic_write_bytes(out_dir / "评审编号对照表.xlsx", workbook_to_bytes(key)))
+        guard = TextGuard()
+        evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
+        result.findings.extend(guard.findings)  # reported in the summary's 问题清单
+        summary, _ = build_summary(result, forms, include_errors=include_errors)
+        out.add("summary.xlsx", workbook_to_bytes(summary))
+        out.add("evaluation.xlsx", workbook_to_bytes(evaluation))
+        if key is not None:
+            out.add("评审编号对照表.xlsx", workbook_to_bytes(key))
+        written = out.commit()
     counts = result.status_counts()
     n = len(included(result, include_errors))
     say(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {n} 个；"
@@ -193,22 +198,28 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         say(f"已生成：{path}")
 
 
-def _checked_batch(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path, verbose: bool,
-                   preload: tuple[str, ...] = (), release: bool = False):
-    """What check and summarize share: the rules, the output folder (never inside the returns), the
-    roster, and the batch read and checked with a progress display."""
-    from .pipeline import default_out_dir, is_inside, run_check
+def _prepare(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path):
+    """What check and summarize need before any work: the rules, the output folder (never inside the
+    returns), the roster."""
+    from .pipeline import default_out_dir, is_inside
 
     forms = _load(rules_dir)
     out_dir = out_dir or default_out_dir(returns_dir)
     if is_inside(out_dir, returns_dir):
         raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
-    parks = _roster(roster, forms)
+    return forms, out_dir, _roster(roster, forms)
+
+
+def _checked_batch(returns_dir: Path, forms, parks, verbose: bool, preload: tuple[str, ...] = (),
+                   release: bool = False):
+    """The batch read and checked, with a progress display."""
+    from . import pipeline
+
     with _progress(verbose) as progress:
-        result = run_check(returns_dir, forms, parks, progress=progress, preload=preload, release=release)
+        result = pipeline.run_check(returns_dir, forms, parks, progress=progress, preload=preload, release=release)
     # the batch lives until the command ends: keep the garbage collector from walking it again and again
     gc.freeze()
-    return forms, out_dir, result
+    return result
 
 
 def _roster(roster: Path | None, forms):
@@ -459,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     if argv is None:  # the installed command, not a test calling in
+        terminate_gracefully()  # SIGTERM as Ctrl-C: temporaries and the output folder's claim removed
         # pandera loads its data-synthesis strategies when hypothesis is installed (a test tool):
         # 0.3-0.5 s of every run, for nothing the command uses
         sys.modules.setdefault("hypothesis", None)

@@ -1,7 +1,7 @@
 """The check's outputs: report.html for the office, findings.csv for Excel, findings.json.
 
-Everything here turns a BatchResult into text; writing the files is done by write_outputs, each
-file atomically. Park-entered text is never trusted: the report carries it as JSON data and the
+Everything here turns a BatchResult into text; the command writes the files as one set
+(write.files.OutputSet). Park-entered text is never trusted: the report carries it as JSON data and the
 page puts it on screen as text (textContent), never as markup; the CSV neutralises cells that a
 spreadsheet would read as a formula.
 """
@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import json
 from importlib import resources
-from pathlib import Path
 
 import jinja2
 
@@ -26,7 +25,6 @@ from ..findings import (
     SEVERITY_ZH,
     Finding,
 )
-from .files import OutputLockedError, atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -118,22 +116,7 @@ def findings_json(result: BatchResult) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def write_outputs(result: BatchResult, out_dir: Path, *, source: str = "") -> list[Path]:
-    """Write the three outputs; one that is open in another program is kept as it was, the others
-    are written, and then OutputLockedError names every file that could not be replaced."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = [
-        ("report.html", lambda: render_html(result, source=source).encode("utf-8")),
-        ("findings.csv", lambda: findings_csv(result)),
-        ("findings.json", lambda: findings_json(result)),
-    ]
-    written, locked = [], []
-    for name, make in outputs:
-        try:
-            written.append(atomic_write_bytes(out_dir / name, make()))
-        except OutputLockedError as exc:
-            locked.append(str(exc))
-    if locked:
-        raise OutputLockedError("\n".join(locked))
-    return written
+def outputs(result: BatchResult, *, source: str = "") -> list[tuple[str, bytes]]:
+    """The check's outputs, by file name."""
+    return [("report.html", render_html(result, source=source).encode("utf-8")),
+            ("findings.csv", findings_csv(result)), ("findings.json", findings_json(result))]
