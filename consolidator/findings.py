@@ -114,7 +114,7 @@ _CODES = [
          "“{label}”共{count}字，超过表格单元格的容量（{limit}字），汇总表中只写入前{limit}字，全文见原报送文件。",
          OFFICE, "评审和引用时打开园区报送的原文件阅读全文。"),
     # across returns
-    Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{credit_code}）同时出现在{others}的企业清单中，请核实企业是否在本园区范围内。",
+    Code("enterprise_in_two_parks", WARNING, "企业被多个园区填报", "“{value}”（{credit_code}）：另有 {count} 个园区也填报了该企业，请核实是否在本园区范围内。",
          PARK, "核实该企业是否注册或主要经营在本园区范围内；不在的，从清单中删除并修改相应数量。"),
     Code("park_not_in_roster", WARNING, "名单外园区", "园区“{value}”不在报送名单中，请核对园区名称。",
          OFFICE, "核对报送名单：园区名称写法不同的，请园区按名单改正；确属应报园区的，将其补入名单。"),

@@ -282,6 +282,9 @@ def test_same_enterprise_claimed_by_two_parks(forms):
     hits = [f for f in result.findings if f.code == "enterprise_in_two_parks"]
     assert sorted(f.file for f in hits) == ["a.xlsx", "b.xlsx"]
     assert all(shared["credit_code"] in f.message for f in hits)
+    # a park never learns which other park listed it: the message counts, the batch keeps the parks once
+    assert all("另有 1 个园区也填报了该企业" in f.message and "a.xlsx" not in f.message + f.value for f in hits)
+    assert result.shared == {shared["credit_code"]: [0, 1]}
 
 
 def test_newest_return_of_a_park_wins(forms):

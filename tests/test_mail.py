@@ -86,3 +86,32 @@ def test_safe_filename(text, name):
 
 def test_one_line():
     assert one_line("a\r\n\tb\u2028c") == "a b c"
+
+
+def test_feedback_never_names_another_park(forms):
+    """A park that lists an enterprise other parks list too is told how many, never which."""
+    from consolidator.check.batch import check_batch
+    from consolidator.mail.plan import plan_feedback
+
+    from .conftest import raw_return, sample
+
+    form = forms["green_safety"]
+    roster = [Park(f"P{i}", name, "江苏省苏州市", "工业园区", "green_safety", "联系人", f"p{i}@x.cn", i + 1)
+              for i, name in enumerate(["甲园区", "乙园区", "丙园区"])]
+    samples = [sample(form, 40 + i, park_name=p.name) for i, p in enumerate(roster)]
+    shared = dict(next(e for e in samples[0].enterprises if e["category"] == "国家高新技术企业"))
+    for s in samples[1:]:
+        s.enterprises.append(shared)
+        s.values["hitech_count"] += 1
+    raws = [raw_return(form, s.values, s.enterprises, file=f"{p.name}.xlsx", park_id=p.park_id)
+            for s, p in zip(samples, roster)]
+    for raw in raws:
+        raw.source.data = b""  # plan_feedback reads the file for the annotated copy; none here
+    result = check_batch(raws, forms, roster)
+    outgoing, _ = plan_feedback(result, forms, DEFAULT_TEMPLATES, {"office": "省工信厅"})
+    assert len(outgoing) == 3
+    for out in outgoing:
+        others = [p.name for p in roster if p.name != out.park.name]
+        text = out.subject + out.body
+        assert "另有 2 个园区也填报了该企业" in text
+        assert not any(name in text for name in others)

@@ -152,8 +152,8 @@ def test_park_text_stays_text_and_problems_are_reported(batch, forms):
 def test_summary_sheets_are_readable(batch, forms):
     data = workbook_to_bytes(build_summary(batch, forms)[0])
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["汇总", "推动绿色安全发展类", "提高开放合作水平类", "分市统计", "企业清单汇总", "报送情况", "图表",
-                             "问题清单"]
+    assert wb.sheetnames == ["汇总", "推动绿色安全发展类", "提高开放合作水平类", "分市统计", "企业清单汇总", "多园区填报企业",
+                             "报送情况", "图表", "问题清单"]
     for name in ("汇总", "分市统计", "企业清单汇总", "报送情况", "问题清单"):
         ws = wb[name]
         assert ws.freeze_panes and ws.auto_filter.ref, name
@@ -176,9 +176,12 @@ def test_enterprise_claimed_by_two_parks_is_marked(forms):
                           raw_return(g, b.values, b.enterprises, file="b.xlsx")], forms)
     wb, _ = summary_book(result, forms)
     rows = table(wb["企业清单汇总"], 1)
-    marked = {(r["园区名称"], r["多个园区填报"]) for r in rows if r["统一社会信用代码"] == shared["credit_code"]}
-    assert marked == {("甲", "乙"), ("乙", "甲")}
+    marked = {(r["园区名称"], r["另有几个园区填报"]) for r in rows if r["统一社会信用代码"] == shared["credit_code"]}
+    assert marked == {("甲", 1), ("乙", 1)}  # the other parks are named once, in 多园区填报企业
     assert len(rows) == len(a.enterprises) + len(b.enterprises)
+    both = table(wb["多园区填报企业"], 2)
+    assert [(r["统一社会信用代码"], r["园区名称"], r["填报园区数"]) for r in both] == \
+        [(shared["credit_code"], "甲", 2), (shared["credit_code"], "乙", 2)]
 
 
 def all_text(wb):

@@ -56,14 +56,14 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         if rets:
             frames[cid] = _check_form(form, rets)
     lists = list_frame(current)
-    check_lists(lists, dict(current), forms)
+    shared = check_lists(lists, dict(current), forms)
     batch_findings = roster_findings(checked, roster, forms)
     for ret in checked:
         if not ret.status:
             _conclude(ret)
     parks = park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
-    return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists)
+    return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists, shared)
 
 
 def warm_up(forms: dict[str, Form]) -> None:

@@ -123,19 +123,22 @@ def _schema_findings(lists: pd.DataFrame, failures: pd.DataFrame, current: dict[
         ret.findings.append(make_finding(code, row=row["row"], **details, **_list_located(ret, col, row["row"])))
 
 
-def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn], forms: dict[str, Form]) -> None:
+def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn],
+                forms: dict[str, Form]) -> dict[str, list[int]]:
+    """The list findings of every current return; returns the enterprises claimed by several returns
+    (credit code -> the returns' numbers in the batch)."""
     if lists.empty:
-        return
+        return {}
     form = next(iter(forms.values()))  # the list is declared once, in common.yaml
     failures = validate(list_schema(form.enterprise_list, form.rules_dir), lists)
     _schema_findings(lists, failures, current, form.enterprise_list, form.rules_dir)
     key = form.enterprise_list.column("key")
     bad_code = set(failures.loc[(failures["check"] == "format_uscc") & (failures["column"] == key), "index"].tolist())
-    _across_rows(lists, bad_code, current, form.enterprise_list)
+    return _across_rows(lists, bad_code, current, form.enterprise_list)
 
 
 def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedReturn],
-                 spec: EnterpriseList) -> None:
+                 spec: EnterpriseList) -> dict[str, list[int]]:
     """Duplicates, exclusive and expected categories within a return, and enterprises claimed by several."""
     k = _keyed(lists, bad_code, spec)
 
@@ -145,7 +148,7 @@ def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedR
 
     _duplicates(k, emit)
     _category_pairs(k, current, emit)
-    _claimed_by_several(k, current, emit)
+    return _claimed_by_several(k, current, emit)
 
 
 @dataclass
@@ -214,15 +217,18 @@ def _category_pairs(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
                          b=spec.category(b).label)
 
 
-def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
-    """The same credit code in the lists of several returns: one finding per return and enterprise."""
+def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> dict[str, list[int]]:
+    """The same credit code in the lists of several returns: one finding per return and enterprise that
+    says how many other parks claim it (never which: a park learns nothing of another), and the returns
+    of each such code, kept once per enterprise for the office (report, summary)."""
     coded = k.code_ok & ~pd.Series(k.pair).duplicated().to_numpy()
     shared = coded.copy()
     shared[coded] = pd.Series(k.valid["key_id"].to_numpy()[coded]).duplicated(keep=False).to_numpy()
     if not shared.any():
-        return
+        return {}
     shared = k.valid[shared]
-    rets_of = shared.groupby("key")["ret"].agg(list).to_dict()
+    rets_of = shared.groupby("key", sort=False)["ret"].agg(list).to_dict()
     for row in shared.itertuples():
-        others = "、".join(current[o].park_name or current[o].file for o in rets_of[row.key] if o != row.ret)
-        emit("enterprise_in_two_parks", row, k.columns["key"], value=row.name, credit_code=row.key, others=others)
+        emit("enterprise_in_two_parks", row, k.columns["key"], value=row.name, credit_code=row.key,
+             count=len(rets_of[row.key]) - 1)
+    return rets_of

@@ -74,6 +74,21 @@ class BatchResult:
     skipped: list[Finding]
     frames: dict[str, pd.DataFrame]  # category -> typed values of the current returns (index: return no.)
     lists: pd.DataFrame  # every list row of the current returns
+    # enterprises claimed by several returns: credit code -> the returns (their numbers in `returns`)
+    shared: dict[str, list[int]] = field(default_factory=dict)
+
+    def shared_enterprises(self) -> list[tuple[str, str, list["CheckedReturn"]]]:
+        """(credit code, enterprise name, the returns that list it) for every enterprise claimed by several
+        returns, most claimed first: each enterprise once, each return once under it."""
+        if not self.shared:
+            return []
+        spec = next(r.form for r in self.returns if r.form).enterprise_list
+        key, name = spec.column("key"), spec.column("name")
+        codes = self.lists[key]
+        named = self.lists.loc[codes.isin(list(self.shared)), [key, name]].drop_duplicates(key)
+        names = dict(zip(named[key].tolist(), named[name].tolist()))
+        rows = [(code, names.get(code, ""), [self.returns[i] for i in rets]) for code, rets in self.shared.items()]
+        return sorted(rows, key=lambda r: (-len(r[2]), r[0]))
 
     @property
     def exit_code(self) -> int:

@@ -65,6 +65,9 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
         "files": len(result.returns), "skipped": [[f.file, f.message] for f in result.skipped],
         "parks": parks, "statuses": [[s, counts[s]] for s in STATUSES],
         "rules": sorted(by_code.values(), key=lambda e: (SEVERITY_ORDER[e[2]], -e[3])),
+        # enterprises listed by several parks: each once, with its parks (the findings only count them)
+        "shared": [[code, name, [r.park_name or r.file for r in rets]]
+                   for code, name, rets in result.shared_enterprises()],
         "severities": [[k, v] for k, v in SEVERITY_ZH.items()],
     }
 

@@ -237,6 +237,7 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
 
     _city_sheet(wb, result, forms, include_errors, shared_cols)
     _list_sheet(wb, result, guard)
+    _shared_sheet(wb, result, guard)
     _status_sheet(wb, result, counted, guard)
     _chart_sheet(wb, result, counted, first, guard)
     # 问题清单 last, with what writing this workbook had to change
@@ -307,7 +308,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     lists = result.lists
     spec = next(r.form for r in result.returns if r.form).enterprise_list if result.returns else None
     columns = list(spec.columns) if spec else []
-    headers = ["园区名称", "所在省市", "园区类别", *[c.label for c in columns], "多个园区填报", "来源文件"]
+    headers = ["园区名称", "所在省市", "园区类别", *[c.label for c in columns], "另有几个园区填报", "来源文件"]
     rows: Sequence[list] = []
     if not lists.empty:
         rets = result.returns
@@ -318,14 +319,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             per_ret[i] = [guard.clean(v, file=r.file, park=r.park_name, label="企业清单")
                           for v in (r.park_name, r.city, r.form.category_name, r.file)]
         key = spec.column("key")
-        codes = lists[key] if key else pd.Series([""] * len(lists), dtype=object)
-        valid = (codes.str.len() == 18).to_numpy()
-        by_code: dict[str, list[int]] = {}
-        for code, i in zip(codes[valid].tolist(), lists.loc[valid, "ret"].tolist()):
-            parks = by_code.setdefault(code, [])
-            if i not in parks:
-                parks.append(i)
-        shared = {code: parks for code, parks in by_code.items() if len(parks) > 1}
+        others = {code: len(rets) - 1 for code, rets in result.shared.items()}  # the parks: 多园区填报企业
 
         def park_text(column: list) -> list:
             return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
@@ -343,8 +337,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             i = ret_ids[k]
             name, city, cat, file = per_ret[i]
             code = code_list[k]
-            others = "、".join(per_ret[o][0] for o in shared[code] if o != i) if code in shared else ""  # cleaned names
-            return [name, city, cat, *(t[k] for t in texts), others, file]
+            return [name, city, cat, *(t[k] for t in texts), others.get(code), file]
 
         rows = LazyRows(len(ret_ids), row)
     # a sheet holds 1,048,576 rows: a longer list goes on over further sheets
@@ -353,6 +346,19 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
         title = "企业清单汇总" if k == 0 else f"企业清单汇总（{k // per_sheet + 1}）"
         part = rows if len(rows) <= per_sheet else LazyRows(min(per_sheet, len(rows) - k), lambda j, k=k: rows[k + j])
         _write_table(wb, title, None, headers, part, freeze_cols=2)
+
+
+def _shared_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
+    """The enterprises listed by several parks: a row per enterprise and park that lists it (each
+    enterprise's parks once, however many parks share it: the table grows with the claims, not their square)."""
+    headers = ["统一社会信用代码", "企业名称", "填报园区数", "园区名称", "所在省市", "来源文件"]
+    rows = []
+    for code, name, rets in result.shared_enterprises():
+        for r in rets:
+            rows.append([code, guard.clean(name, file=r.file, park=r.park_name, label="企业清单"), len(rets),
+                         *(guard.clean(v, file=r.file, park=r.park_name, label="企业清单") for v in (r.park_name, r.city, r.file))])
+    _write_table(wb, "多园区填报企业", None, headers, rows, freeze_cols=2,
+                 note="同一企业（统一社会信用代码相同）出现在多个园区的企业清单中；请核实企业所在园区。")
 
 
 def _status_sheet(wb, result: BatchResult, counted: set[int], guard: TextGuard) -> None:
