@@ -88,6 +88,45 @@ def _make(args) -> None:
 _FORMS = None
 
 
+def _make_listed(args) -> None:
+    """One green_safety return of the shared-enterprise case: its own list, or the one list all share."""
+    i, folder, shared = args
+    form = _FORMS["green_safety"]
+    s = clean_return(form, random.Random(i), park_name=f"共享园区{i:05d}")
+    if shared:
+        common = clean_return(form, random.Random(0)).enterprises  # every park lists the same enterprises
+        s.enterprises = [dict(e) for e in common]
+        for c in form.enterprise_list.categories:
+            s.values[c.count_field] = sum(e["category"] == c.label for e in common)
+    (Path(folder) / f"{i:05d}_园区.xlsx").write_bytes(filled_workbook_bytes(form, s.values, s.enterprises))
+
+
+def make_listed_corpus(folder: Path, n: int, shared: bool) -> None:
+    global _FORMS
+    if folder.exists() and len(list(folder.glob("*.xlsx"))) == n:
+        print(f"  reusing {n} returns in {folder}")
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    _FORMS = load_forms()
+    with mp.get_context("fork").Pool(CPUS) as pool:
+        pool.map(_make_listed, [(i, str(folder), shared) for i in range(n)], chunksize=20)
+
+
+def shared_case(workdir: Path, exe: str, n: int) -> None:
+    """n returns that all list the same enterprises against n returns with lists of their own: output must
+    grow linearly (before, each finding named every other park: 1,000 returns took 3.5 GB)."""
+    print(f"Shared enterprises, N = {n}")
+    for shared in (False, True):
+        folder = workdir / f"listed_{n}_{'shared' if shared else 'own'}"
+        make_listed_corpus(folder, n, shared)
+        out = workdir / f"out_listed_{n}_{'shared' if shared else 'own'}"
+        shutil.rmtree(out, ignore_errors=True)
+        t, mem = run_measured([exe, "check", str(folder), "--out", str(out)])
+        size = sum(p.stat().st_size for p in out.iterdir()) / 2**20
+        print(f"  {'one shared list' if shared else 'own lists'}: check {t:.1f} s, {mem:.0f} MB, outputs {size:.0f} MB")
+
+
 def make_corpus(folder: Path, n: int) -> None:
     global _FORMS
     have = len(list(folder.glob("*.xlsx"))) if folder.exists() else 0
@@ -233,10 +272,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/consolidator-bench"))
     ap.add_argument("--naive-sample", type=int, default=300, help="files timed for the naive baseline")
+    ap.add_argument("--shared", type=int, default=5000, help="returns of the shared-enterprise case (0: skip it)")
     args = ap.parse_args()
     # the command installed beside this interpreter (a version manager's shim would add its own start-up)
     here = Path(sys.executable).with_name("consolidator")
     exe = str(here) if here.exists() else shutil.which("consolidator") or sys.exit("install the project first: pip install -e .")
+    if args.shared:
+        shared_case(args.workdir, exe, args.shared)
     rows = []
     for n in args.n:
         print(f"N = {n}")

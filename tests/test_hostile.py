@@ -503,3 +503,25 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_file_name_that_is_not_utf8_costs_no_output(tmp_path, capsys):
+    """GBK bytes in a file name (a Windows zip unpacked on Linux): read as usual, shown as GBK, named in a 提示."""
+    from consolidator.cli import main
+
+    from .conftest import ROOT
+
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    gbk = "南通经开区.xlsx".encode("gbk")
+    data = (ROOT / "sample_data" / "returns" / "南通经开区.xlsx").read_bytes()
+    with open(os.path.join(os.fsencode(returns), gbk), "wb") as fh:
+        fh.write(data)
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(returns), "--out", str(tmp_path / "o"), "-v"])
+    assert exc.value.code in (0, 1)
+    found = json.loads((tmp_path / "o" / "findings.json").read_text(encoding="utf-8"))
+    names = [f for f in found["findings"] if f["code"] == "file_name_encoding"]
+    assert len(names) == 1 and names[0]["file"] == "南通经开区.xlsx" and names[0]["severity"] == "info"
+    assert [r["file"] for r in found["returns"]] == ["南通经开区.xlsx"] and found["returns"][0]["category"]
+    assert "南通经开区.xlsx" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")

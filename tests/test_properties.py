@@ -139,3 +139,42 @@ def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
     valid = ["91320594" + c[:9].rjust(9, "0") for c in codes if len(c) >= 9 and set(c[:9]) <= set(USCC_ALPHABET)]
     codes = codes + [v + uscc_check_char(v) for v in valid]
     assert uscc_valid(codes).tolist() == [uscc_problem(c) is None for c in codes]
+
+
+ANY_CHARACTER = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=40)
+
+
+def _xml_char(ch: str) -> bool:
+    c = ord(ch)
+    return c in (9, 10, 13) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_CHARACTER)
+def test_the_sanitiser_keeps_exactly_what_a_workbook_can_hold(value):
+    from consolidator.write.xlsx import xml_text
+
+    assert xml_text(value) == "".join(ch for ch in value if _xml_char(ch))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ANY_CHARACTER, ANY_CHARACTER)
+def test_any_park_text_makes_a_workbook_that_opens(name, text):
+    """Cell, sheet name, comment and property alike: whatever a park typed, the workbook stays well-formed."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+
+    from consolidator.write.xlsx import TextGuard, set_text, sheet_title, workbook_to_bytes, xml_text
+
+    guard = TextGuard()
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_title(name) or "园区"
+    set_text(ws["A1"], guard.clean(text, label="园区名称", file="a.xlsx", park=name))
+    ws["A2"].comment = Comment(xml_text(text) or "-", "报送检查")
+    wb.properties.title = xml_text(name)
+    back = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb)))
+    assert back.active.title == (sheet_title(name) or "园区")
+    assert (back.active["A1"].value or "") == "".join(ch for ch in text if _xml_char(ch))[:32767]
+    removed = any(not _xml_char(ch) for ch in text)
+    assert [f.code for f in guard.findings] == (["text_cleaned"] if removed else [])

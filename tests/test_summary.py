@@ -9,7 +9,7 @@ import pytest
 from consolidator.check.batch import check_batch
 from consolidator.write.evaluation import REDACTED, build_evaluation
 from consolidator.write.summary import PROVINCE, build_summary, included
-from consolidator.write.xlsx import MAX_CELL_CHARS, workbook_to_bytes
+from consolidator.write.xlsx import MAX_CELL_CHARS, TextGuard, workbook_to_bytes
 
 from .conftest import libreoffice_resave, load_formulas, load_values, raw_return, sample
 
@@ -296,3 +296,22 @@ def test_column_groups_are_titled_as_the_rules_say(batch, forms):
     groups = {c.value for c in ws[header_row(ws, "序号") - 1] if c.value}
     assert {"一、基本信息", "三、发展情况：整体规模情况", "三、发展情况：土地利用情况（截至2025年12月31日）"} <= groups
     assert not any(g.startswith("一、基本信息：") for g in groups)
+
+
+@pytest.mark.parametrize("bad", ["\x01", "\x07", "\x0e", "\x1b", "\ufffe", "\uffff"])
+def test_a_park_name_with_characters_no_workbook_holds(forms, bad):
+    """Control characters and U+FFFE/U+FFFF in park text: both workbooks are written and open, the
+    characters are gone and the removal is reported (summarize used to stop on the evaluation sheet's name)."""
+    g = forms["green_safety"]
+    s = sample(g, 320, park_name=f"坏{bad}名园区", practice_name=f"《实践{bad}名称》")
+    result = check_batch([raw_return(g, s.values, s.enterprises, file="a.xlsx")], forms)
+    guard = TextGuard()
+    evaluation, _ = build_evaluation(included(result, True), forms, guard=guard)
+    result.findings.extend(guard.findings)
+    summary, extra = build_summary(result, forms)
+    books = [openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))) for wb in (summary, evaluation)]  # saved once
+    for back in books:
+        text = "".join(str(c.value) for ws in back.worksheets for row in ws.iter_rows() for c in row if c.value)
+        assert bad not in text and bad not in "".join(back.sheetnames)
+    assert "坏名园区" in books[1].sheetnames[1]
+    assert "text_cleaned" in [f.code for f in guard.findings + extra]

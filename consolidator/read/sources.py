@@ -30,6 +30,7 @@ class Source:
     data: bytes | None = None  # bytes given in memory
     problem: tuple[str, dict] | None = None  # found before reading (a member too big to expand)
     entry: int | None = None  # a zip member's place in the archive's directory: expanded when read
+    name_bytes: str | None = None  # the name as the folder holds it, when it is not UTF-8 (display: decoded)
 
     def read_bytes(self) -> bytes:
         """The file's bytes; a zip member is expanded here, by the process that reads it (raises
@@ -116,7 +117,7 @@ def discover(root: Path) -> tuple[list[Source], list[Finding]]:
     sources: list[Source] = []
     skipped: list[Finding] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
+        rel, raw_name = readable_name(path.relative_to(root).as_posix())
         if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
             continue  # hidden folders
         reason = _skip_reason(rel)
@@ -127,8 +128,25 @@ def discover(root: Path) -> tuple[list[Source], list[Finding]]:
         if path.suffix.lower() in ARCHIVE_SUFFIXES:
             _discover_zip(path, rel, mtime, sources, skipped)
         else:
-            sources.append(Source(rel, mtime, path))
+            sources.append(Source(rel, mtime, path, name_bytes=raw_name))
     return sources, skipped
+
+
+def readable_name(name: str) -> tuple[str, str | None]:
+    """A file name as every output can show it, and (when it had to be changed) the name as the folder holds
+    it, its undecodable bytes as \\xNN. Names made on Chinese Windows and unpacked elsewhere are GBK bytes
+    (Python hands them over as surrogates): shown as GBK where they are, with replacement characters where
+    not even that reads."""
+    try:
+        name.encode("utf-8")
+        return name, None
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+    try:
+        shown = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        shown = raw.decode("utf-8", "replace")
+    return shown, raw.decode("utf-8", "backslashreplace")
 
 
 MAX_ARCHIVE_MEMBERS = 2000

@@ -144,6 +144,8 @@ def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict
 def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     """Read one file; never raises for a bad file: problems become findings."""
     ret = RawReturn(source)
+    if source.name_bytes is not None:
+        ret.findings.append(make_finding("file_name_encoding", file=source.display, value=source.name_bytes))
     if source.problem is not None:
         code, kw = source.problem
         return ret.fail(code, **kw)

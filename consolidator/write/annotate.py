@@ -10,11 +10,11 @@ import warnings
 from collections import defaultdict
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 
 from ..findings import ERROR, WARNING, Finding
 from .styles import ERROR_FILL, WARNING_FILL
+from .xlsx import xml_text
 
 COMMENT_AUTHOR = "报送检查"
 
@@ -43,7 +43,7 @@ def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
         cell.fill = ERROR_FILL if worst == ERROR else WARNING_FILL
         text = "\n".join(f"【{'错误' if f.severity == ERROR else '请核实'}】{f.message}" for f in items)
         old = cell.comment.text + "\n" if cell.comment else ""
-        comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", old + text), COMMENT_AUTHOR)
+        comment = Comment(xml_text(old + text), COMMENT_AUTHOR)
         comment.width, comment.height = 320, 40 + 18 * text.count("\n") + 18 * (len(text) // 24)
         cell.comment = comment
     buf = io.BytesIO()

@@ -11,7 +11,6 @@ hidden, also inside the texts, and the parks are numbered; the key goes into a s
 from __future__ import annotations
 
 import math
-import re
 from copy import copy
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from ..check.results import CheckedReturn
 from ..rules import Form
 from ..rules.model import EvaluationSection
 from .styles import BORDER, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
-from .xlsx import TextGuard, cell, set_text
+from .xlsx import TextGuard, cell, set_text, sheet_title
 
 WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
 PAGE_UNITS = sum(WIDTHS)
@@ -57,7 +56,7 @@ class Entry:
 
 
 def _sheet_name(text: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\']", "", text).strip()[:28] or "园区"
+    base = sheet_title(text, 28) or "园区"
     name, n = base, 2
     while name in used:
         name = f"{base[:26]}_{n}"

@@ -105,7 +105,7 @@ def findings_csv(result: BatchResult) -> bytes:
         row = f.as_dict()
         row["severity"] = SEVERITY_ZH[f.severity]
         writer.writerow([safe_cell(str(row[c])) for c in cols])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel then opens it as UTF-8
+    return ("\ufeff" + buf.getvalue()).encode("utf-8", "replace")  # BOM: Excel then opens it as UTF-8
 
 
 def findings_json(result: BatchResult) -> bytes:
@@ -116,10 +116,12 @@ def findings_json(result: BatchResult) -> bytes:
                      "superseded_by": r.superseded_by, "counts": r.counts()} for r in result.returns],
         "findings": [f.as_dict() for f in [*result.skipped, *result.findings]],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8", "replace")
 
 
 def outputs(result: BatchResult, *, source: str = "") -> list[tuple[str, bytes]]:
     """The check's outputs, by file name."""
-    return [("report.html", render_html(result, source=source).encode("utf-8")),
+    # "replace": a name that is not UTF-8 was made readable when found (read.sources.readable_name); any
+    # left over (the returns folder's own name, say) must not cost the outputs
+    return [("report.html", render_html(result, source=source).encode("utf-8", "replace")),
             ("findings.csv", findings_csv(result)), ("findings.json", findings_json(result))]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from collections.abc import Sequence
 from typing import Any, Callable, Iterable
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from ..findings import Finding, make_finding
@@ -23,6 +23,24 @@ from ..read.package import sheet_files
 from .styles import BODY_FONT, BORDER, text_width
 
 MAX_CELL_CHARS = 32767
+
+
+# What an .xlsx part (XML 1.0) cannot hold: control characters but tab, line feed and carriage return,
+# lone surrogates (a file name that is not UTF-8), U+FFFE and U+FFFF. openpyxl's own pattern misses the last
+# three; a workbook holding them is ill-formed (openpyxl cannot load it, LibreOffice silently cuts it).
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
+
+
+def xml_text(text: str) -> str:
+    """`text` without what no workbook may hold (NOT_XML): the one sanitiser of every string we write into
+    a workbook, whether cell, sheet name, comment or property."""
+    return NOT_XML.sub("", text) if NOT_XML.search(text) else text
+
+
+def sheet_title(text: str, limit: int = 31) -> str:
+    """Text as a sheet may be named: what no workbook holds, and []:*?/\\' removed; at most `limit` characters."""
+    return SHEET_NAME_FORBIDDEN.sub("", xml_text(text)).strip()[:limit]
 
 
 class TextGuard:
@@ -36,8 +54,8 @@ class TextGuard:
         if not isinstance(value, str):
             return value
         text = value
-        if ILLEGAL_CHARACTERS_RE.search(text):
-            text = ILLEGAL_CHARACTERS_RE.sub("", text)
+        if NOT_XML.search(text):
+            text = NOT_XML.sub("", text)
             self._report("text_cleaned", label=label, file=file, park=park)
         if len(text) > MAX_CELL_CHARS:
             self._report("text_too_long", label=label, file=file, park=park, count=len(text), limit=MAX_CELL_CHARS)
@@ -53,8 +71,8 @@ class TextGuard:
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):
     """A write-only cell; strings are always stored as text (never formulas)."""
-    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # last resort: callers clean (and report) through TextGuard
+    if isinstance(value, str):
+        value = xml_text(value)  # last resort: callers clean (and report) through TextGuard
     c = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         c.data_type = "s"
@@ -71,7 +89,10 @@ def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, ali
 
 
 def set_text(target, value: Any) -> None:
-    """Put a value into a normal (not write-only) cell; strings stay strings."""
+    """Put a value into a normal (not write-only) cell; strings stay strings (and hold nothing a workbook
+    cannot: callers clean and report through TextGuard, this is the last resort)."""
+    if isinstance(value, str):
+        value = xml_text(value)
     target.value = value
     if isinstance(value, str):
         target.data_type = "s"
@@ -117,8 +138,7 @@ def defer_rows(ws, first_row: int, rows: Sequence[list[Any]], style_of: StyleOf)
 
 
 def _escape(text: str) -> str:
-    if ILLEGAL_CHARACTERS_RE.search(text):  # last resort: park text is cleaned and reported by TextGuard
-        text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    text = xml_text(text)  # last resort: park text is cleaned and reported by TextGuard
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;"))
 
 

@@ -11,6 +11,7 @@ from openpyxl.utils import quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 
 from ...rules.workbook import META_KEYS, META_SHEET, PROPERTY_PREFIX
+from ..xlsx import xml_text
 from .common import Build, absolute, field_name
 
 
@@ -42,7 +43,7 @@ def properties(b: Build) -> None:
     props.created = props.modified = b.form.created
     for key, value in meta_values(b).items():
         if value:
-            b.wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=str(value)))
+            b.wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=xml_text(str(value))))
 
 
 def define_names(b: Build) -> None:

@@ -28,6 +28,7 @@ from ..styles import (
     LOCKED,
     UNLOCKED,
 )
+from ..xlsx import xml_text
 from .common import Build, header_cell, number_format, print_setup, protect_sheet
 
 
@@ -98,7 +99,7 @@ def _value(b: Build, ws: Worksheet, p: Place) -> None:
     if f.is_derived:
         c.value = f.formula.excel_value_formula(b.ref, b.is_text, b.list_count)
     elif f.id in b.park:
-        c.value = b.park[f.id]
+        c.value = xml_text(str(b.park[f.id]))  # the roster's text: nothing a workbook cannot hold
     if not b.is_input(f):
         c.fill = DERIVED_FILL
         c.protection = LOCKED
