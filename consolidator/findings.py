@@ -59,6 +59,8 @@ _CODES = [
          PARK, "用 Excel 或 WPS 打开文件，确认灰色计算栏显示了结果，保存后重新发送。"),
     Code("file_name_encoding", INFO, "文件名编码", "文件名不是 UTF-8 编码（常见于 Windows 上压缩、在其他系统上解压的文件），已按 GBK 显示为“{file}”。",
          OFFICE, "无需处理；文件已照常读取。需要改名的，可用支持 GBK 的解压软件重新解压。"),
+    Code("access_denied", WARNING, "无法读取：没有权限", "无法读取（{reason}），该文件或文件夹未检查。",
+         OFFICE, "检查该文件或文件夹的访问权限（或是否被其他程序独占），改正后重新运行检查。"),
     Code("skipped", INFO, "已跳过的文件", "已跳过：{reason}。",
          OFFICE, "无需处理；确认被跳过的确实不是报送文件即可。"),
     Code("superseded", INFO, "已被替代", "已被同一园区较新的报送文件“{newer}”替代，不再检查。",

@@ -525,3 +525,63 @@ def test_a_file_name_that_is_not_utf8_costs_no_output(tmp_path, capsys):
     assert len(names) == 1 and names[0]["file"] == "南通经开区.xlsx" and names[0]["severity"] == "info"
     assert [r["file"] for r in found["returns"]] == ["南通经开区.xlsx"] and found["returns"][0]["category"]
     assert "南通经开区.xlsx" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+
+
+def test_links_pipes_and_folders_that_cannot_be_entered_are_listed_and_the_batch_goes_on(tmp_path):
+    """Run as an unprivileged user (root enters any folder): every entry that is not read says why."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from .conftest import ROOT
+
+    base = Path(tempfile.mkdtemp(prefix="consolidator-perm-", dir="/tmp"))
+    try:
+        returns = base / "报送"
+        (returns / "锁住的文件夹").mkdir(parents=True)
+        shutil.copy(ROOT / "sample_data" / "returns" / "南通经开区.xlsx", returns / "南通经开区.xlsx")
+        shutil.copy(ROOT / "sample_data" / "returns" / "宜兴经开区.xlsx", returns / "锁住的文件夹" / "宜兴经开区.xlsx")
+        shutil.copy(ROOT / "sample_data" / "returns" / "江宁开发区.xlsx", returns / "不让读.xlsx")
+        (returns / "外面.xlsx").symlink_to("/etc/passwd")
+        (returns / "绕圈").symlink_to(returns, target_is_directory=True)
+        (returns / "设备").symlink_to("/dev/zero")
+        os.mkfifo(returns / "管道.xlsx")
+        (returns / ".git").mkdir()
+        for p in [base, returns, *returns.rglob("*")]:
+            if not p.is_symlink() and not str(p).endswith("管道.xlsx"):
+                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        os.chmod(returns / "锁住的文件夹", 0o744)  # listed, not entered
+        os.chmod(returns / "不让读.xlsx", 0o600)
+        # as root, everything is loaded first (the interpreter's own files may not be readable for others),
+        # then the process becomes nobody for the reading
+        code = ("import json, os, sys\n"
+                "from consolidator.rules import load_forms\n"
+                "from consolidator.pipeline import run_check\n"
+                "from consolidator.check.batch import warm_up, check_batch\n"
+                "import multiprocessing.popen_fork, multiprocessing.connection, consolidator.write.report\n"
+                "import encodings.utf_16_le, encodings.utf_32_le, encodings.gb18030\n"
+                "from consolidator.rules.formats import phone_ok, industry_problem\n"
+                "forms = load_forms(sys.argv[2]); warm_up(forms); phone_ok('13912345678')\n"
+                "industry_problem('C39', sys.argv[2])\n"
+                "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
+                "r = run_check(sys.argv[1], forms)\n"
+                "print(json.dumps([[f.code, f.file, f.message] for f in r.skipped + r.findings"
+                " if f.code in ('skipped', 'access_denied')] + [[x.file, x.status] for x in r.returns], ensure_ascii=False))\n")
+        out = subprocess.run([sys.executable, "-c", code, str(returns), str(ROOT / "rules")], capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert out.returncode == 0, out.stderr
+        got = json.loads(out.stdout)
+        by_file = {row[1]: row for row in got if len(row) == 3}
+        assert by_file["锁住的文件夹/宜兴经开区.xlsx"][0] == "access_denied"
+        assert by_file["不让读.xlsx"][0] == "access_denied" and "没有权限" in by_file["不让读.xlsx"][2]
+        for name in ("外面.xlsx", "绕圈", "设备"):
+            assert by_file[name][0] == "skipped" and "链接" in by_file[name][2]
+        assert by_file["管道.xlsx"][0] == "skipped" and "不是普通文件" in by_file["管道.xlsx"][2]
+        assert by_file[".git"][0] == "skipped"
+        statuses = {row[0]: row[1] for row in got if len(row) == 2}
+        assert statuses["南通经开区.xlsx"] in ("通过", "有警告", "有错误")  # the batch went on
+    finally:
+        for p in base.rglob("*"):
+            if not p.is_symlink():
+                os.chmod(p, 0o755) if p.is_dir() else None
+        shutil.rmtree(base, ignore_errors=True)

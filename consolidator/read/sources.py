@@ -111,20 +111,68 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
+def _entries(root: Path, skipped: list[Finding]) -> list[Path]:
+    """The regular files below root. Links are never followed (one could lead out of the folder, or in a
+    circle); a link, a pipe or a device is listed as skipped with why, and a folder or file that cannot be
+    entered is a finding for the office: the rest of the batch goes on."""
+    files: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(_access_finding(root, folder, exc))
+            continue
+        for e in entries:
+            path = Path(e.path)
+            try:
+                if e.is_symlink():
+                    skipped.append(_skipped(root, path, "快捷方式（链接），未跟随读取；请把文件本身放入报送文件夹"))
+                elif e.is_dir(follow_symlinks=False):
+                    if e.name.startswith("."):
+                        skipped.append(_skipped(root, path, "隐藏文件夹"))
+                    else:
+                        stack.append(path)
+                elif e.is_file(follow_symlinks=False):
+                    files.append(path)
+                else:
+                    skipped.append(_skipped(root, path, "不是普通文件（管道、设备等），未读取"))
+            except OSError as exc:
+                skipped.append(_access_finding(root, path, exc))
+    return sorted(files)
+
+
+def _shown(root: Path, path: Path) -> str:
+    return readable_name(path.relative_to(root).as_posix() if path != root else path.name)[0]
+
+
+def _skipped(root: Path, path: Path, reason: str) -> Finding:
+    return make_finding("skipped", file=_shown(root, path), reason=reason)
+
+
+def _access_finding(root: Path, path: Path, exc: OSError) -> Finding:
+    why = "没有权限" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__)
+    return make_finding("access_denied", file=_shown(root, path), reason=why)
+
+
 def discover(root: Path) -> tuple[list[Source], list[Finding]]:
     """Every candidate return below root (zip archives opened in memory) and the skipped files."""
     root = Path(root)
     sources: list[Source] = []
     skipped: list[Finding] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in _entries(root, skipped):
         rel, raw_name = readable_name(path.relative_to(root).as_posix())
-        if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
-            continue  # hidden folders
         reason = _skip_reason(rel)
         if reason:
             skipped.append(make_finding("skipped", file=rel, reason=reason))
             continue
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        try:
+            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        except OSError as exc:
+            skipped.append(_access_finding(root, path, exc))
+            continue
         if path.suffix.lower() in ARCHIVE_SUFFIXES:
             _discover_zip(path, rel, mtime, sources, skipped)
         else:

@@ -153,6 +153,8 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
         data = source.read_bytes()
     except MemberError as exc:
         return ret.fail(exc.code, **exc.kw)
+    except PermissionError:
+        return ret.fail("access_denied", reason="没有权限")
     except OSError as exc:
         return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
     if len(data) > MAX_FILE_BYTES:
