@@ -36,6 +36,8 @@ _CODES = [
          PARK, "取消文件密码后重新发送。"),
     Code("file_not_workbook", ERROR, "不是 Excel 工作簿", "文件不是可以读取的 Excel 工作簿（{kind}），请用下发的模板填写，用 Excel 或 WPS 另存为 .xlsx 格式后发送。",
          PARK, "在下发的模板中填写，用 Excel 或 WPS 另存为 .xlsx 后发送；只改文件扩展名不能转换格式。"),
+    Code("file_archive", ERROR, "压缩包中的压缩包", "文件是{kind}，无法直接检查。请解压后把其中的 .xlsx 填报表直接发送（或放入报送文件夹）。",
+         PARK, "解压后直接发送其中填好的 .xlsx 填报表，不要再压缩。"),
     Code("file_unsafe", ERROR, "不安全的文件", "文件含有不安全的内容（{reason}），已拒绝读取。请用 Excel 或 WPS 打开后另存为 .xlsx 重新发送。",
          PARK, "用 Excel 或 WPS 打开后另存为 .xlsx 重新发送；仍被拒绝的，把所填内容复制到新下载的模板中再发送。"),
     Code("file_too_large", ERROR, "文件过大", "文件过大（{reason}），为保护系统已拒绝读取。请检查文件，删除多余内容后另存为 .xlsx 重新发送。",

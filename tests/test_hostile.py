@@ -131,7 +131,7 @@ def corpus(tmp_path_factory):
         expected["打包.zip!../../../逃出去.xlsx"] = "file_not_workbook"
         big = zipfile.ZipInfo("压缩炸弹成员.xlsx")
         zf.writestr(big, zip_bomb_member(), compress_type=zipfile.ZIP_STORED)
-    expected["打包.zip!压缩炸弹成员.xlsx"] = "file_not_workbook"  # a zip of a sheet, not a workbook package
+    expected["打包.zip!压缩炸弹成员.xlsx"] = "file_archive"  # a zip of a sheet, not a workbook package: unpack it
     with zipfile.ZipFile(folder / "大附件.zip", "w", zipfile.ZIP_DEFLATED) as zf:
         with zf.open("六十兆.xlsx", "w") as fh:  # 60 MB of zeros: never expanded, its declared size says enough
             for _ in range(60):
@@ -585,3 +585,24 @@ def test_links_pipes_and_folders_that_cannot_be_entered_are_listed_and_the_batch
             if not p.is_symlink():
                 os.chmod(p, 0o755) if p.is_dir() else None
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_huge_sparse_file_is_too_large_without_being_read(tmp_path, forms):
+    from consolidator.read.workbook import read_return
+
+    path = tmp_path / "四个G.xlsx"
+    with open(path, "wb") as fh:
+        fh.truncate(4 * 2**30)  # sparse: 4 GiB that take no disk
+    raw = read_return(Source(path.name, None, path), forms)
+    assert [f.code for f in raw.findings] == ["file_too_large"] and "4,096 MB" in raw.findings[0].message
+
+
+@pytest.mark.parametrize("head, kind", [(b"7z\xbc\xaf\x27\x1c\x00\x04", "7z 压缩包"), (b"Rar!\x1a\x07\x01\x00", "rar 压缩包")])
+def test_an_archive_sent_as_the_return_is_to_be_unpacked(tmp_path, forms, head, kind):
+    from consolidator.read.workbook import read_return
+
+    path = tmp_path / "填报表.xlsx"
+    path.write_bytes(head + b"\x00" * 200)
+    raw = read_return(Source(path.name, None, path), forms)
+    assert [f.code for f in raw.findings] == ["file_archive"] and kind in raw.findings[0].message
+    assert "解压" in raw.findings[0].message

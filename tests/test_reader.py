@@ -153,7 +153,7 @@ def test_discover_skips_lock_and_hidden_files_and_opens_zips(tmp_path, green_fil
         zf.writestr("说明/中文名.xlsx", green_file.read_bytes())  # UTF-8 flagged
     sources, skipped = discover(tmp_path)
     assert sorted(s.display for s in sources) == ["sub/园区A.xlsx", "打包.zip!苏州工业园区.xlsx", "打包.zip!说明/中文名.xlsx"]
-    assert sorted(f.file for f in skipped) == [".DS_Store", "~$园区A.xlsx", "打包.zip!__MACOSX/._苏州工业园区.xlsx"]
+    assert sorted(f.file for f in skipped) == [".DS_Store", ".hidden", "~$园区A.xlsx", "打包.zip!__MACOSX/._苏州工业园区.xlsx"]
     member = next(s for s in sources if s.member == "苏州工业园区.xlsx")
     assert member.mtime == dt.datetime(2026, 11, 3, 8, 0, 0)
 
@@ -226,3 +226,18 @@ def test_a_workbook_that_is_not_our_template(forms, tmp_path):
     wb.save(tmp_path / "other.xlsx")
     raw = read(tmp_path / "other.xlsx", forms)
     assert not raw.readable and [f.code for f in raw.findings] == ["not_template"]
+
+
+def test_an_encrypted_xls_is_known_by_its_filepass_record():
+    """BIFF8: an encrypted workbook stream has FILEPASS (0x002F) right after its first BOF (0x0809)."""
+    import struct
+
+    from consolidator.read.package import _biff_encrypted
+
+    def record(kind, body=b""):
+        return struct.pack("<HH", kind, len(body)) + body
+
+    bof = record(0x0809, b"\x00\x06\x05\x00" + b"\x00" * 12)
+    assert _biff_encrypted(bof + record(0x002F, b"\x01\x00" + b"\x00" * 52) + record(0x00E1, b"\x00\x00"))
+    assert not _biff_encrypted(bof + record(0x00E1, b"\x00\x00") + record(0x0042, b"\xb0\x04"))
+    assert not _biff_encrypted(bof + record(0x0042, b"\xb0\x04") + bof + record(0x002F))  # past the globals

@@ -54,17 +54,18 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
         if "xl/workbook.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)):
             return "xlsx", None, package  # an Office package; inspect_package says what is missing, if anything
         if "mimetype" in names and b"opendocument.spreadsheet" in data[:200]:
+            if _ods_encrypted(package):
+                return "encrypted", None, None
             return "ods", "OpenDocument 表格（.ods）", None
         if "word/document.xml" in names:
             return "other", "Word 文档", None
-        return "other", "压缩文件", None
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        head = data[: 1 << 20]
-        if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
-            return "encrypted", None, None
-        if "WordDocument".encode("utf-16-le") in head:
-            return "other", "Word 文档（.doc）", None
-        return "xls", "Excel 97-2003 工作簿（.xls）" if suffix != ".et" else "WPS 表格（.et）", None
+        return "archive", "zip 压缩包", None
+    if data[:8] == OLE_MAGIC:
+        return _ole_kind(data, suffix)
+    if data[:6] == b"7z\xbc\xaf\x27\x1c":
+        return "archive", "7z 压缩包", None
+    if data[:4] == b"Rar!":
+        return "archive", "rar 压缩包", None
     if data[:5] == b"%PDF-":
         return "other", "PDF 文件", None
     head = data[:512].lstrip().lower()
@@ -75,7 +76,63 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
     return "other", "文本或其他格式的文件", None
 
 
-def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_FILEPASS = 0x002F  # the BIFF record that says an .xls is encrypted; it stands right after the first BOF
+
+
+def _ole_kind(data: bytes, suffix: str) -> tuple[str, str | None, None]:
+    """An OLE compound file, by its main stream (not by names anywhere inside it: an .xls may embed a Word
+    object): Workbook/Book an Excel 97-2003 workbook, encrypted when its BIFF stream starts with FILEPASS;
+    EncryptedPackage an encrypted .xlsx; WordDocument a Word document."""
+    import olefile
+
+    xls = ("xls", "Excel 97-2003 工作簿（.xls）" if suffix != ".et" else "WPS 表格（.et）", None)
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            top = {entry[0] for entry in ole.listdir(streams=True, storages=False) if len(entry) == 1}
+            if "EncryptedPackage" in top or "EncryptionInfo" in top:
+                return "encrypted", None, None
+            book = next((s for s in ("Workbook", "Book") if s in top), None)
+            if book is not None:
+                return ("encrypted", None, None) if _biff_encrypted(ole.openstream(book).read(1 << 16)) else xls
+            if "WordDocument" in top:
+                return "other", "Word 文档（.doc）", None
+    except Exception:  # olefile cannot read it (damaged): judge by the stream names, then let the reader try
+        head = data[: 1 << 20]
+        if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+            return "encrypted", None, None
+        if "WordDocument".encode("utf-16-le") in head and "Workbook".encode("utf-16-le") not in head:
+            return "other", "Word 文档（.doc）", None
+        return xls
+    return "other", "Office 文档（非 Excel 工作簿）", None
+
+
+def _biff_encrypted(stream: bytes) -> bool:
+    pos, seen = 0, 0
+    while pos + 4 <= len(stream) and seen < 64:
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == _FILEPASS:
+            return True
+        if kind == 0x0809 and seen:  # the next BOF: the workbook globals are past
+            return False
+        pos, seen = pos + 4 + size, seen + 1
+    return False
+
+
+def _ods_encrypted(package: zipfile.ZipFile) -> bool:
+    try:
+        return b"encryption-data" in package.read("META-INF/manifest.xml")[: 1 << 20]
+    except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return False
+
+
+def odd_package(package: zipfile.ZipFile) -> bool:
+    """A zip that is a workbook written by an odd generator: part names with backslashes, or a package
+    without [Content_Types].xml, but a workbook part all the same (the workbook reader may still read it)."""
+    return any(n.replace("\\", "/").lstrip("/") == "xl/workbook.xml" for n in package.namelist())
+
+
+def inspect_package(data: bytes | zipfile.ZipFile, *, complete: bool = True) -> tuple[str, str] | None:
     """Look at an .xlsx package before any parser does: (finding code, reason) when it must not be read.
 
     Only the zip directory and the first few KB of the parts are read, so a bomb is never expanded."""
@@ -88,7 +145,7 @@ def inspect_package(data: bytes | zipfile.ZipFile) -> tuple[str, str] | None:
     if len(names) != len(set(names)):
         dup = sorted({n for n in names if names.count(n) > 1})[0]
         return "file_unreadable", f"文件结构已损坏（部件 {dup} 重复）"
-    missing = [p for p in REQUIRED_PARTS if p not in names]
+    missing = [p for p in REQUIRED_PARTS if p not in names] if complete else []
     if missing:
         return "file_unreadable", f"文件结构不完整（缺少 {'、'.join(missing)}）"
     total = sum(i.file_size for i in infos)

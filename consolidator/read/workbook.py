@@ -29,7 +29,7 @@ from ..rules.workbook import (
     column_index,
     column_letter,
 )
-from .package import MAX_FILE_BYTES, inspect_package, part, sniff
+from .package import MAX_FILE_BYTES, inspect_package, odd_package, part, sniff
 from .sources import MemberError, Source
 
 
@@ -141,43 +141,25 @@ def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict
     return meta
 
 
+class _Refused(Exception):
+    """A file that is not read: the finding's code and fields."""
+
+    def __init__(self, code: str, **kw):
+        super().__init__(code)
+        self.code, self.kw = code, kw
+
+
 def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     """Read one file; never raises for a bad file: problems become findings."""
     ret = RawReturn(source)
     if source.name_bytes is not None:
         ret.findings.append(make_finding("file_name_encoding", file=source.display, value=source.name_bytes))
-    if source.problem is not None:
-        code, kw = source.problem
-        return ret.fail(code, **kw)
     try:
-        data = source.read_bytes()
-    except MemberError as exc:
-        return ret.fail(exc.code, **exc.kw)
-    except PermissionError:
-        return ret.fail("access_denied", reason="没有权限")
-    except OSError as exc:
-        return ret.fail("file_unreadable", reason=f"无法打开：{exc.strerror or exc}")
-    if len(data) > MAX_FILE_BYTES:
-        return ret.fail("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
-    kind, description, package = sniff(data, source.suffix)
-    if kind == "xlsx":
-        problem = inspect_package(package)
-        if problem is not None:
-            code, reason = problem
-            return ret.fail(code, reason=reason)
-    if kind == "encrypted":
-        return ret.fail("file_encrypted")
-    if kind == "broken":
-        return ret.fail("file_unreadable", reason=description)
-    if kind in ("other", "xlsb"):
-        return ret.fail("file_not_workbook", kind=description)
-    try:
-        wb = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        grid = _Grid(wb)
-    except calamine.PasswordError:
-        return ret.fail("file_encrypted")
-    except Exception as exc:  # calamine raises several types for damaged files
-        return ret.fail("file_unreadable", reason=f"内容已损坏（{type(exc).__name__}）")
+        data = _bytes_of(source)
+        kind, description, package = _admit(data, source.suffix)
+        grid = _grid(data)
+    except _Refused as no:
+        return ret.fail(no.code, **no.kw)
     names: dict[str, str] = {}
     props: dict[str, str] = {}
     if kind == "xlsx":
@@ -185,11 +167,11 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
             names, props = _xlsx_parts(package)
         except Exception:  # a damaged workbook.xml: fall back to the labels
             names, props = {}, {}
-    else:
-        ret.findings.append(make_finding("file_legacy_format", file=source.display, kind=description))
     meta = identify(grid, props, forms)
     if "category" not in meta:
         return ret.fail("not_template", reason="未找到模板标识和表单标题")
+    if kind != "xlsx":  # said of a template only: a file that is none has its one finding above
+        ret.findings.append(make_finding("file_legacy_format", file=source.display, kind=description))
     form = forms[meta["category"]]
     ret.category = form.category_id
     ret.template_version = meta.get("template_version")
@@ -197,11 +179,64 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     ret.park_id = meta.get("park_id") or None
     if ret.template_version and ret.template_version != form.template_version:
         ret.findings.append(make_finding("template_version", file=source.display, found=ret.template_version,
-                                   expected=form.template_version, value=ret.template_version,
-                                   category=form.category_name))
+                                         expected=form.template_version, value=ret.template_version,
+                                         category=form.category_name))
     _locate_fields(ret, grid, names, form)
     _read_list(ret, grid, names, form)
     return ret
+
+
+def _bytes_of(source: Source) -> bytes:
+    """The file's bytes, or why they are not read (a file too large is never read at all)."""
+    if source.problem is not None:
+        code, kw = source.problem
+        raise _Refused(code, **kw)
+    try:
+        if source.data is None and source.entry is None and source.path.stat().st_size > MAX_FILE_BYTES:
+            raise _Refused("file_too_large", reason=f"{source.path.stat().st_size / 2**20:,.0f} MB")
+        data = source.read_bytes()
+    except MemberError as exc:
+        raise _Refused(exc.code, **exc.kw) from None
+    except PermissionError:
+        raise _Refused("access_denied", reason="没有权限") from None
+    except OSError as exc:
+        raise _Refused("file_unreadable", reason=f"无法打开：{exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _Refused("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
+    return data
+
+
+def _admit(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile | None]:
+    """What the file is, when it may be given to the workbook reader (sniff, then the package's safety)."""
+    kind, description, package = sniff(data, suffix)
+    odd = False  # a workbook package from an odd generator: read it if the reader can
+    if kind == "archive" and description == "zip 压缩包":
+        package = zipfile.ZipFile(io.BytesIO(data))
+        if odd_package(package):
+            kind, odd = "xlsx", True
+    if kind == "xlsx":
+        problem = inspect_package(package, complete=not odd)
+        if problem is not None:
+            raise _Refused(problem[0], reason=problem[1])
+    refused = {"encrypted": ("file_encrypted", {}), "broken": ("file_unreadable", {"reason": description}),
+               "archive": ("file_archive", {"kind": description}), "other": ("file_not_workbook", {"kind": description}),
+               "xlsb": ("file_not_workbook", {"kind": description})}
+    if kind in refused:
+        code, kw = refused[kind]
+        raise _Refused(code, **kw)
+    return kind, description, package
+
+
+def _grid(data: bytes) -> _Grid:
+    try:
+        return _Grid(calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
+    except calamine.PasswordError:
+        raise _Refused("file_encrypted") from None
+    except Exception as exc:  # calamine raises several types for damaged files
+        said = " ".join(str(exc).split())[:80]
+        if "password" in said.lower() or "encrypt" in said.lower():
+            raise _Refused("file_encrypted") from None
+        raise _Refused("file_unreadable", reason=f"内容已损坏：{said}" if said else "内容已损坏") from None
 
 
 def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
