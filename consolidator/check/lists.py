@@ -4,15 +4,16 @@ categories, and the same enterprise claimed by several parks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from sys import intern
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ..findings import WARNING, make_finding
+from ..findings import WARNING, Finding, make_finding
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
 from .checks import RowCheck, format_check
@@ -73,9 +74,9 @@ def _list_cell(letters: dict[str, str], col: str, row: int) -> str:
 
 
 def _list_located(ret: CheckedReturn, col: str, row: int) -> dict[str, str]:
-    e = ret.raw.enterprises
-    return dict(ret.locate(), sheet=e.sheet, cell=_list_cell(e.letters, col, row), field=f"list.{col}",
-                label=f"企业清单第{row}行")
+    e = ret.raw.enterprises  # cells and labels repeat across a batch's lists: one object each (sys.intern)
+    return dict(ret.locate(), sheet=e.sheet, cell=intern(_list_cell(e.letters, col, row)), field=f"list.{col}",
+                label=intern(f"企业清单第{row}行"))
 
 
 class _ListFailure(NamedTuple):
@@ -142,9 +143,10 @@ def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedR
     """Duplicates, exclusive and expected categories within a return, and enterprises claimed by several."""
     k = _keyed(lists, bad_code, spec)
 
-    def emit(code: str, item, col: str, **kw) -> None:
+    def emit(code: str, item, col: str, **kw) -> Finding:
         ret = current[item.ret]
         ret.findings.append(make_finding(code, **kw, **_list_located(ret, col, item.row)))
+        return ret.findings[-1]
 
     _duplicates(k, emit)
     _category_pairs(k, current, emit)
@@ -228,7 +230,13 @@ def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> d
         return {}
     shared = k.valid[shared]
     rets_of = shared.groupby("key", sort=False)["ret"].agg(list).to_dict()
+    said: dict[str, str] = {}  # an enterprise's message is the same in every park's finding: made once
     for row in shared.itertuples():
-        emit("enterprise_in_two_parks", row, k.columns["key"], value=row.name, credit_code=row.key,
-             count=len(rets_of[row.key]) - 1)
+        message = said.get(row.key)
+        f = emit("enterprise_in_two_parks", row, k.columns["key"], value=row.name, credit_code=row.key,
+                 count=len(rets_of[row.key]) - 1)
+        if message is None:
+            said[row.key] = f.message
+        else:
+            current[row.ret].findings[-1] = replace(f, message=message)
     return rets_of

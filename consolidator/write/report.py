@@ -32,8 +32,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _json_for_script(data) -> str:
     """JSON that is safe inside <script>: no "</script>", no "<!--", no U+2028 surprises."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return text.translate(_SCRIPT_SAFE)  # one pass: a national round's report is hundreds of MB of text
+
+
+_SCRIPT_SAFE = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
 
 
 def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
@@ -85,6 +87,7 @@ def render_html(result: BatchResult, *, title: str = "2026年工业园区高质�
     return template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_json_for_script(data)))
 
 
+
 def safe_cell(value: str) -> str:
     """A CSV cell that Excel shows as the text it is, never runs as a formula."""
     if value and value.startswith(FORMULA_START):
@@ -97,31 +100,48 @@ def safe_cell(value: str) -> str:
 
 
 def findings_csv(result: BatchResult) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    """Written straight into bytes (not a string first): a national round has hundreds of thousands of rows."""
+    buf = io.BytesIO()
+    text = io.TextIOWrapper(buf, encoding="utf-8-sig", errors="replace", newline="")  # BOM: Excel reads it as UTF-8
+    writer = csv.writer(text, lineterminator="\r\n")
     cols = FINDING_COLUMNS
     writer.writerow([COLUMNS_ZH[c] for c in cols])
-    for f in [*result.skipped, *result.findings]:
+    for f in (*result.skipped, *result.findings):
         row = f.as_dict()
         row["severity"] = SEVERITY_ZH[f.severity]
         writer.writerow([safe_cell(str(row[c])) for c in cols])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8", "replace")  # BOM: Excel then opens it as UTF-8
+    text.flush()
+    return buf.getvalue()
 
 
 def findings_json(result: BatchResult) -> bytes:
+    """As json.dumps(indent=1) of the whole would write it, the findings one at a time into bytes (a list
+    of a few hundred thousand dicts and its text would hold most of the command's memory)."""
     data = {
         "statuses": result.status_counts(),
         "returns": [{"file": r.file, "park": r.park_name, "city": r.city,
                      "category": r.form.category_id if r.form else None, "status": r.status,
                      "superseded_by": r.superseded_by, "counts": r.counts()} for r in result.returns],
-        "findings": [f.as_dict() for f in [*result.skipped, *result.findings]],
+        "findings": [],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8", "replace")
+    head = json.dumps(data, ensure_ascii=False, indent=1)  # ends with ' "findings": []\n}'
+    findings = (*result.skipped, *result.findings)
+    if not findings:
+        return head.encode("utf-8", "replace")
+    buf = io.BytesIO()
+    buf.write((head[: -len("]\n}")]).encode("utf-8", "replace"))
+    for k, f in enumerate(findings):  # each as the whole's dump indents it: two levels down
+        item = json.dumps(f.as_dict(), ensure_ascii=False, indent=1).replace("\n", "\n  ")
+        buf.write((("," if k else "") + "\n  " + item).encode("utf-8", "replace"))
+    buf.write(b"\n ]\n}")
+    return buf.getvalue()
 
 
-def outputs(result: BatchResult, *, source: str = "") -> list[tuple[str, bytes]]:
-    """The check's outputs, by file name."""
+def outputs(result: BatchResult, *, source: str = ""):
+    """The check's outputs, by file name, made one at a time (each can be written and let go before the
+    next is made: a national round's report is most of what the command holds)."""
     # "replace": a name that is not UTF-8 was made readable when found (read.sources.readable_name); any
     # left over (the returns folder's own name, say) must not cost the outputs
-    return [("report.html", render_html(result, source=source).encode("utf-8", "replace")),
-            ("findings.csv", findings_csv(result)), ("findings.json", findings_json(result))]
+    yield "report.html", render_html(result, source=source).encode("utf-8", "replace")
+    yield "findings.csv", findings_csv(result)
+    yield "findings.json", findings_json(result)
