@@ -9,16 +9,12 @@ import re
 import struct
 import zipfile
 import zlib
-from typing import TYPE_CHECKING
 from zlib import error as zlib_error
 
 from defusedxml import ElementTree as SafeET
 
+from ..returns import Source
 from ..rules.workbook import column_index
-
-if TYPE_CHECKING:
-    from .sources import Source
-
 
 # What one return may be. Our templates are about 0.2 MB zipped and 3 MB unzipped with about
 # 12,000 cells; these limits leave a wide margin and still stop a bomb before it is opened.
