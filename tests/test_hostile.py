@@ -606,3 +606,44 @@ def test_an_archive_sent_as_the_return_is_to_be_unpacked(tmp_path, forms, head, 
     raw = read_return(Source(path.name, None, path), forms)
     assert [f.code for f in raw.findings] == ["file_archive"] and kind in raw.findings[0].message
     assert "解压" in raw.findings[0].message
+
+
+def _rar4_stored(files: dict) -> bytes:
+    """A RAR 4 archive whose members are stored (WinRAR's -m0), built here: no rar tool is free to have."""
+    import struct
+    import zlib
+
+    def block(head_type, flags, body):
+        head = struct.pack("<BHH", head_type, flags, 7 + len(body)) + body
+        return struct.pack("<H", zlib.crc32(head) & 0xFFFF) + head
+
+    out = b"Rar!\x1a\x07\x00" + block(0x73, 0x0000, struct.pack("<HI", 0, 0))
+    dos_time = ((2026 - 1980) << 25) | (11 << 21) | (20 << 16) | (9 << 11)
+    for name, (data, declared) in files.items():
+        raw = name.encode("ascii")
+        body = struct.pack("<IIBIIBBHI", len(data), declared or len(data), 2, zlib.crc32(data), dos_time, 20, 0x30,
+                           len(raw), 0x20) + raw
+        out += block(0x74, 0x8000, body) + data
+    return out + block(0x7B, 0x4000, b"")
+
+
+def test_7z_and_rar_archives_are_opened_like_zip(tmp_path, forms):
+    """Parks pack with 7-Zip and WinRAR: their members are read with the zip's limits; what cannot be
+    opened (a password) says so."""
+    import py7zr
+
+    good = GOOD.read_bytes()
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    with py7zr.SevenZipFile(folder / "七z打包.7z", "w") as z:
+        z.writestr(good, "园区/填报表.xlsx")
+        z.writestr("一封信".encode("utf-8"), "说明.txt")
+    with py7zr.SevenZipFile(folder / "加密.7z", "w", password="秘密") as z:
+        z.writestr(good, "填报表.xlsx")
+    (folder / "winrar.rar").write_bytes(_rar4_stored({"a.xlsx": (good, None), "big.xlsx": (b"x" * 100, 200 * 2**20)}))
+    result = run_check(folder, forms)
+    by_file = {r.file: r for r in result.returns}
+    assert by_file["七z打包.7z!园区/填报表.xlsx"].raw.category and by_file["winrar.rar!a.xlsx"].raw.category
+    assert [f.code for f in by_file["七z打包.7z!说明.txt"].findings] == ["file_not_workbook"]
+    assert [f.code for f in by_file["winrar.rar!big.xlsx"].findings] == ["file_too_large"]  # never expanded
+    assert [(f.code, f.file) for f in result.skipped] == [("file_encrypted", "加密.7z")]

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
-from zlib import error as zlib_error
 
 from ..findings import Finding, make_finding
+from .archives import MemberError, kind_of, members, read_member
 from .package import MAX_FILE_BYTES
 
-ARCHIVE_SUFFIXES = {".zip"}
 SKIP_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 
 
@@ -38,57 +35,12 @@ class Source:
         if self.data is not None:
             return self.data
         if self.entry is not None:
-            return _read_member(self.path, self.entry, self.member or "")
+            return read_member(self.path, kind_of(self.path), self.entry, self.member or "")
         return self.path.read_bytes()
 
     @property
     def suffix(self) -> str:
         return PurePosixPath(self.member or self.path.name).suffix.lower()
-
-
-class MemberError(Exception):
-    """A zip member that cannot be expanded: the finding's code and fields."""
-
-    def __init__(self, code: str, **kw):
-        super().__init__(code)
-        self.code, self.kw = code, kw
-
-
-_ARCHIVE: dict[str, Any] = {}  # the archive last read from, kept open for its next member
-
-
-def _read_member(path: Path, entry: int, name: str) -> bytes:
-    """Expand one member of an archive (never more than MAX_FILE_BYTES, whatever its header says).
-    The archive stays open for the next member, in this process only (a forked worker must not share
-    the file position of its parent's handle)."""
-    try:
-        st = path.stat()
-    except OSError:
-        raise MemberError("file_unreadable", reason="压缩包已无法打开") from None
-    key = (os.getpid(), str(path), st.st_mtime_ns, st.st_size)  # an archive replaced since is opened anew
-    if _ARCHIVE.get("key") != key:
-        if _ARCHIVE.get("zf") is not None and _ARCHIVE["key"][0] == os.getpid():
-            _ARCHIVE["zf"].close()
-        _ARCHIVE.clear()
-        try:
-            _ARCHIVE.update(key=key, zf=zipfile.ZipFile(path))
-        except (zipfile.BadZipFile, OSError, ValueError):
-            raise MemberError("file_unreadable", reason="压缩包已损坏或无法打开") from None
-    zf = _ARCHIVE["zf"]
-    infos = zf.infolist()
-    if entry >= len(infos) or _member_name(infos[entry]) != name:
-        raise MemberError("file_unreadable", reason="压缩包在检查过程中被改动")
-    try:
-        with zf.open(infos[entry]) as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib_error) as exc:
-        if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
-            raise MemberError("file_encrypted") from None
-        raise MemberError("file_unreadable", reason="压缩包中的文件已损坏") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise MemberError("file_too_large", reason="解压后超过 50 MB")
-    return data
-
 
 
 # ---- discovery --------------------------------------------------------------------------------
@@ -99,16 +51,6 @@ def _skip_reason(name: str) -> str | None:
     if base.startswith(".") or base.lower() in SKIP_NAMES or "__MACOSX/" in name:
         return "隐藏文件或系统文件"
     return None
-
-
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """Zip member names made on Chinese Windows are GBK bytes without the UTF-8 flag."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("gbk")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
 
 
 def _entries(root: Path, skipped: list[Finding]) -> list[Path]:
@@ -173,8 +115,8 @@ def discover(root: Path) -> tuple[list[Source], list[Finding]]:
         except OSError as exc:
             skipped.append(_access_finding(root, path, exc))
             continue
-        if path.suffix.lower() in ARCHIVE_SUFFIXES:
-            _discover_zip(path, rel, mtime, sources, skipped)
+        if kind_of(path):
+            _discover_archive(path, rel, mtime, sources, skipped)
         else:
             sources.append(Source(rel, mtime, path, name_bytes=raw_name))
     return sources, skipped
@@ -200,44 +142,37 @@ def readable_name(name: str) -> tuple[str, str | None]:
 MAX_ARCHIVE_MEMBERS = 2000
 
 
-def _discover_zip(path: Path, rel: str, mtime, sources: list, skipped: list) -> None:
-    """The members of a .zip, listed: each is expanded only by the worker that reads it (a national
-    round sent as archives would not fit in memory at once); a member too big to be a return is never
-    expanded (its declared size is checked here), and one broken member spoils no other."""
+def _discover_archive(path: Path, rel: str, mtime, sources: list, skipped: list) -> None:
+    """The members of an archive (.zip, .7z, .rar), listed: each is expanded only by the worker that reads
+    it (a national round sent as archives would not fit in memory at once); a member too big to be a return
+    is never expanded (its declared size is checked here), and one broken member spoils no other."""
     try:
-        zf = zipfile.ZipFile(path)
-        all_entries = [(k, i) for k, i in enumerate(zf.infolist()) if not i.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        reason = "压缩包已损坏" if isinstance(exc, zipfile.BadZipFile) else f"压缩包无法打开：{exc}"
-        skipped.append(make_finding("file_unreadable", file=rel, reason=reason))
+        listed = members(path, kind_of(path))
+    except MemberError as exc:
+        if exc.code == "file_encrypted":
+            skipped.append(make_finding("file_encrypted", file=rel))
+        else:
+            skipped.append(make_finding(exc.code, file=rel, **exc.kw))
         return
-    with zf:
-        if len(all_entries) > MAX_ARCHIVE_MEMBERS:
-            skipped.append(make_finding("file_too_large", file=rel, reason=f"压缩包中有 {len(all_entries)} 个文件"))
-            return
-        seen: set[str] = set()
-        for k, info in all_entries:
-            name = _member_name(info)
-            display = f"{rel}!{name}"
-            reason = _skip_reason(name)
-            if reason:
-                skipped.append(make_finding("skipped", file=display, reason=reason))
-                continue
-            try:
-                member_time = dt.datetime(*info.date_time)
-            except ValueError:
-                member_time = mtime
+    if len(listed) > MAX_ARCHIVE_MEMBERS:
+        skipped.append(make_finding("file_too_large", file=rel, reason=f"压缩包中有 {len(listed)} 个文件"))
+        return
+    seen: set[str] = set()
+    for m in listed:
+        display = f"{rel}!{m.name}"
+        reason = _skip_reason(m.name)
+        if reason:
+            skipped.append(make_finding("skipped", file=display, reason=reason))
+            continue
 
-            def failed(code: str, **kw) -> None:
-                sources.append(Source(display, member_time, path, member=name, data=b"", problem=(code, kw)))
+        def failed(code: str, **kw) -> None:
+            sources.append(Source(display, m.time or mtime, path, member=m.name, data=b"", problem=(code, kw)))
 
-            if name in seen:
-                failed("file_unreadable", reason="压缩包中有同名文件，无法确定报送的是哪一个")
-                continue
-            seen.add(name)
-            if info.file_size > MAX_FILE_BYTES or (info.compress_size and info.file_size / info.compress_size > 1000):
-                failed("file_too_large", reason=f"解压后约 {info.file_size / 2**20:.0f} MB")
-                continue
-            sources.append(Source(display, member_time, path, member=name, entry=k))
-
-
+        if m.name in seen:
+            failed("file_unreadable", reason="压缩包中有同名文件，无法确定报送的是哪一个")
+            continue
+        seen.add(m.name)
+        if m.size > MAX_FILE_BYTES or (m.packed and m.size / m.packed > 1000):
+            failed("file_too_large", reason=f"解压后约 {m.size / 2**20:.0f} MB")
+            continue
+        sources.append(Source(display, m.time or mtime, path, member=m.name, entry=m.index))

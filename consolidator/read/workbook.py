@@ -29,8 +29,9 @@ from ..rules.workbook import (
     column_index,
     column_letter,
 )
+from .archives import MemberError
 from .package import MAX_FILE_BYTES, inspect_package, odd_package, part, sniff
-from .sources import MemberError, Source
+from .sources import Source
 
 
 class _Grid:
