@@ -3,8 +3,10 @@
 Runs under the system Python that has LibreOffice's `uno` module (Debian: python3-uno):
     /usr/bin/python3 tests/lo_edit.py SRC DST '[{"op": "insert_rows", ...}, ...]'
 Operations: insert_rows {sheet, before (1-based row), count}, delete_rows {sheet, row, count},
-rename {sheet, to}, move {sheet, to (0-based position)}, set {sheet, cell, value}.
-The result is saved by LibreOffice as .xlsx, with its own cached formula values.
+rename {sheet, to}, move {sheet, to (0-based position)}, set {sheet, cell, value}, store {filter, password}
+(how to save: another format, with a password).
+The result is saved by LibreOffice (as .xlsx unless a store operation says otherwise), with its own cached
+formula values.
 """
 
 import json
@@ -48,7 +50,11 @@ def main(src, dst, ops):
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(src)), "_blank", 0,
                                            (prop("Hidden", True),))
         sheets = doc.Sheets
+        store = [prop("FilterName", "Calc MS Excel 2007 XML")]
         for op in ops:
+            if op["op"] == "store":
+                store = [prop("FilterName", op["filter"])] + ([prop("Password", op["password"])] if op.get("password") else [])
+                continue
             kind = op["op"]
             if kind in ("insert_rows", "delete_rows", "rename", "move", "set"):
                 sheet = sheets.getByName(op["sheet"])
@@ -71,7 +77,7 @@ def main(src, dst, ops):
             else:
                 raise SystemExit(f"unknown operation {kind}")
         doc.calculateAll()
-        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(dst)), (prop("FilterName", "Calc MS Excel 2007 XML"),))
+        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(dst)), tuple(store))
         doc.close(True)
     finally:
         office.terminate()

@@ -647,3 +647,16 @@ def test_7z_and_rar_archives_are_opened_like_zip(tmp_path, forms):
     assert [f.code for f in by_file["七z打包.7z!说明.txt"].findings] == ["file_not_workbook"]
     assert [f.code for f in by_file["winrar.rar!big.xlsx"].findings] == ["file_too_large"]  # never expanded
     assert [(f.code, f.file) for f in result.skipped] == [("file_encrypted", "加密.7z")]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("filter_, suffix", [("MS Excel 97", ".xls"), ("calc8", ".ods")])
+def test_a_password_protected_xls_or_ods_is_encrypted_not_damaged(tmp_path, forms, lo_edit, filter_, suffix):
+    """Saved with a password by a real LibreOffice: 文件已加密, not 内容已损坏."""
+    from consolidator.read.workbook import read_return
+
+    dst = lo_edit(GOOD, tmp_path / f"加密{suffix}", [{"op": "store", "filter": filter_, "password": "秘密123"}])
+    raw = read_return(Source(dst.name, None, dst), forms)
+    assert [f.code for f in raw.findings] == ["file_encrypted"]
+    plain = lo_edit(GOOD, tmp_path / f"不加密{suffix}", [{"op": "store", "filter": filter_}])
+    assert read_return(Source(plain.name, None, plain), forms).readable  # the same file without a password is read
