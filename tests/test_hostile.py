@@ -660,3 +660,15 @@ def test_a_password_protected_xls_or_ods_is_encrypted_not_damaged(tmp_path, form
     assert [f.code for f in raw.findings] == ["file_encrypted"]
     plain = lo_edit(GOOD, tmp_path / f"不加密{suffix}", [{"op": "store", "filter": filter_}])
     assert read_return(Source(plain.name, None, plain), forms).readable  # the same file without a password is read
+
+
+@pytest.mark.libreoffice
+def test_an_xls_with_a_cell_far_outside_the_form_names_the_cell(tmp_path, forms, lo_edit):
+    """IV65536 is the last cell of an .xls: the sheet would be 16 million cells. The finding names it."""
+    from consolidator.read.workbook import read_return
+
+    dst = lo_edit(GOOD, tmp_path / "远处.xls", [{"op": "set", "sheet": "填写说明", "cell": "IV65536", "value": "x"},
+                                              {"op": "store", "filter": "MS Excel 97"}])
+    raw = read_return(Source(dst.name, None, dst), forms)
+    assert [f.code for f in raw.findings] == ["file_too_large"]
+    assert "填写说明" in raw.findings[0].message and "IV65536" in raw.findings[0].message

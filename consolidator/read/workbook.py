@@ -30,7 +30,7 @@ from ..rules.workbook import (
     column_letter,
 )
 from .archives import MemberError
-from .package import MAX_FILE_BYTES, inspect_package, odd_package, part, sniff
+from .package import MAX_FILE_BYTES, MAX_RANGE_CELLS, inspect_package, odd_package, part, sniff
 from .sources import Source
 
 
@@ -50,7 +50,12 @@ class _Grid:
     def rows(self, sheet: str) -> list[list[Any]]:
         rows = self._sheets.get(sheet)
         if rows is None:
-            rows = self._sheets[sheet] = self.wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            found = self.wb.get_sheet_by_name(sheet)
+            if found.height * found.width > MAX_RANGE_CELLS:  # a cell far outside the form: name it, read nothing
+                row, col = found.end
+                raise _Refused("file_too_large", reason=f"工作表“{sheet}”的 {column_letter(col + 1)}{row + 1} "
+                                                        "单元格有内容，表格范围过大；请删除该单元格的内容")
+            rows = self._sheets[sheet] = found.to_python(skip_empty_area=False)
         return rows
 
     def get(self, sheet: str, row: int, col: int) -> Any:
@@ -158,9 +163,14 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     try:
         data = _bytes_of(source)
         kind, description, package = _admit(data, source.suffix)
-        grid = _grid(data)
+        return _read_cells(ret, _grid(data), kind, description, package, forms)
     except _Refused as no:
         return ret.fail(no.code, **no.kw)
+
+
+def _read_cells(ret: RawReturn, grid: _Grid, kind: str, description: str | None, package, forms) -> RawReturn:
+    """The template's identity, every field's cell and the enterprise list of a workbook the reader opened."""
+    source = ret.source
     names: dict[str, str] = {}
     props: dict[str, str] = {}
     if kind == "xlsx":
@@ -171,8 +181,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     meta = identify(grid, props, forms)
     if "category" not in meta:
         return ret.fail("not_template", reason="未找到模板标识和表单标题")
-    if kind != "xlsx":  # said of a template only: a file that is none has its one finding above
-        ret.findings.append(make_finding("file_legacy_format", file=source.display, kind=description))
+    noted = len(ret.findings)  # where the legacy-format note goes, once the file has been read through
     form = forms[meta["category"]]
     ret.category = form.category_id
     ret.template_version = meta.get("template_version")
@@ -184,6 +193,8 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
                                          category=form.category_name))
     _locate_fields(ret, grid, names, form)
     _read_list(ret, grid, names, form)
+    if kind != "xlsx":  # said of a template read through: a file that is none has its one finding
+        ret.findings.insert(noted, make_finding("file_legacy_format", file=source.display, kind=description))
     return ret
 
 
