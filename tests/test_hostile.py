@@ -672,3 +672,44 @@ def test_an_xls_with_a_cell_far_outside_the_form_names_the_cell(tmp_path, forms,
     raw = read_return(Source(dst.name, None, dst), forms)
     assert [f.code for f in raw.findings] == ["file_too_large"]
     assert "填写说明" in raw.findings[0].message and "IV65536" in raw.findings[0].message
+
+
+def test_an_xlsm_with_an_excel4_macro_sheet_is_read(tmp_path, forms):
+    """A macro sheet (xl/macrosheets/) makes the workbook reader refuse the file; its form sheets are read."""
+    import re
+
+    from consolidator.read.workbook import read_return
+
+    def edit(name, data):
+        if name == "[Content_Types].xml":
+            return data.replace(b"</Types>", b'<Override PartName="/xl/macrosheets/sheet1.xml" '
+                                b'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
+        if name == "xl/workbook.xml":
+            return re.sub(rb"</sheets>", b'<sheet name="Macro1" sheetId="99" r:id="rIdM1"/></sheets>', data)
+        if name == "xl/_rels/workbook.xml.rels":
+            return data.replace(b"</Relationships>", b'<Relationship Id="rIdM1" Type="http://schemas.microsoft.com/'
+                                b'office/2006/relationships/xlMacrosheet" Target="macrosheets/sheet1.xml"/></Relationships>')
+        return data
+
+    macro = (b'<?xml version="1.0" encoding="UTF-8"?><xm:macrosheet xmlns="http://schemas.openxmlformats.org/'
+             b'spreadsheetml/2006/main" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+             b'<row r="1"><c r="A1" t="str"><f>HALT()</f><v>x</v></c></row></sheetData></xm:macrosheet>')
+    data = with_extra(rezip(GOOD.read_bytes(), edit), "xl/macrosheets/sheet1.xml", macro)
+    (tmp_path / "宏表.xlsm").write_bytes(data)
+    raw = read_return(Source("宏表.xlsm", None, tmp_path / "宏表.xlsm"), forms)
+    assert raw.readable and raw.category == "open_cooperation" and raw.findings == []
+
+
+def test_a_package_with_backslash_part_names_is_read(tmp_path, forms):
+    """Some generators write part names with backslashes: no longer called an archive; the reader reads it."""
+    from consolidator.read.workbook import read_return
+
+    src = zipfile.ZipFile(io.BytesIO(GOOD.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            zf.writestr(info.filename.replace("/", "\\"), src.read(info))
+    (tmp_path / "反斜杠.xlsx").write_bytes(out.getvalue())
+    raw = read_return(Source("反斜杠.xlsx", None, tmp_path / "反斜杠.xlsx"), forms)
+    assert raw.readable and raw.category == "open_cooperation"
+    assert [f.code for f in raw.findings] == ["located_by_label"]  # its defined names part is not where Excel puts it

@@ -268,3 +268,28 @@ def sheet_files(zf: zipfile.ZipFile) -> dict[str, str]:
         out[part] = sh.get("name")
     return out
 
+
+
+_MACRO_SHEET = re.compile(rb'<Relationship\b[^>]*\bType="[^"]*/(?:xlMacrosheet|xlIntlMacrosheet|dialogsheet)"[^>]*>')
+_REL_ID = re.compile(rb'\bId="([^"]+)"')
+
+
+def without_macro_sheets(package: zipfile.ZipFile) -> bytes | None:
+    """The package again, its Excel 4 macro sheets and dialog sheets left out of the workbook's sheet list (a
+    workbook reader may refuse them; the form's sheets are what we read); None when it has none. Called
+    only for a package inspect_package has passed."""
+    try:
+        rels = part(package, "xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    ids = [m.group(1) for rel in _MACRO_SHEET.findall(rels) if (m := _REL_ID.search(rel))]
+    if not ids:
+        return None
+    book = part(package, "xl/workbook.xml")
+    for rid in ids:
+        book = re.sub(rb'<(?:\w+:)?sheet\b[^>]*\br:id="' + re.escape(rid) + rb'"[^>]*/>', b"", book)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in package.infolist():
+            dst.writestr(info.filename, book if info.filename == "xl/workbook.xml" else package.read(info))
+    return out.getvalue()

@@ -30,7 +30,15 @@ from ..rules.workbook import (
     column_letter,
 )
 from .archives import MemberError
-from .package import MAX_FILE_BYTES, MAX_RANGE_CELLS, inspect_package, odd_package, part, sniff
+from .package import (
+    MAX_FILE_BYTES,
+    MAX_RANGE_CELLS,
+    inspect_package,
+    odd_package,
+    part,
+    sniff,
+    without_macro_sheets,
+)
 from .sources import Source
 
 
@@ -163,7 +171,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     try:
         data = _bytes_of(source)
         kind, description, package = _admit(data, source.suffix)
-        return _read_cells(ret, _grid(data), kind, description, package, forms)
+        return _read_cells(ret, _grid(data, package if kind == "xlsx" else None), kind, description, package, forms)
     except _Refused as no:
         return ret.fail(no.code, **no.kw)
 
@@ -239,12 +247,14 @@ def _admit(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
     return kind, description, package
 
 
-def _grid(data: bytes) -> _Grid:
+def _grid(data: bytes, package: zipfile.ZipFile | None = None) -> _Grid:
     try:
         return _Grid(calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
     except calamine.PasswordError:
         raise _Refused("file_encrypted") from None
     except Exception as exc:  # calamine raises several types for damaged files
+        if package is not None and (plain := without_macro_sheets(package)) is not None:
+            return _grid(plain)  # the form's sheets, without the Excel 4 macro or dialog sheets calamine cannot read
         said = " ".join(str(exc).split())[:80]
         if "password" in said.lower() or "encrypt" in said.lower():
             raise _Refused("file_encrypted") from None
