@@ -713,3 +713,12 @@ def test_a_package_with_backslash_part_names_is_read(tmp_path, forms):
     raw = read_return(Source("反斜杠.xlsx", None, tmp_path / "反斜杠.xlsx"), forms)
     assert raw.readable and raw.category == "open_cooperation"
     assert [f.code for f in raw.findings] == ["located_by_label"]  # its defined names part is not where Excel puts it
+
+
+def test_a_minimal_package_without_content_types_is_read(tmp_path, forms):
+    from consolidator.read.workbook import read_return
+
+    data = rezip(GOOD.read_bytes(), lambda n, b: None if n == "[Content_Types].xml" else b)
+    (tmp_path / "最小.xlsx").write_bytes(data)
+    raw = read_return(Source("最小.xlsx", None, tmp_path / "最小.xlsx"), forms)
+    assert raw.readable and raw.category == "open_cooperation" and raw.findings == []

@@ -21,7 +21,7 @@ from ..rules.workbook import column_index
 MAX_FILE_BYTES = 50 * 2**20
 MAX_UNZIPPED_BYTES = 300 * 2**20
 MAX_RATIO = 200  # a member that expands more than this (when large) is a zip bomb
-REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+REQUIRED_PARTS = ("xl/workbook.xml",)  # without [Content_Types].xml the reader still reads it (a minimal package)
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",

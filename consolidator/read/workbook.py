@@ -255,10 +255,21 @@ def _grid(data: bytes, package: zipfile.ZipFile | None = None) -> _Grid:
     except Exception as exc:  # calamine raises several types for damaged files
         if package is not None and (plain := without_macro_sheets(package)) is not None:
             return _grid(plain)  # the form's sheets, without the Excel 4 macro or dialog sheets calamine cannot read
-        said = " ".join(str(exc).split())[:80]
-        if "password" in said.lower() or "encrypt" in said.lower():
+        said = str(exc).lower()
+        if "password" in said or "encrypt" in said:
             raise _Refused("file_encrypted") from None
-        raise _Refused("file_unreadable", reason=f"内容已损坏：{said}" if said else "内容已损坏") from None
+        raise _Refused("file_unreadable", reason=_damage_zh(said)) from None
+
+
+# what the workbook reader's own (English) message says went wrong, in the office's words
+_DAMAGE_ZH = (("cannot detect file format", "内容已损坏：无法识别文件格式"), ("zip", "内容已损坏：压缩结构错误"),
+              ("xml", "内容已损坏：工作表内容（XML）错误"), ("cfb", "内容已损坏：Office 97-2003 文件结构错误"),
+              ("xls", "内容已损坏：Excel 97-2003 内容错误"), ("ods", "内容已损坏：OpenDocument 内容错误"),
+              ("eof", "内容已损坏：文件不完整（可能未传完）"), ("utf", "内容已损坏：文字编码错误"))
+
+
+def _damage_zh(said: str) -> str:
+    return next((zh for key, zh in _DAMAGE_ZH if key in said), "内容已损坏：无法解析")
 
 
 def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
