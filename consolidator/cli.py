@@ -90,6 +90,7 @@ def cli():
       2 用法或设置有误（选项、规则文件、名单、邮件模板）
       3 程序内部错误
       4 未能完成（已取消、无法写入输出、磁盘已满、邮件未能全部发出）
+      5 报送文件夹中没有任何报送文件
     """
 
 
@@ -150,7 +151,16 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
     say(f"问题报告：{paths[0]}")
     say(f"问题清单：{paths[1]}")
+    _none_found(result, returns_dir)
     raise SystemExit(result.exit_code)
+
+
+def _none_found(result, returns_dir: Path) -> None:
+    """A folder without a single return is said so, with its own exit code (not "all passed")."""
+    if not result.returns:
+        say(f"报送文件夹 {printable(returns_dir)} 中没有任何报送文件（跳过 {len(result.skipped)} 个），请检查文件夹是否选对。",
+            err=True)
+        raise SystemExit(EXIT_NO_RETURNS)
 
 
 @cli.command(**HELP)
@@ -196,6 +206,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
     for path in written:
         say(f"已生成：{path}")
+    _none_found(result, returns_dir)
 
 
 def _prepare(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path):
@@ -442,7 +453,7 @@ _CLICK_ZH = [
 
 
 # exit codes, as --help and the README state them
-EXIT_PASSED, EXIT_RETURN_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_UNFINISHED = 0, 1, 2, 3, 4
+EXIT_PASSED, EXIT_RETURN_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_UNFINISHED, EXIT_NO_RETURNS = 0, 1, 2, 3, 4, 5
 
 
 class Unfinished(click.ClickException):

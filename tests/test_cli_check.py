@@ -37,7 +37,7 @@ def test_check_writes_beside_the_returns_and_changes_nothing(returns, capsys):
     code, out, err = run(["check", str(returns), "--roster", str(SAMPLES / "roster.csv")], capsys)
     assert code == 1  # the sample data has returns with errors
     out_dir = returns.parent / "报送文件_检查结果"
-    assert sorted(p.name for p in out_dir.iterdir()) == ["findings.csv", "findings.json", "report.html"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [".consolidator-输出目录", "findings.csv", "findings.json", "report.html"]
     assert tree_digest(returns) == before
     assert "有错误" in out and str(out_dir / "report.html") in out
     assert not list(out_dir.glob(".~tmp-*"))

@@ -62,3 +62,34 @@ def test_a_line_break_in_a_park_name_cannot_end_the_subject():
     subject, body = render(DEFAULT_TEMPLATES, "distribute", park=park, title="2026年", category="推动绿色安全发展类",
                            deadline="", office="")
     assert "\n" not in subject and "附言：请回复" in subject and subject.endswith("）")
+
+
+def test_an_empty_folder_says_so_with_its_own_code(tmp_path, capsys):
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    code, _, err = run(["check", str(returns), "--out", str(tmp_path / "o")], capsys)
+    assert code == 5 and "没有任何报送文件" in err
+
+
+def test_check_pointed_at_its_own_output_skips_it(tmp_path, capsys):
+    from .conftest import ROOT
+
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    (returns / "园区.xlsx").write_bytes((ROOT / "sample_data" / "returns" / "南通经开区.xlsx").read_bytes())
+    out = returns.parent / "结果"
+    code, _, _ = run(["check", str(returns), "--out", str(out)], capsys)
+    assert code in (0, 1)
+    inner = returns / "旧结果"  # an output folder copied into the returns
+    inner.mkdir()
+    for p in out.iterdir():
+        (inner / p.name).write_bytes(p.read_bytes())
+    again = tmp_path / "结果2"
+    code, _, _ = run(["check", str(returns), "--out", str(again)], capsys)
+    import json
+
+    found = json.loads((again / "findings.json").read_text(encoding="utf-8"))
+    assert [r["file"] for r in found["returns"]] == ["园区.xlsx"]  # not findings.csv/.json of the copied results
+    assert any(f["file"] == "旧结果" and "输出目录" in f["message"] for f in found["findings"])
+    code, _, err = run(["check", str(out)], capsys)  # the output folder itself
+    assert code == 5 and "没有任何报送文件" in err

@@ -11,7 +11,7 @@ def test_summarize_writes_both_workbooks_and_changes_nothing(returns, capsys):  
     code, out, _ = run(["summarize", str(returns), "--roster", str(SAMPLES / "roster.csv")], capsys)
     assert code == 0
     out_dir = returns.parent / "报送文件_检查结果"
-    assert sorted(p.name for p in out_dir.iterdir()) == ["evaluation.xlsx", "summary.xlsx"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [".consolidator-输出目录", "evaluation.xlsx", "summary.xlsx"]
     assert tree_digest(returns) == before
     assert "计入合计的园区 8 个" in out
     wb = openpyxl.load_workbook(out_dir / "summary.xlsx", read_only=True)

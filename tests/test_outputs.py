@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from consolidator.cli import main
-from consolidator.write.files import LOCK_NAME, OutputBusyError, OutputSet
+from consolidator.write.files import LOCK_NAME, MARKER_NAME, OutputBusyError, OutputSet
 
 
 def test_outputs_replace_the_old_ones_only_when_all_are_written(tmp_path):
@@ -19,7 +19,7 @@ def test_outputs_replace_the_old_ones_only_when_all_are_written(tmp_path):
             out.add("a.txt", b"new a")
             raise RuntimeError("the second output could not be made")
     assert (tmp_path / "a.txt").read_text() == "old a" and (tmp_path / "b.txt").read_text() == "old b"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]  # no temporary, no claim left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER_NAME, "a.txt", "b.txt"]  # no temporary, no claim
     with OutputSet(tmp_path) as out:
         out.add("a.txt", b"new a")
         out.add("b.txt", b"new b")
@@ -44,7 +44,7 @@ def test_the_claim_and_temporaries_of_a_killed_run_are_removed(tmp_path):
     with OutputSet(tmp_path) as out:
         out.add("report.html", b"new")
         out.commit()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER_NAME, "report.html"]
 
 
 def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
@@ -61,7 +61,7 @@ def test_sigterm_while_writing_leaves_no_temporary(tmp_path):
     assert any(n.name.startswith(".~tmp-") for n in tmp_path.iterdir())
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=10)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [MARKER_NAME]
 
 
 def test_an_output_folder_that_cannot_be_made_is_reported_before_reading(tmp_path, monkeypatch, capsys):
@@ -89,4 +89,4 @@ def test_check_twice_into_one_folder_gives_one_set(tmp_path, capsys):
     for _ in range(2):
         with pytest.raises(SystemExit):
             main(["check", str(returns), "--out", str(out)])
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "findings.json", "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "findings.csv", "findings.json", "report.html"]

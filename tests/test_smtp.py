@@ -146,6 +146,8 @@ def test_eml_files_when_no_server_is_given(tmp_path, capsys):
     assert len(emls) == 14
     msg = email.message_from_bytes(emls[0].read_bytes(), policy=policy.default)
     assert next(msg.iter_attachments()).get_filename().endswith("_填报表.xlsx")
+    assert msg["X-Unsent"] == "1"  # Outlook and Foxmail open it as a draft
+    assert all(p.name.endswith("_填报通知.eml") for p in emls)  # named in Chinese
     assert len(list((tmp_path / "o" / "填报表").glob("*.xlsx"))) == 14
 
 

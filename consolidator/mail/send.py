@@ -74,8 +74,13 @@ class SendLog:
         self.keys.add(out.key)
 
 
+KIND_ZH = {"distribute": "填报通知", "problems": "问题反馈", "accepted": "通过回执", "reminder": "催报提醒",
+           "unreadable": "文件无法读取"}
+
+
 def eml_path(outbox: Path, out: Outgoing) -> Path:
-    return Path(outbox) / "邮件" / safe_filename(f"{out.park.park_id}_{out.park.name}_{out.kind}", ".eml")
+    kind = KIND_ZH.get(out.kind, out.kind)
+    return Path(outbox) / "邮件" / safe_filename(f"{out.park.park_id}_{out.park.name}_{kind}", ".eml")
 
 
 def write_attachments(outbox: Path, outgoing: list[Outgoing], folder: str) -> None:
@@ -100,6 +105,7 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
     if smtp is None:
         for out in outgoing:
             msg = build_message(out, sender, sender_name)
+            msg["X-Unsent"] = "1"  # Outlook and Foxmail open the file as a draft to send, not as mail received
             path = atomic_write_bytes(eml_path(outbox, out), message_bytes(msg))
             done(Delivery(out.park.name, out.park.email, out.kind, "已写出", str(path)))
         return results

@@ -14,6 +14,7 @@ from .archives import MemberError, kind_of, members, read_member
 from .package import MAX_FILE_BYTES
 
 SKIP_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+OUTPUT_MARKER = ".consolidator-输出目录"  # every output folder holds it (write.files.OutputSet)
 
 
 @dataclass
@@ -58,6 +59,9 @@ def _entries(root: Path, skipped: list[Finding]) -> list[Path]:
     circle); a link, a pipe or a device is listed as skipped with why, and a folder or file that cannot be
     entered is a finding for the office: the rest of the batch goes on."""
     files: list[Path] = []
+    if (root / OUTPUT_MARKER).exists():  # the office pointed the check at one of our output folders
+        skipped.append(make_finding("skipped", file=root.name, reason="本程序的输出目录（检查结果、汇总表），不是报送文件夹"))
+        return files
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -75,6 +79,8 @@ def _entries(root: Path, skipped: list[Finding]) -> list[Path]:
                 elif e.is_dir(follow_symlinks=False):
                     if e.name.startswith("."):
                         skipped.append(_skipped(root, path, "隐藏文件夹"))
+                    elif (path / OUTPUT_MARKER).exists():
+                        skipped.append(_skipped(root, path, "本程序的输出目录（检查结果、汇总表），不是报送文件"))
                     else:
                         stack.append(path)
                 elif e.is_file(follow_symlinks=False):

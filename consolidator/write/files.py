@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..read.sources import OUTPUT_MARKER
+
 
 class OutputLockedError(OSError):
     """The output file exists and cannot be replaced (on Windows: it is open in Excel)."""
@@ -53,6 +55,8 @@ class OutputBusyError(OSError):
 
 TEMP_PREFIX = ".~tmp-"
 LOCK_NAME = ".consolidator-运行中.lock"
+MARKER_NAME = OUTPUT_MARKER  # stays: a folder holding it is ours, never read as returns
+MARKER_TEXT = "此文件夹是 consolidator 的输出目录（检查结果、汇总表），检查报送文件时会跳过它。\n"
 
 
 class OutputSet:
@@ -88,6 +92,9 @@ class OutputSet:
             fh.write(str(os.getpid()))
         self._lock = lock
         _remove_stale_temporaries(self.folder)
+        marker = self.folder / MARKER_NAME
+        if not marker.exists():
+            marker.write_text(MARKER_TEXT, encoding="utf-8")
         return self
 
     def add(self, name: str, data: bytes) -> None:
