@@ -218,7 +218,7 @@ def _prepare(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules
     out_dir = out_dir or default_out_dir(returns_dir)
     if is_inside(out_dir, returns_dir):
         raise click.UsageError(f"输出目录 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
-    return forms, out_dir, _roster(roster, forms)
+    return forms, out_dir, _roster(roster, forms, mail=False)  # check and summarize send nothing
 
 
 def _checked_batch(returns_dir: Path, forms, parks, verbose: bool, preload: tuple[str, ...] = (),
@@ -233,13 +233,13 @@ def _checked_batch(returns_dir: Path, forms, parks, verbose: bool, preload: tupl
     return result
 
 
-def _roster(roster: Path | None, forms):
+def _roster(roster: Path | None, forms, *, mail: bool = True):
     from .read.roster import RosterError, read_roster
 
     if roster is None:
         return None
     try:
-        return read_roster(roster, forms)
+        return read_roster(roster, forms, mail=mail)
     except RosterError as exc:
         err = click.ClickException(str(exc))
         err.exit_code = 2

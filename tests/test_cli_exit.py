@@ -93,3 +93,16 @@ def test_check_pointed_at_its_own_output_skips_it(tmp_path, capsys):
     assert any(f["file"] == "旧结果" and "输出目录" in f["message"] for f in found["findings"])
     code, _, err = run(["check", str(out)], capsys)  # the output folder itself
     assert code == 5 and "没有任何报送文件" in err
+
+
+def test_check_runs_with_a_roster_row_without_an_address(tmp_path, capsys):
+    from .conftest import ROOT
+
+    lines = (ROOT / "sample_data" / "roster.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("电子邮箱")] = ""
+    roster = tmp_path / "名单.csv"
+    roster.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    code, out, err = run(["check", str(ROOT / "sample_data" / "returns"), "--roster", str(roster),
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 1 and "名单" not in err  # the returns' own errors, not a refused roster

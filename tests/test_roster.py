@@ -57,3 +57,13 @@ def test_missing_columns(forms, tmp_path):
 
 def test_park_key_ignores_width_and_spaces():
     assert park_key("苏州 工业园区(一期)") == park_key("苏州工业园区（一期）")
+
+
+def test_a_missing_address_blocks_only_the_commands_that_send_mail(tmp_path, forms):
+    path = tmp_path / "名单.csv"
+    path.write_text("园区名称,所在城市,所在区县,类别,联系人,电子邮箱\n"
+                    "甲园区,苏州市,工业园区,推动绿色安全发展类,王,a@b.cn\n"
+                    "乙园区,无锡市,新吴区,推动绿色安全发展类,李,\n", encoding="utf-8")
+    assert [p.name for p in read_roster(path, forms, mail=False)] == ["甲园区", "乙园区"]
+    with pytest.raises(RosterError, match="第3行：没有电子邮箱"):
+        read_roster(path, forms)

@@ -24,7 +24,7 @@ COLUMNS = {
     "email": ("电子邮箱", "联系邮箱", "邮箱", "联系人邮箱"),
     "park_id": ("园区编号", "编号"),
 }
-REQUIRED = ("name", "city", "county", "category", "email")
+REQUIRED = ("name", "city", "county", "category", "email")  # the column; a row's address only when mail is sent
 
 
 class RosterError(ValueError):
@@ -67,7 +67,9 @@ def _rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def read_roster(path: Path | str, forms: dict[str, Form]) -> list[Park]:
+def read_roster(path: Path | str, forms: dict[str, Form], *, mail: bool = True) -> list[Park]:
+    """The parks of the roster. `mail`: the command sends mail, so every park needs a valid address (a
+    command that sends nothing does not refuse a roster for a missing one)."""
     path = Path(path)
     try:
         rows = _rows(path)
@@ -109,8 +111,8 @@ def read_roster(path: Path | str, forms: dict[str, Form]) -> list[Park]:
         if category is None:
             problems.append(f"第{n}行：类别“{cat_text}”不认识，应为{'或'.join(f.category_name for f in forms.values())}")
         email = get("email")
-        if not email_ok(email):
-            problems.append(f"第{n}行：电子邮箱“{email}”格式不对")
+        if mail and not email_ok(email):
+            problems.append(f"第{n}行：电子邮箱“{email}”格式不对" if email else f"第{n}行：没有电子邮箱（发送邮件需要）")
         key = park_key(name)
         if key in seen_names:
             problems.append(f"第{n}行：园区“{name}”与第{seen_names[key]}行重复")
