@@ -165,6 +165,7 @@ category:
   name: 推动数字化转型类
   order: 3
 texts:
+  unit_notes: 亩均税收按 1公顷=15亩 换算。
   example_practice_name: 《数据驱动智造升级》
   direction: 推动数字化转型。
   background: 本部分说明数字化基础。

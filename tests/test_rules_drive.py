@@ -190,3 +190,9 @@ def test_a_list_column_added_to_the_rules_is_read_checked_and_summarised(rules_c
     assert len(missing) == 1 and "企业联系人" in missing[0].message and missing[0].field == "list.contact"
     summary = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_summary(result, forms)[0])))
     assert "企业联系人" in [c.value for c in next(summary["企业清单汇总"].iter_rows(max_row=1))]
+
+
+def test_instructions_speak_only_of_the_categorys_own_fields(forms):
+    """The shared 填写说明 must not explain 水耗 (a green_safety field) in the open-cooperation template."""
+    texts = {cid: " ".join(p.text for s in f.sheets for b in s.blocks for p in b.paragraphs) for cid, f in forms.items()}
+    assert "水耗" in texts["green_safety"] and "水耗" not in texts["open_cooperation"]
