@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
         say(f"错误：{exc.format_message()}", err=True)
         sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_USAGE)  # click's default 1 is a settings problem here
     except OSError as exc:  # cannot write an output, the disk is full, ...
-        say(f"错误：无法完成：{os_error_zh(exc) if not str(exc).startswith('无法') else exc}", err=True)
+        say(f"错误：无法完成：{os_error_zh(exc)}", err=True)
         sys.exit(EXIT_UNFINISHED)
     except Exception:  # a bug: say so in Chinese, keep the details for the developers
         import os

@@ -1,4 +1,7 @@
 import openpyxl
+import pytest
+
+from consolidator.cli import main
 
 from .conftest import ROOT
 from .test_cli_check import returns, run, tree_digest  # noqa: F401 - the fixture is shared
@@ -35,3 +38,15 @@ def test_blind_and_include_errors(returns, tmp_path, capsys):  # noqa: F811
 def test_summarize_refuses_to_write_into_the_returns(returns, capsys):  # noqa: F811
     code, _, err = run(["summarize", str(returns), "--out", str(returns / "x")], capsys)
     assert code == 2 and "不能在报送文件夹" in err
+
+
+def test_summarize_when_no_return_can_be_read(tmp_path, capsys):
+    """Only an unreadable file: both workbooks are still written (the enterprise list sheet has no form to
+    take its columns from)."""
+    returns = tmp_path / "报送"
+    returns.mkdir()
+    (returns / "坏.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(SystemExit) as exc:
+        main(["summarize", str(returns), "--out", str(tmp_path / "o")])
+    assert exc.value.code == 0
+    assert {p.name for p in (tmp_path / "o").iterdir()} >= {"summary.xlsx", "evaluation.xlsx"}

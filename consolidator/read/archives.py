@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any
 from zlib import error as zlib_error
 
-from .package import MAX_FILE_BYTES
+from .package import MAX_FILE_BYTES, Refused
 
 ARCHIVE_SUFFIXES = {".zip": "zip", ".7z": "7z", ".rar": "rar"}
 
 
-class MemberError(Exception):
-    """An archive or member that cannot be expanded: the finding's code and fields."""
-
-    def __init__(self, code: str, **kw):
-        super().__init__(code)
-        self.code, self.kw = code, kw
+class MemberError(Refused):
+    """An archive or member that cannot be expanded."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +44,7 @@ def members(path: Path, kind: str) -> list[Member]:
     except MemberError:
         raise
     except Exception as exc:  # each library raises its own types for damaged archives
-        if "password" in type(exc).__name__.lower() or "encrypt" in str(exc).lower():
-            raise MemberError("file_encrypted") from None
-        raise MemberError("file_unreadable", reason="压缩包已损坏或无法打开") from None
+        raise _failure(exc, "压缩包已损坏或无法打开") from None
 
 
 def read_member(path: Path, kind: str, index: int, name: str) -> bytes:
@@ -60,12 +54,17 @@ def read_member(path: Path, kind: str, index: int, name: str) -> bytes:
     except MemberError:
         raise
     except Exception as exc:
-        if "password" in type(exc).__name__.lower() or "encrypt" in str(exc).lower():
-            raise MemberError("file_encrypted") from None
-        raise MemberError("file_unreadable", reason="压缩包中的文件已损坏") from None
+        raise _failure(exc, "压缩包中的文件已损坏") from None
     if len(data) > MAX_FILE_BYTES:
         raise MemberError("file_too_large", reason="解压后超过 50 MB")
     return data
+
+
+def _failure(exc: Exception, damaged: str) -> MemberError:
+    """A library's error as a finding: a password wanted, or the archive damaged."""
+    if "password" in type(exc).__name__.lower() or "encrypt" in str(exc).lower():
+        return MemberError("file_encrypted")
+    return MemberError("file_unreadable", reason=damaged)
 
 
 # ---- zip ----------------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
     return "other", "文本或其他格式的文件", None
 
 
+class Refused(Exception):
+    """A file (or archive member) that is not read: the code and fields of its one finding."""
+
+    def __init__(self, code: str, **kw):
+        super().__init__(code)
+        self.code, self.kw = code, kw
+
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FILEPASS = 0x002F  # the BIFF record that says an .xls is encrypted; it stands right after the first BOF
 

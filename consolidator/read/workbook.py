@@ -29,10 +29,10 @@ from ..rules.workbook import (
     column_index,
     column_letter,
 )
-from .archives import MemberError
 from .package import (
     MAX_FILE_BYTES,
     MAX_RANGE_CELLS,
+    Refused,
     inspect_package,
     odd_package,
     part,
@@ -61,7 +61,7 @@ class _Grid:
             found = self.wb.get_sheet_by_name(sheet)
             if found.height * found.width > MAX_RANGE_CELLS:  # a cell far outside the form: name it, read nothing
                 row, col = found.end
-                raise _Refused("file_too_large", reason=f"工作表“{sheet}”的 {column_letter(col + 1)}{row + 1} "
+                raise Refused("file_too_large", reason=f"工作表“{sheet}”的 {column_letter(col + 1)}{row + 1} "
                                                         "单元格有内容，表格范围过大；请删除该单元格的内容")
             rows = self._sheets[sheet] = found.to_python(skip_empty_area=False)
         return rows
@@ -155,14 +155,6 @@ def identify(grid: _Grid, props: dict[str, str], forms: dict[str, Form]) -> dict
     return meta
 
 
-class _Refused(Exception):
-    """A file that is not read: the finding's code and fields."""
-
-    def __init__(self, code: str, **kw):
-        super().__init__(code)
-        self.code, self.kw = code, kw
-
-
 def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     """Read one file; never raises for a bad file: problems become findings."""
     ret = RawReturn(source)
@@ -172,7 +164,7 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
         data = _bytes_of(source)
         kind, description, package = _admit(data, source.suffix)
         return _read_cells(ret, _grid(data, package if kind == "xlsx" else None), kind, description, package, forms)
-    except _Refused as no:
+    except Refused as no:
         return ret.fail(no.code, **no.kw)
 
 
@@ -210,19 +202,17 @@ def _bytes_of(source: Source) -> bytes:
     """The file's bytes, or why they are not read (a file too large is never read at all)."""
     if source.problem is not None:
         code, kw = source.problem
-        raise _Refused(code, **kw)
+        raise Refused(code, **kw)
     try:
         if source.data is None and source.entry is None and source.path.stat().st_size > MAX_FILE_BYTES:
-            raise _Refused("file_too_large", reason=f"{source.path.stat().st_size / 2**20:,.0f} MB")
+            raise Refused("file_too_large", reason=f"{source.path.stat().st_size / 2**20:,.0f} MB")
         data = source.read_bytes()
-    except MemberError as exc:
-        raise _Refused(exc.code, **exc.kw) from None
     except PermissionError:
-        raise _Refused("access_denied", reason="没有权限") from None
+        raise Refused("access_denied", reason="没有权限") from None
     except OSError as exc:
-        raise _Refused("file_unreadable", reason=f"无法打开：{exc.strerror or exc}") from None
+        raise Refused("file_unreadable", reason=f"无法打开：{exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise _Refused("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
+        raise Refused("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
     return data
 
 
@@ -237,13 +227,13 @@ def _admit(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
     if kind == "xlsx":
         problem = inspect_package(package, complete=not odd)
         if problem is not None:
-            raise _Refused(problem[0], reason=problem[1])
+            raise Refused(problem[0], reason=problem[1])
     refused = {"encrypted": ("file_encrypted", {}), "broken": ("file_unreadable", {"reason": description}),
                "archive": ("file_archive", {"kind": description}), "other": ("file_not_workbook", {"kind": description}),
                "xlsb": ("file_not_workbook", {"kind": description})}
     if kind in refused:
         code, kw = refused[kind]
-        raise _Refused(code, **kw)
+        raise Refused(code, **kw)
     return kind, description, package
 
 
@@ -251,14 +241,14 @@ def _grid(data: bytes, package: zipfile.ZipFile | None = None) -> _Grid:
     try:
         return _Grid(calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
     except calamine.PasswordError:
-        raise _Refused("file_encrypted") from None
+        raise Refused("file_encrypted") from None
     except Exception as exc:  # calamine raises several types for damaged files
         if package is not None and (plain := without_macro_sheets(package)) is not None:
             return _grid(plain)  # the form's sheets, without the Excel 4 macro or dialog sheets calamine cannot read
         said = str(exc).lower()
         if "password" in said or "encrypt" in said:
-            raise _Refused("file_encrypted") from None
-        raise _Refused("file_unreadable", reason=_damage_zh(said)) from None
+            raise Refused("file_encrypted") from None
+        raise Refused("file_unreadable", reason=_damage_zh(said)) from None
 
 
 # what the workbook reader's own (English) message says went wrong, in the office's words

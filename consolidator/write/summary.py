@@ -306,7 +306,8 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
     """Every list row of the current returns, with the other parks that list the same credit code.
     Built column by column: at 10,000 returns there are most of a million rows."""
     lists = result.lists
-    spec = next(r.form for r in result.returns if r.form).enterprise_list if result.returns else None
+    form = next((r.form for r in result.returns if r.form), None)
+    spec = form.enterprise_list if form else None
     columns = list(spec.columns) if spec else []
     headers = ["园区名称", "所在省市", "园区类别", *[c.label for c in columns], "另有几个园区填报", "来源文件"]
     rows: Sequence[list] = []
