@@ -23,9 +23,10 @@ from pathlib import Path
 import jinja2
 
 from ..read.roster import Park
+from ..resources import shipped_dir
 from ..rules.formats import email_ok
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "mail_templates"  # the project's mail_templates/
+DEFAULT_TEMPLATES = shipped_dir("mail_templates")  # installed with the package, or the clone's
 SUBJECT_PREFIX = "主题："
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 WIRE = compat32.clone(linesep="\r\n")

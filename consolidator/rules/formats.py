@@ -13,6 +13,7 @@ import phonenumbers
 import yaml
 from stdnum.cn import uscc as stdnum_uscc
 
+from ..resources import industry_reference
 from .load import DEFAULT_RULES_DIR, YAML_LOADER
 
 
@@ -94,7 +95,7 @@ def email_ok(text: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
-    path = Path(rules_dir) / "reference" / "gbt4754_2017.yaml"
+    path = industry_reference(rules_dir)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)["sections"]
     division_section = {}
     names = set()

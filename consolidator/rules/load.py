@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from .. import expr as expr_mod
+from ..resources import industry_reference, shipped_dir
 from .model import (
     Block,
     Chart,
@@ -47,7 +48,7 @@ COMMON_FILE = "common.yaml"
 # the field types each role (rules/common.yaml, roles:) may have: the code reads the date as a date
 ROLE_TYPES = {"fill_date": ("date",)}
 TEXT_TYPES = ("text", "longtext", "choice")
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"  # the rules/ folder of the project
+DEFAULT_RULES_DIR = shipped_dir("rules")  # installed with the package, or the clone's rules/
 
 
 class RuleFileError(Exception):
@@ -86,7 +87,18 @@ def load_forms(rules_dir: Path | str = DEFAULT_RULES_DIR) -> dict[str, Form]:
             json.dumps([common_raw, raw], ensure_ascii=False, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]
         forms[cat.category.id] = _Compiler(common, common_path, common_lines, cat, path, lines, fingerprint).compile()
+    _require_references(rules_dir, forms.values())
     return dict(sorted(forms.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def _require_references(rules_dir: Path, forms: Iterable[Form]) -> None:
+    """A rules folder whose fields or list columns are industry codes must carry the code table."""
+    uses = any(f.format == "industry" for form in forms for f in form.fields.values()) or any(
+        c.format == "industry" for form in forms if form.enterprise_list for c in form.enterprise_list.columns)
+    table = industry_reference(rules_dir)
+    if uses and not table.is_file():
+        raise RuleFileError(table, "", "缺少国民经济行业分类代码表（行业代码字段要用它核对）："
+                            "请把程序自带规则目录中的 reference 文件夹复制到这里")
 
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: every command reads the rules
