@@ -9,15 +9,17 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, clitext
 from .rules import DEFAULT_RULES_DIR, RuleFileError, load_forms
 from .write.files import OutputSet, terminate_gracefully
+
+clitext.install()  # before any option is declared: click names its types when they are made
 
 
 def rules_option(fn):
     @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
                   default=DEFAULT_RULES_DIR,
-                  help="规则文件目录（common.yaml 和各类别的 .yaml），默认为项目的 rules/ 目录。")
+                  help="规则文件目录（common.yaml 和各类别的 .yaml）。默认为工作区的“规则”文件夹，不在工作区时为程序自带的规则。")
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)
@@ -60,7 +62,7 @@ class _ChineseHelp(click.HelpFormatter):
         super().write_usage(prog, args, prefix="用法：")
 
     def write_heading(self, heading: str) -> None:
-        super().write_heading(self.HEADINGS.get(heading, heading))
+        self.write(f"{'':>{self.current_indent}}{self.HEADINGS.get(heading, heading)}：\n")
 
 
 class _ChineseContext(click.Context):
@@ -78,10 +80,20 @@ def _help_option(fn):
 @_help_option
 @click.version_option(__version__, "--version", prog_name="consolidator", message="%(prog)s %(version)s",
                       help="显示版本号并退出。")
-def cli():
+@click.option("-w", "--workspace", type=click.Path(file_okay=False, path_type=Path), envvar="CONSOLIDATOR_WORKSPACE",
+              help="工作区文件夹（含 consolidator.toml，由 consolidator init 创建）。默认为当前文件夹或其上级中的工作区；"
+                   "各命令的设置取自其中，命令行选项优先。")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None):
     """consolidator：2026年工业园区高质量发展创新实践 数据收集工具。
 
     生成填报模板、批量检查园区报送的表格、汇总全省数据。
+
+    \b
+    第一次使用：
+      consolidator init 2026园区收集     创建本轮的工作区
+      cd 2026园区收集
+      consolidator doctor                检查设置是否齐全
 
     \b
     退出码：
@@ -92,6 +104,23 @@ def cli():
       4 未能完成（已取消、无法写入输出、磁盘已满、邮件未能全部发出）
       5 报送文件夹中没有任何报送文件
     """
+    from . import workspace as ws_mod
+
+    if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
+        return
+    if workspace is not None and not (workspace / ws_mod.SETTINGS_NAME).is_file():
+        raise click.BadParameter(f"“{printable(workspace)}”不是工作区（其中没有 {ws_mod.SETTINGS_NAME}）；"
+                                 "可用 consolidator init 创建。", param_hint="--workspace")
+    root = workspace or ws_mod.find()
+    if root is None:
+        return
+    try:
+        space = ws_mod.load(root)
+    except ws_mod.WorkspaceError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.obj = space
+    ctx.default_map = space.command_defaults()
+    say(f"工作区：{printable(space.root)}", err=True)
 
 
 @cli.command(**HELP)
@@ -121,7 +150,7 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="园区名单（.csv 或 .xlsx）：用于核对未报送的园区和园区名称。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -165,7 +194,7 @@ def _none_found(result, returns_dir: Path) -> None:
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
@@ -274,11 +303,12 @@ def mail_options(fn):
     options = [
         click.option("--from", "sender", envvar="CONSOLIDATOR_MAIL_FROM", required=True,
                      help="发件人地址（也可用环境变量 CONSOLIDATOR_MAIL_FROM）。"),
-        click.option("--office-name", default="", help="落款（发件单位名称），写在邮件末尾和发件人名称中。"),
+        click.option("--office-name", required=True,
+                     help="发件单位名称：邮件的落款和发件人名称（工作区中取自 consolidator.toml 的 office_name）。"),
         click.option("--deadline", default="", help="报送截止时间，如“2026年12月15日”，写入邮件。"),
         click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      default=lambda: str(_default_templates()),
-                     help="邮件模板目录（可修改），默认为项目的 mail_templates/。"),
+                     help="邮件模板目录（可修改）。默认为工作区的“邮件模板”文件夹，不在工作区时为程序自带的模板。"),
         click.option("--smtp", help="直接发送：邮件服务器 主机:端口，如 smtp.example.gov.cn:465。用户名和密码取自环境变量"
                                     " CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD。不加此项则只写出 .eml 文件。"),
         click.option("--security", type=click.Choice(["starttls", "ssl", "none"]),
@@ -335,7 +365,20 @@ def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pa
     failed = sum(d.action == "发送失败" for d in results)
     if failed:
         say(f"有 {failed} 封邮件发送失败，重新运行同一命令会只补发这些邮件。", err=True)
+    if settings is None and results:
+        _say_where_mails_are(results, out_dir)
     return EXIT_UNFINISHED if failed else EXIT_PASSED
+
+
+def _say_where_mails_are(results, out_dir: Path) -> None:
+    from .mail.send import EARLIER, REPLACED
+
+    replaced = sum(d.action == REPLACED for d in results)
+    say(f"已写出 {len(results)} 封邮件，在 {printable(out_dir / '邮件')}：双击 .eml 文件，会在 Outlook 或 Foxmail 中"
+        "作为草稿打开，核对收件人和附件后点“发送”。也可以设置邮件服务器后加 --smtp 直接发送。")
+    if replaced:
+        say(f"注意：其中 {replaced} 封替换了上次写出的同名邮件，上次的移到了 {printable(out_dir / '邮件' / EARLIER)}；"
+            "如果上次的已经发出，请勿重复发送。", err=True)
 
 
 @cli.command(**HELP)
@@ -380,7 +423,7 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="园区名单（.csv 或 .xlsx），提供收件地址。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -424,6 +467,76 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
 
 @cli.command(**HELP)
 @_help_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), metavar="文件夹")
+@click.option("--office-name", default="", help="发件单位名称（邮件落款和发件人名称），以后可在 consolidator.toml 中修改。")
+@click.option("--from", "sender", default="", help="发件人地址。")
+@click.option("--deadline", default="", help="报送截止时间，如“2026年12月31日”。")
+@click.option("--round-name", default="", help="本轮收集的名称，默认为规则中的标题。")
+@rules_option
+def init(folder: Path, office_name: str, sender: str, deadline: str, round_name: str, rules_dir: Path):
+    """创建本轮数据收集的工作区。
+
+    工作区中有：设置文件 consolidator.toml、可修改的规则（规则/）和邮件模板（邮件模板/）、
+    园区名单 园区名单.xlsx（只有表头，请逐行填写）、空白填报模板、报送文件夹、检查结果和发件箱文件夹，
+    以及使用说明.md。之后在工作区中运行的命令都从 consolidator.toml 取设置。
+
+    \b
+    示例：
+        consolidator init 2026园区收集 --office-name 江苏省工业和信息化厅 --from gyc@example.gov.cn
+    """
+    from . import workspace as ws_mod
+    from .write.roster import roster_workbook
+    from .write.template import write_templates
+
+    forms = _load(rules_dir)
+    title = round_name or next(iter(forms.values())).title
+    try:
+        made = ws_mod.create(folder, rules_dir=rules_dir, mail_templates=_default_templates(), round_name=title,
+                             office_name=office_name, sender=sender, deadline=deadline)
+    except ws_mod.WorkspaceError as exc:
+        raise click.ClickException(str(exc)) from None
+    roster = folder / ws_mod.ROSTER_NAME
+    if not roster.exists():
+        roster.write_bytes(roster_workbook(forms))
+        made.append(roster)
+    made.extend(write_templates(list(forms.values()), folder / ws_mod.FOLDERS["templates"]))
+    for path in made:
+        say(f"已创建：{printable(path)}")
+    say(f"工作区已创建。下一步：用记事本打开 {printable(folder / ws_mod.SETTINGS_NAME)} 填写发件单位和截止时间，"
+        f"在 {ws_mod.ROSTER_NAME} 中填写园区，然后进入该文件夹运行 consolidator doctor。")
+
+
+@cli.command(**HELP)
+@_help_option
+@rules_option
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: str(_default_templates()), help="邮件模板目录，默认取工作区的设置。")
+@click.pass_obj
+def doctor(space, rules_dir: Path, templates_dir: Path):
+    """检查本轮的设置：哪些已经齐全，缺少什么，该怎么做。
+
+    检查规则文件、园区名单、报送文件夹、发件人和邮件模板、邮件服务器（用户名和密码只看环境变量
+    是否已设置）以及 LibreOffice。有缺少的项目时退出码为 2。
+    """
+    import os
+
+    from .workspace import diagnose
+
+    marks = {"ok": "✓", "missing": "✗", "optional": "·"}
+    found = diagnose(space, rules_dir=rules_dir, templates_dir=templates_dir, environ=dict(os.environ))
+    for item in found:
+        say(f"{marks[item.state]} {item.what}：{printable(item.detail)}")
+        if item.todo and item.state != "ok":
+            say(f"    → {item.todo}")
+    missing = [item.what for item in found if item.state == "missing"]
+    if missing:
+        say(f"有 {len(missing)} 项需要处理：{'、'.join(missing)}。")
+        raise SystemExit(EXIT_USAGE)
+    say("设置齐全，可以开始。")
+
+
+@cli.command(**HELP)
+@_help_option
 @rules_option
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent.parent / "README.md", help="要更新的 README，默认为项目的 README.md。")
@@ -437,19 +550,8 @@ def docs(rules_dir: Path, readme: Path):
 
 for _command in [cli, *cli.commands.values()]:
     _command.context_class = _ChineseContext
+clitext.localise(cli)
 
-_CLICK_ZH = [
-    ("No such option:", "没有这个选项："),
-    ("No such option", "没有这个选项"),
-    ("Did you mean", "是否想输入"),
-    ("No such command", "没有这个命令"),
-    ("Missing argument", "缺少参数"),
-    ("Missing option", "缺少选项"),
-    ("Invalid value for", "参数值无效："),
-    ("does not exist", "不存在"),
-    ("Got unexpected extra argument", "多余的参数"),
-    ("requires an argument", "需要一个值"),
-]
 
 
 # exit codes, as --help and the README state them
@@ -476,6 +578,19 @@ def os_error_zh(exc: OSError) -> str:
     return f"{printable(where)}：{why}" if where else why
 
 
+def _usage_message(exc: click.UsageError) -> str:
+    """click's message (in Chinese, see clitext); a missing option also says what it is and where it may be set."""
+    message = exc.format_message().rstrip(".").replace("。 ", "。")
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        what = (exc.param.help or "").rstrip("。")
+        from .workspace import settable
+
+        settable = exc.ctx is not None and exc.param.name in settable().get(exc.ctx.info_name, ())
+        where = "，或在工作区的 consolidator.toml 中设置" if settable else ""
+        message = f"{message}" + (f"（{what}）" if what else "") + f"。请在命令行上给出{where}。"
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's errors reported in Chinese; the exit codes of the group's --help (cli's docstring)."""
     import sys
@@ -491,11 +606,12 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         say("已取消，处理未完成。", err=True)
         sys.exit(EXIT_UNFINISHED)
+    except click.exceptions.NoArgsIsHelpError as exc:  # the bare command: its help, as --help
+        say(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        sys.exit(EXIT_PASSED)
     except click.UsageError as exc:
-        message = exc.format_message()
-        for en, zh in _CLICK_ZH:
-            message = message.replace(en, zh)
-        say(f"用法错误：{message}\n运行 consolidator --help 查看说明。", err=True)
+        command = exc.ctx.command_path if exc.ctx else "consolidator"
+        say(f"用法错误：{_usage_message(exc)}\n运行 {command} --help 查看说明。", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         say(f"错误：{exc.format_message()}", err=True)

@@ -39,7 +39,7 @@ def test_usage_errors_exit_2_in_chinese(capsys):
         main(["template", "--bogus"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("用法错误：没有这个选项")
+    assert err.startswith("用法错误：没有选项“--bogus”")
 
 
 def test_unknown_category_is_a_usage_error(capsys):

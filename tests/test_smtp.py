@@ -24,6 +24,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
 SAMPLES = ROOT / "sample_data"
 SENDER = "gyc@jiit.gov.cn"
+OFFICE = "江苏省工业和信息化厅"
 
 
 def free_port():
@@ -67,7 +68,7 @@ def run(args, capsys):
 
 def distribute(server, outbox, capsys, *extra, roster=SAMPLES / "roster.csv"):
     return run(["distribute", "--roster", str(roster), "--out", str(outbox), "--from", SENDER, "--smtp", server.address,
-                "--security", "none", "--pause", "0", "--office-name", "江苏省工业和信息化厅", *extra], capsys)
+                "--security", "none", "--pause", "0", "--office-name", OFFICE, *extra], capsys)
 
 
 def test_every_park_gets_its_own_workbook_once(server, tmp_path, capsys, forms):
@@ -140,7 +141,7 @@ def test_line_breaks_in_the_roster_cannot_add_recipients_or_headers(server, tmp_
 
 def test_eml_files_when_no_server_is_given(tmp_path, capsys):
     code, out = run(["distribute", "--roster", str(SAMPLES / "roster.csv"), "--out", str(tmp_path / "o"),
-                     "--from", SENDER], capsys)
+                     "--from", SENDER, "--office-name", OFFICE], capsys)
     assert code == 0
     emls = sorted((tmp_path / "o" / "邮件").glob("*.eml"))
     assert len(emls) == 14
@@ -186,16 +187,28 @@ def tls_server(tmp_path, monkeypatch):
 
 def test_starttls_and_login_from_the_environment(tls_server, tmp_path, capsys, monkeypatch, small_roster):
     args = ["distribute", "--roster", str(small_roster), "--out", str(tmp_path / "o"), "--from", SENDER,
-            "--smtp", tls_server.address, "--security", "starttls", "--pause", "0"]
+            "--smtp", tls_server.address, "--security", "starttls", "--pause", "0", "--office-name", OFFICE]
     monkeypatch.setenv("CONSOLIDATOR_SMTP_USER", "gyc")
     monkeypatch.setenv("CONSOLIDATOR_SMTP_PASSWORD", "wrong")
     code, out = run(args, capsys)
-    assert code == 4 and "拒绝登录" in out and tls_server.messages == []
+    assert code == 4 and "拒绝登录" in out and "用户名或密码不对" in out and tls_server.messages == []
     assert not (tmp_path / "o").exists()  # refused before any work was done
     monkeypatch.setenv("CONSOLIDATOR_SMTP_PASSWORD", "s3cret")
     code, out = run(args, capsys)
     assert code == 0, out
     assert len(tls_server.messages) == 3
+
+
+def test_a_server_that_is_not_there_is_said_in_chinese(tmp_path, capsys, small_roster):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out = run(["distribute", "--roster", str(small_roster), "--out", str(tmp_path / "o"), "--from", SENDER,
+                     "--smtp", f"127.0.0.1:{port}", "--security", "none", "--office-name", OFFICE], capsys)
+    assert code == 4
+    assert "服务器拒绝连接（地址或端口不对" in out and "Errno" not in out and "refused" not in out
 
 
 def tree_digest(folder):
@@ -207,7 +220,7 @@ def test_feedback_round_trip(server, tmp_path, capsys, forms):
     shutil.copytree(SAMPLES / "returns", returns)
     before = tree_digest(returns)
     args = ["feedback", str(returns), "--roster", str(SAMPLES / "roster.csv"), "--out", str(tmp_path / "o"),
-            "--from", SENDER, "--smtp", server.address, "--security", "none", "--pause", "0"]
+            "--from", SENDER, "--smtp", server.address, "--security", "none", "--pause", "0", "--office-name", OFFICE]
     code, out = run(args, capsys)
     assert code == 0, out
     assert tree_digest(returns) == before
@@ -243,7 +256,8 @@ def test_implicit_ssl(tmp_path, capsys, monkeypatch, small_roster):
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     try:
         code, out = run(["distribute", "--roster", str(small_roster), "--out", str(tmp_path / "o"), "--from", SENDER,
-                         "--smtp", f"localhost:{controller.port}", "--security", "ssl", "--pause", "0"], capsys)
+                         "--smtp", f"localhost:{controller.port}", "--security", "ssl", "--pause", "0",
+                         "--office-name", OFFICE], capsys)
     finally:
         controller.stop()
     assert code == 0, out

@@ -69,6 +69,29 @@ def render(templates: Path, kind: str, **context) -> tuple[str, str]:
     return one_line(subject), body.strip() + "\n"
 
 
+KINDS = ("distribute", "feedback_problems", "feedback_accepted", "feedback_unreadable", "feedback_reminder")
+
+
+def template_problems(templates: Path) -> list[str]:
+    """What is wrong with a folder of mail templates (missing ones, a subject line, jinja2 syntax)."""
+    problems = []
+    env = jinja2.Environment()
+    for kind in KINDS:
+        path = Path(templates) / f"{kind}.txt.j2"
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"找不到或无法读取邮件模板 {path.name}")
+            continue
+        if not source.startswith(SUBJECT_PREFIX):
+            problems.append(f"邮件模板 {path.name} 的第一行应以“{SUBJECT_PREFIX}”开头，写邮件主题")
+        try:
+            env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"邮件模板 {path.name} 第{exc.lineno}行有误：{exc.message}")
+    return problems
+
+
 def _encoded_word(text: str) -> str:
     return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
 

@@ -49,7 +49,7 @@ class Delivery:
     park: str
     to: str
     kind: str
-    action: str  # 已写出 | 已发送 | 已发送过，跳过 | 将发送（试运行） | 发送失败
+    action: str  # 已写出 | 已写出（替换了上次写出的邮件） | 已发送 | 已发送过，跳过 | 将发送（试运行） | 发送失败
     detail: str = ""
 
 
@@ -78,9 +78,30 @@ KIND_ZH = {"distribute": "填报通知", "problems": "问题反馈", "accepted":
            "unreadable": "文件无法读取"}
 
 
+WRITTEN, REPLACED = "已写出", "已写出（替换了上次写出的邮件）"
+
+
 def eml_path(outbox: Path, out: Outgoing) -> Path:
     kind = KIND_ZH.get(out.kind, out.kind)
     return Path(outbox) / "邮件" / safe_filename(f"{out.park.park_id}_{out.park.name}_{kind}", ".eml")
+
+
+EARLIER = "旧邮件"
+
+
+def _keep_earlier(path: Path) -> bool:
+    """Move an .eml written by an earlier run to 邮件/旧邮件/, stamped with its time; True if there was one."""
+    if not path.exists():
+        return False
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    earlier = path.parent / EARLIER / f"{path.stem}_{stamp}{path.suffix}"
+    n = 1
+    while earlier.exists():  # two runs within a second
+        n += 1
+        earlier = path.parent / EARLIER / f"{path.stem}_{stamp}_{n}{path.suffix}"
+    earlier.parent.mkdir(exist_ok=True)
+    os.replace(path, earlier)
+    return True
 
 
 def write_attachments(outbox: Path, outgoing: list[Outgoing], folder: str) -> None:
@@ -106,8 +127,10 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
         for out in outgoing:
             msg = build_message(out, sender, sender_name)
             msg["X-Unsent"] = "1"  # Outlook and Foxmail open the file as a draft to send, not as mail received
-            path = atomic_write_bytes(eml_path(outbox, out), message_bytes(msg))
-            done(Delivery(out.park.name, out.park.email, out.kind, "已写出", str(path)))
+            path = eml_path(outbox, out)
+            replaced = _keep_earlier(path)  # a rerun: the office may have edited or sent the earlier one
+            atomic_write_bytes(path, message_bytes(msg))
+            done(Delivery(out.park.name, out.park.email, out.kind, REPLACED if replaced else WRITTEN, str(path)))
         return results
     log = SendLog(outbox)
     todo = [o for o in outgoing if o.key not in log.keys]
@@ -127,7 +150,7 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
                 msg = build_message(out, sender, sender_name)
                 server.sendmail(sender, [out.park.email.strip()], message_bytes(msg))
             except (smtplib.SMTPException, OSError, ValueError) as exc:
-                done(Delivery(out.park.name, out.park.email, out.kind, "发送失败", str(exc)))
+                done(Delivery(out.park.name, out.park.email, out.kind, "发送失败", smtp_error_zh(exc)))
                 continue
             log.record(out, msg["Message-ID"])
             done(Delivery(out.park.name, out.park.email, out.kind, "已发送"))
@@ -143,6 +166,35 @@ def check_connection(s: SmtpSettings) -> None:
         server.close()
 
 
+def smtp_error_zh(exc: BaseException) -> str:
+    """What went wrong talking to the mail server, in Chinese, with what to do (the server's own words kept)."""
+    import socket
+
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "用户名或密码不对（请核对环境变量 CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD；有的邮箱要用“授权码”代替密码）"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "服务器拒收这个收件地址（请核对名单中的电子邮箱）"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return "服务器不接受这个发件人地址（应与登录的邮箱一致）"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "服务器不支持 STARTTLS（请改用 --security ssl，端口一般为 465）"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接（加密方式可能不对：端口 465 用 ssl，587 用 starttls）"
+    if isinstance(exc, ssl.SSLError):
+        return f"加密连接失败（加密方式或端口可能不对：端口 465 用 ssl，587 用 starttls；{exc.reason or exc}）"
+    if isinstance(exc, ConnectionRefusedError):
+        return "服务器拒绝连接（地址或端口不对，或服务器没有开启）"
+    if isinstance(exc, socket.gaierror):
+        return "找不到这个服务器（地址可能写错了，或本机没有联网）"
+    if isinstance(exc, TimeoutError):
+        return "连接超时（服务器没有应答：请检查网络、地址和端口）"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"服务器回复错误 {exc.smtp_code}：{exc.smtp_error.decode('utf-8', 'replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
+    if isinstance(exc, OSError):
+        return f"网络错误：{exc.strerror or exc}"
+    return str(exc)
+
+
 def _connect(s: SmtpSettings) -> smtplib.SMTP:
     context = ssl.create_default_context()
     try:
@@ -153,12 +205,12 @@ def _connect(s: SmtpSettings) -> smtplib.SMTP:
             if s.security == "starttls":
                 server.starttls(context=context)
     except (OSError, smtplib.SMTPException) as exc:
-        raise ConnectionError(f"无法连接邮件服务器 {s.host}:{s.port}：{exc}") from None
+        raise ConnectionError(f"无法连接邮件服务器 {s.host}:{s.port}：{smtp_error_zh(exc)}") from None
     user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
     if user:
         try:
             server.login(user, password or "")
         except smtplib.SMTPException as exc:
             server.close()
-            raise ConnectionError(f"邮件服务器拒绝登录（用户 {user}）：{exc}") from None
+            raise ConnectionError(f"邮件服务器拒绝登录（用户 {user}）：{smtp_error_zh(exc)}") from None
     return server
