@@ -59,6 +59,10 @@ def test_readme_holds_the_two_setup_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install -e . && consolidator check sample_data/returns --roster sample_data/roster.csv" in readme
     assert "pip install -e '.[test]' && python -m pytest" in readme
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && consolidator check" in readme
+    assert readme.index("快速开始") < readme.index("For developers")  # the Chinese quick start first
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && python -m pytest" in ci
 
 
 def test_help_is_chinese():

@@ -4,6 +4,7 @@ the same findings as a run from the clone. The sdist carries what the wheel is b
 
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import venv
 from pathlib import Path
@@ -26,9 +27,14 @@ def installed(tmp_path_factory):
                   "-w", str(base / "wheel"), str(ROOT)])
     assert built.returncode == 0, built.stderr
     wheel = next((base / "wheel").glob("consolidator-*.whl"))
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(base / "venv")
+    venv.EnvBuilder(with_pip=False).create(base / "venv")
     bindir = base / "venv" / ("Scripts" if sys.platform == "win32" else "bin")
     python = bindir / ("python.exe" if sys.platform == "win32" else "python")
+    # the dependencies are this environment's: its site-packages as a plain path (its own .pth files, among
+    # them the clone's editable install, are not run), after the venv's own
+    inner = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(inner, "_dependencies.pth").write_text("\n".join(sorted(outer)) + "\n", encoding="utf-8")
     done = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)])
     assert done.returncode == 0, done.stderr
     elsewhere = base / "elsewhere"

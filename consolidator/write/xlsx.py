@@ -34,7 +34,10 @@ SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
 
 def xml_text(text: str) -> str:
     """`text` without what no workbook may hold (NOT_XML): the one sanitiser of every string we write into
-    a workbook, whether cell, sheet name, comment or property."""
+    a workbook, whether cell, sheet name, comment or property. Line endings become Excel's one (LF): an XML
+    reader turns a bare CR into LF anyway, unless the writer escaped it (openpyxl does when lxml is installed)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return NOT_XML.sub("", text) if NOT_XML.search(text) else text
 
 
@@ -53,7 +56,7 @@ class TextGuard:
     def clean(self, value: Any, *, label: str = "", file: str = "", park: str = "") -> Any:
         if not isinstance(value, str):
             return value
-        text = value
+        text = value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
         if NOT_XML.search(text):
             text = NOT_XML.sub("", text)
             self._report("text_cleaned", label=label, file=file, park=park)
