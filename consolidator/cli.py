@@ -564,18 +564,11 @@ class Unfinished(click.ClickException):
     exit_code = EXIT_UNFINISHED
 
 
-_OS_ERRORS_ZH = {"ENOSPC": "磁盘空间已满", "EACCES": "没有权限", "EPERM": "没有权限", "EROFS": "磁盘只读",
-                 "ENOENT": "找不到该文件或文件夹", "EISDIR": "这是一个文件夹", "ENOTDIR": "不是文件夹"}
-
-
 def os_error_zh(exc: OSError) -> str:
-    """An OS error in Chinese, naming the file or folder."""
-    import errno
+    """An OS error in Chinese, naming the file or folder and what to do."""
+    from .errors import os_error_zh as zh
 
-    name = errno.errorcode.get(exc.errno or 0, "")
-    why = _OS_ERRORS_ZH.get(name, exc.strerror or str(exc))
-    where = exc.filename if exc.filename is not None else ""
-    return f"{printable(where)}：{why}" if where else why
+    return zh(exc, shown=printable)
 
 
 def _usage_message(exc: click.UsageError) -> str:

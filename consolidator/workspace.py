@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import os_error_zh
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -350,7 +352,7 @@ def _roster_state(space: Workspace | None, forms) -> Finding:
     except RosterError as exc:
         return Finding("missing", "园区名单", str(exc), "按提示改正名单中的这些行")
     except OSError as exc:
-        return Finding("missing", "园区名单", f"{path}：无法打开（{exc.strerror or exc}）", "关闭正在打开它的程序后重试")
+        return Finding("missing", "园区名单", f"无法打开：{os_error_zh(exc)}", "关闭正在打开它的程序后重试")
     if not parks:
         return Finding("missing", "园区名单", f"{path.name} 中还没有园区", "打开名单，每行填写一个园区")
     per = {}

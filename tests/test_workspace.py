@@ -201,3 +201,14 @@ def test_usage_errors_are_chinese(args, words, capsys, tmp_path, monkeypatch):
 def test_the_bare_command_shows_its_help(capsys):
     code, out, _ = run([], capsys)
     assert code == 0 and out.startswith("用法：consolidator") and "consolidator init" in out
+
+
+def test_an_os_error_is_one_chinese_sentence_with_what_to_do():
+    import errno
+
+    from consolidator.errors import os_error_zh
+
+    said = os_error_zh(OSError(errno.ENOSPC, "No space left on device", "D:/检查结果/report.html"))
+    assert said == "D:/检查结果/report.html：磁盘空间已满。请清理磁盘或换一个输出目录后重试。"
+    assert "没有权限" in os_error_zh(PermissionError(errno.EACCES, "Permission denied", "a.xlsx"))
+    assert "Permission" not in os_error_zh(PermissionError(errno.EACCES, "Permission denied", "a.xlsx"))

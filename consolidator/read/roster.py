@@ -11,6 +11,7 @@ from pathlib import Path
 
 import python_calamine as calamine
 
+from ..errors import os_error_zh
 from ..rules.formats import email_ok
 from ..rules.model import Form
 
@@ -74,7 +75,7 @@ def read_roster(path: Path | str, forms: dict[str, Form], *, mail: bool = True) 
     try:
         rows = _rows(path)
     except OSError as exc:
-        raise RosterError(f"无法打开名单文件 {path}：{exc.strerror or exc}") from None
+        raise RosterError(f"无法打开名单文件 {os_error_zh(exc)}") from None
     except calamine.CalamineError as exc:
         raise RosterError(f"名单文件 {path.name} 无法读取：{exc}") from None
     # row numbers are the file's own (blank lines count), so that the office finds the row named

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..errors import why_zh
 from ..findings import Finding, make_finding
 from .archives import MemberError, kind_of, members, read_member
 from .package import MAX_FILE_BYTES
@@ -101,7 +102,7 @@ def _skipped(root: Path, path: Path, reason: str) -> Finding:
 
 
 def _access_finding(root: Path, path: Path, exc: OSError) -> Finding:
-    why = "没有权限" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__)
+    why = why_zh(exc)
     return make_finding("access_denied", file=_shown(root, path), reason=why)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import python_calamine as calamine
 
+from ..errors import why_zh
 from ..findings import make_finding
 from ..returns import Cell, RawReturn
 from ..rules.layout import form_layout
@@ -210,7 +211,7 @@ def _bytes_of(source: Source) -> bytes:
     except PermissionError:
         raise Refused("access_denied", reason="没有权限") from None
     except OSError as exc:
-        raise Refused("file_unreadable", reason=f"无法打开：{exc.strerror or exc}") from None
+        raise Refused("file_unreadable", reason=f"无法打开：{why_zh(exc)}") from None
     if len(data) > MAX_FILE_BYTES:
         raise Refused("file_too_large", reason=f"{len(data) / 2**20:.0f} MB")
     return data
