@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import re
@@ -25,6 +26,37 @@ def rules_option(fn):
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+def ledger_option(fn):
+    @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path),
+                  help="台账文件（.sqlite）：记录每个收到的文件、检查结果和发出的邮件；再次检查时只读取有变化的文件。"
+                       "在工作区中默认为工作区的 台账.sqlite，不在工作区时不用台账。")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _ledger(path: Path | None):
+    """The ledger at `path` (none: no ledger), closed however the command ends."""
+    if path is None:
+        yield None
+        return
+    from .ledger import Ledger, LedgerError
+
+    try:
+        ledger = Ledger.open(path)
+    except LedgerError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield ledger
+    except LedgerError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        ledger.close()
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -157,7 +189,9 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
               help="结果输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
 @click.option("-v", "--verbose", is_flag=True, help="逐个文件显示读取情况。")
 @rules_option
-def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose: bool, rules_dir: Path):
+@ledger_option
+def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose: bool, rules_dir: Path,
+          ledger: Path | None):
     """批量检查报送文件夹中的全部表格，生成问题报告。
 
     输出 report.html（问题报告）、findings.csv（可用 Excel 打开）和 findings.json。
@@ -168,8 +202,9 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
         consolidator check 报送文件 --roster 园区名单.csv
     """
     forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
-    with OutputSet(out_dir) as out:  # claimed before the returns are read
-        result = _checked_batch(returns_dir, forms, parks, verbose, preload=("consolidator.write.report",))
+    with OutputSet(out_dir) as out, _ledger(ledger) as book:  # claimed before the returns are read
+        result = _checked_batch(returns_dir, forms, parks, verbose, preload=("consolidator.write.report",),
+                                ledger=book)
         from .write.report import outputs
 
         for name, data in outputs(result, source=str(returns_dir)):
@@ -201,8 +236,9 @@ def _none_found(result, returns_dir: Path) -> None:
 @click.option("--include-errors", is_flag=True, help="有错误的报送也计入合计（在表中标明）。")
 @click.option("--blind", is_flag=True, help="评审表隐去园区名称、填写单位和联系人，按编号排列；编号对照表另存。")
 @rules_option
+@ledger_option
 def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, include_errors: bool, blind: bool,
-              rules_dir: Path):
+              rules_dir: Path, ledger: Path | None):
     """检查全部报送表格并生成全省汇总表（summary.xlsx）和专家评审表（evaluation.xlsx）。
 
     默认只把没有错误的报送计入合计，有错误的报送列出状态但不计入；--include-errors 则一并计入并标明。
@@ -213,8 +249,8 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
     """
     forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
-    with OutputSet(out_dir) as out:  # claimed before the returns are read
-        result = _checked_batch(returns_dir, forms, parks, False, release=True,
+    with OutputSet(out_dir) as out, _ledger(ledger) as book:  # claimed before the returns are read
+        result = _checked_batch(returns_dir, forms, parks, False, release=True, ledger=book,
                                 preload=("consolidator.write.evaluation", "consolidator.write.summary"))
         from .write.evaluation import build_evaluation
         from .write.summary import build_summary, included
@@ -251,12 +287,15 @@ def _prepare(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules
 
 
 def _checked_batch(returns_dir: Path, forms, parks, verbose: bool, preload: tuple[str, ...] = (),
-                   release: bool = False):
+                   release: bool = False, ledger=None):
     """The batch read and checked, with a progress display."""
     from . import pipeline
 
+    if ledger is not None and parks is not None:
+        ledger.sync_parks(parks)
     with _progress(verbose) as progress:
-        result = pipeline.run_check(returns_dir, forms, parks, progress=progress, preload=preload, release=release)
+        result = pipeline.run_check(returns_dir, forms, parks, progress=progress, preload=preload, release=release,
+                                    ledger=ledger)
     # the batch lives until the command ends: keep the garbage collector from walking it again and again
     gc.freeze()
     return result
@@ -348,16 +387,26 @@ def _smtp_settings(smtp, security, dry_run):
     return settings
 
 
-def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pause) -> int:
-    from .mail.send import deliver
+def _mail_ledger(ledger: Path | None, out_dir: Path) -> Path:
+    """The ledger the mail commands record in: the workspace's, or else one in the outbox."""
+    from .ledger import LEDGER_NAME
+
+    if ledger is None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return ledger or Path(out_dir) / LEDGER_NAME
+
+
+def _deliver(outgoing, out_dir: Path, sender, office_name, settings, dry_run, pause, book) -> int:
+    from .mail.send import deliver, export_log
 
     def show(d):
         say(f"{printable(d.park)}（{printable(d.to)}）：{d.action}"
             + (f"：{printable(d.detail)}" if d.detail and d.action == "发送失败" else ""))
 
     try:
-        results = deliver(outgoing, out_dir, sender, sender_name=office_name, smtp=settings, dry_run=dry_run,
+        results = deliver(outgoing, out_dir, sender, book, sender_name=office_name, smtp=settings, dry_run=dry_run,
                           pause=pause, progress=show)
+        export_log(book, out_dir)
     except ValueError as exc:  # an address that is no address
         raise click.UsageError(str(exc)) from None
     except ConnectionError as exc:
@@ -389,8 +438,9 @@ def _say_where_mails_are(results, out_dir: Path) -> None:
               help="发件箱目录：个人填报表和 .eml 邮件写在这里。")
 @mail_options
 @rules_option
+@ledger_option
 def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, smtp, security, dry_run, pause, round_,
-               rules_dir):
+               rules_dir, ledger):
     """给名单中的每个园区生成个人填报表，并写出待发送的邮件（或直接发送）。
 
     个人填报表已填好园区名称、所在省市和区县并锁定，内含园区编号，报送后可自动识别。
@@ -408,15 +458,15 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
     parks = _roster(roster, forms)
     settings = _smtp_settings(smtp, security, dry_run)
     options = {"deadline": deadline, "office": office_name, "round": f"distribute:{round_}" if round_ else "distribute"}
-    from .mail.send import SendLog
-
-    already = SendLog(out_dir).keys if settings else set()
-    try:
-        outgoing = plan_distribute(parks, forms, templates_dir, options, already)
-    except MailTemplateError as exc:
-        raise click.ClickException(str(exc)) from None
-    write_attachments(out_dir, outgoing, "填报表")
-    code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
+    with _ledger(_mail_ledger(ledger, out_dir)) as book:
+        book.sync_parks(parks)
+        already = book.sent_keys() if settings else set()
+        try:
+            outgoing = plan_distribute(parks, forms, templates_dir, options, already)
+        except MailTemplateError as exc:
+            raise click.ClickException(str(exc)) from None
+        write_attachments(out_dir, outgoing, "填报表")
+        code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause, book)
     say(f"共 {len(outgoing)} 个园区；个人填报表在 {out_dir / '填报表'}")
     raise SystemExit(code)
 
@@ -429,9 +479,14 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="发件箱目录：问题标注表和 .eml 邮件写在这里。")
 @mail_options
+@click.option("--remind-after", type=click.IntRange(0, 365), default=7,
+              help="分发后满多少天仍未报送的园区才发提醒，默认 7 天（工作区中取自 [reminders] after_days）。")
+@click.option("--remind-every", type=click.IntRange(1, 365), default=3,
+              help="同一园区两次提醒至少间隔多少天，默认 3 天（工作区中取自 [reminders] every_days）。")
 @rules_option
+@ledger_option
 def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templates_dir, smtp, security, dry_run, pause,
-             round_, rules_dir):
+             round_, remind_after, remind_every, rules_dir, ledger):
     """检查报送表格，给每个园区写出反馈邮件（或直接发送）。
 
     有问题的园区：附上标出问题单元格并加了批注的副本（原文件不变），邮件逐条列出问题；
@@ -451,17 +506,20 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
         raise click.UsageError(f"发件箱 {out_dir} 不能在报送文件夹 {returns_dir} 里面（报送文件夹保持不变）")
     parks = _roster(roster, forms)
     settings = _smtp_settings(smtp, security, dry_run)
-    with _progress(False) as progress:
-        result = run_check(returns_dir, forms, parks, progress=progress)
-    options = {"deadline": deadline, "office": office_name, "round": round_}
-    try:
-        outgoing, skipped = plan_feedback(result, forms, templates_dir, options)
-    except MailTemplateError as exc:
-        raise click.ClickException(str(exc)) from None
-    write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
-    for name, reason in skipped:
-        say(f"{printable(name)}：不发送（{reason}）")
-    code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause)
+    with _ledger(_mail_ledger(ledger, out_dir)) as book:
+        book.sync_parks(parks)
+        with _progress(False) as progress:
+            result = run_check(returns_dir, forms, parks, progress=progress, ledger=book)
+        options = {"deadline": deadline, "office": office_name, "round": round_, "last_sent": book.last_sent(),
+                   "remind_after": remind_after, "remind_every": remind_every}
+        try:
+            outgoing, skipped = plan_feedback(result, forms, templates_dir, options)
+        except MailTemplateError as exc:
+            raise click.ClickException(str(exc)) from None
+        write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
+        for name, reason in skipped:
+            say(f"{printable(name)}：不发送（{reason}）")
+        code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause, book)
     raise SystemExit(code)
 
 
@@ -500,6 +558,10 @@ def init(folder: Path, office_name: str, sender: str, deadline: str, round_name:
         roster.write_bytes(roster_workbook(forms))
         made.append(roster)
     made.extend(write_templates(list(forms.values()), folder / ws_mod.FOLDERS["templates"]))
+    from .ledger import Ledger
+
+    Ledger.open(folder / ws_mod.LEDGER_NAME).close()
+    made.append(folder / ws_mod.LEDGER_NAME)
     for path in made:
         say(f"已创建：{printable(path)}")
     say(f"工作区已创建。下一步：用记事本打开 {printable(folder / ws_mod.SETTINGS_NAME)} 填写发件单位和截止时间，"

@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import pickle
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from .ledger import Ledger, now, program_version, rules_fingerprint, sha256_of
 from .read.roster import Park
 from .read.sources import discover
 from .read.workers import DEFAULT_TIMEOUT, IsolatedReader
@@ -46,26 +48,80 @@ def gc_paused() -> Iterator[None]:
 
 def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | None = None,
               progress: Progress | None = None, *, workers: int | None = None,
-              timeout: float = DEFAULT_TIMEOUT, preload: tuple[str, ...] = (), release: bool = False) -> BatchResult:
+              timeout: float = DEFAULT_TIMEOUT, preload: tuple[str, ...] = (), release: bool = False,
+              ledger: Ledger | None = None) -> BatchResult:
     """Read every file of the folder in isolated workers, then check them as one batch.
     `preload`: modules the caller needs next (the report, the summary), imported while reading.
     `release`: drop the cells and list rows as read once checked (RawReturn.release), for a caller
-    that needs only the findings, the values and the list frame: the summary of a national round."""
+    that needs only the findings, the values and the list frame: the summary of a national round.
+    `ledger`: files read before (same bytes, name, rules and program) are taken from it instead of
+    being read again, and the readings, findings and files of this run are recorded in one transaction."""
     sources, skipped = discover(Path(returns_dir))
     rules_dir = next(iter(forms.values())).rules_dir
+    keys = file_keys(sources) if ledger is not None else [None] * len(sources)
+    rules, program = rules_fingerprint(forms), program_version()
+    cached = ledger.readings([k for k in keys if k], rules, program) if ledger is not None else {}
+    todo = [i for i, k in enumerate(keys) if k is None or k not in cached]
     loader = threading.Thread(target=_preload, args=(forms, preload), daemon=True)
     reader = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout, meanwhile=loader)
     with gc_paused():
-        raws = reader.read_all(sources, progress)
+        fresh = reader.read_all([sources[i] for i in todo], progress)
+        raws: list[RawReturn] = [None] * len(sources)  # type: ignore[list-item]
+        for i, raw in zip(todo, fresh):
+            raws[i] = raw
+        for i, key in enumerate(keys):
+            if raws[i] is None:
+                raws[i] = cached[key]
+                raws[i].source = sources[i]  # the same bytes under the same name: only the time may differ
+        # pickled before the check, which adds the recomputed values to each return's own
+        readings = [(keys[i], pickle.dumps(raws[i], protocol=pickle.HIGHEST_PROTOCOL)) for i in todo
+                    if keys[i] is not None] if ledger is not None else []
         if loader.ident is not None:
             loader.join()
         from .check.batch import check_batch
 
         result = check_batch(raws, forms, roster, skipped)
+    if ledger is not None:
+        record_check(ledger, result, keys, readings, rules, program)
     if release:
         for raw in raws:
             raw.release()
     return result
+
+
+def file_keys(sources: list) -> list[tuple[str, str] | None]:
+    """(sha256 of the bytes, name as shown) of every plain file; None for what the ledger does not keep
+    (members of archives, which only a worker expands, and files found unusable before reading)."""
+    keys: list[tuple[str, str] | None] = []
+    for s in sources:
+        if s.entry is not None or s.data is not None or s.problem is not None:
+            keys.append(None)
+            continue
+        try:
+            keys.append((sha256_of(s.path.read_bytes()), s.display))
+        except OSError:  # the worker will say why
+            keys.append(None)
+    return keys
+
+
+def record_check(ledger: Ledger, result: BatchResult, keys: list, readings: list, rules: str, program: str) -> None:
+    """The readings, findings and received files of one check, in one transaction."""
+    checks, received = [], []
+    for ret, key in zip(result.returns, keys):
+        if key is None:
+            continue
+        park_id = ret.park.park_id if ret.park else ret.raw.park_id
+        checks.append((key[0], park_id, ret.park_name, ret.status, ret.findings))
+        received.append(dict(sha256=key[0], size=ret.raw.source.path.stat().st_size, name=key[1], origin="folder",
+                             path=str(ret.raw.source.path), received_at=ret.raw.source.mtime.isoformat(timespec="seconds"),
+                             park_id=park_id, park=ret.park_name, category=ret.form.category_id if ret.form else None,
+                             fill_date=ret.fill_date.isoformat() if ret.fill_date else None, status=ret.status,
+                             kind="return"))
+    with ledger.transaction() as c:
+        c.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?)",
+                      [(sha, name, rules, program, blob, now()) for (sha, name), blob in readings])
+        ledger.store_checks(c, checks, rules, program)
+        ledger.record_received_in(c, received)
 
 
 def _preload(forms: dict[str, Form], modules: tuple[str, ...]) -> None:

@@ -37,6 +37,7 @@ SETTINGS: dict[tuple[str, str], tuple[type, str]] = {
     ("paths", "rules"): (str, "规则目录（可修改）"),
     ("paths", "mail_templates"): (str, "邮件模板目录（可修改）"),
     ("paths", "templates"): (str, "空白填报模板的输出目录"),
+    ("paths", "ledger"): (str, "台账（记录本轮的发送、收件和检查结果）"),
     ("mail", "from"): (str, "发件人地址"),
     ("mail", "smtp_host"): (str, "发信服务器（SMTP）地址"),
     ("mail", "smtp_port"): (int, "发信服务器端口"),
@@ -53,6 +54,7 @@ SECRET_WORDS = ("password", "passwd", "secret", "密码", "口令")
 FOLDERS = {"returns": "报送文件", "output": "检查结果", "outbox": "发件箱", "rules": "规则",
            "mail_templates": "邮件模板", "templates": "空白模板"}
 ROSTER_NAME = "园区名单.xlsx"
+LEDGER_NAME = "台账.sqlite"
 GUIDE_NAME = "使用说明.md"
 
 
@@ -84,17 +86,21 @@ class Workspace:
     def command_defaults(self) -> dict[str, dict[str, Any]]:
         """click's default_map: what each command takes from the settings (an option given wins)."""
         rules = {"rules_dir": self.path("rules")}
-        returns = {"returns_dir": self.path("returns"), "roster": self.path("roster"), "out_dir": self.path("output")}
+        ledger = {"ledger": self.path("ledger") or self.root / LEDGER_NAME}
+        returns = {"returns_dir": self.path("returns"), "roster": self.path("roster"), "out_dir": self.path("output"),
+                   **ledger}
         mail = {"roster": self.path("roster"), "out_dir": self.path("outbox"), "sender": self.get("mail", "from"),
                 "office_name": self.get("round", "office_name"), "deadline": self.get("round", "deadline"),
                 "templates_dir": self.path("mail_templates"), "smtp": self.smtp(),
-                "security": self.get("mail", "smtp_security"), "pause": self.get("mail", "pause")}
+                "security": self.get("mail", "smtp_security"), "pause": self.get("mail", "pause"), **ledger}
         table = {
             "template": {**rules, "out_dir": self.path("templates")},
             "check": {**rules, **returns},
             "summarize": {**rules, **returns},
             "distribute": {**rules, **mail, "round_": self.get("round", "name")},
-            "feedback": {**rules, **mail, "returns_dir": self.path("returns")},
+            "feedback": {**rules, **mail, "returns_dir": self.path("returns"),
+                         "remind_after": self.get("reminders", "after_days"),
+                         "remind_every": self.get("reminders", "every_days")},
             "docs": dict(rules),
             "doctor": {**rules, "templates_dir": self.path("mail_templates")},
         }
@@ -194,6 +200,7 @@ outbox = {q(FOLDERS["outbox"])}
 rules = {q(FOLDERS["rules"])}
 mail_templates = {q(FOLDERS["mail_templates"])}
 templates = {q(FOLDERS["templates"])}
+ledger = {q(LEDGER_NAME)}  # 台账：记录本轮的发送、收件和检查结果，请勿删除
 
 [mail]
 from = {q(sender)}    # {SETTINGS[("mail", "from")][1]}

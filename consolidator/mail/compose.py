@@ -44,6 +44,8 @@ class Outgoing:
     subject: str
     body: str
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    round: str = ""  # the distribution round, for the ledger
+    file_sha256: str | None = None  # the return the feedback is about
 
 
 def one_line(text: str) -> str:

@@ -51,8 +51,22 @@ def plan_distribute(parks: list[Park], forms: dict[str, Form], templates, option
         key = f"{round_}:{park.park_id}"
         attachments = [] if key in already_sent else [personal_workbook(form, park)]
         subject, body = render(templates, "distribute", **_context(park, form, options))
-        out.append(Outgoing(key, "distribute", park, subject, body, attachments))
+        out.append(Outgoing(key, "distribute", park, subject, body, attachments, round=round_))
     return out
+
+
+def _not_yet(park: Park, options: dict) -> str:
+    """Why a park that sent nothing gets no reminder today (empty: it gets one). With the ledger: not before
+    `remind_after` days after its distribution, and at most once every `remind_every` days."""
+    last = options.get("last_sent") or {}
+    today = options.get("today") or dt.date.today()
+    sent, reminded = last.get((park.park_id, "distribute")), last.get((park.park_id, "reminder"))
+    after, every = options.get("remind_after", 0), options.get("remind_every", 1)
+    if sent and (today - dt.date.fromisoformat(sent[:10])).days < after:
+        return f"分发后未满 {after} 天（{sent[:10]} 分发），暂不提醒"
+    if reminded and (today - dt.date.fromisoformat(reminded[:10])).days < every:
+        return f"{reminded[:10]} 已提醒过，{every} 天内不再提醒"
+    return ""
 
 
 def _digest(data: bytes) -> str:
@@ -84,6 +98,10 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
         form = forms.get(park.category)
         ctx = _context(park, form, options)
         if status.status == STATUS_MISSING:
+            wait = _not_yet(park, options)
+            if wait:
+                skipped.append((park.name, wait))
+                continue
             name, data = personal_workbook(form, park)
             subject, body = render(templates, "feedback_reminder", **ctx)
             out.append(Outgoing(f"reminder:{today}:{park.park_id}", "reminder", park, subject, body, [(name, data)]))
@@ -103,7 +121,8 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
         problems = _problem_rows(ret.findings)
         if status.status == STATUS_PASSED or not problems:
             subject, body = render(templates, "feedback_accepted", file=ret.file, **ctx)
-            out.append(Outgoing(f"accepted:{park.park_id}:{_digest(data)}", "accepted", park, subject, body))
+            out.append(Outgoing(f"accepted:{park.park_id}:{_digest(data)}", "accepted", park, subject, body,
+                                file_sha256=hashlib.sha256(data).hexdigest()))
             continue
         assert status.status in (STATUS_ERRORS, STATUS_WARNINGS)
         annotated = annotate(data, ret.findings)
@@ -113,5 +132,5 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
                                warnings=sum(p["severity"] != "错误" for p in problems),
                                annotated=name if annotated else "", **ctx)
         out.append(Outgoing(f"problems:{park.park_id}:{_digest(data)}", "problems", park, subject, body,
-                            [(name, annotated)] if annotated else []))
+                            [(name, annotated)] if annotated else [], file_sha256=hashlib.sha256(data).hexdigest()))
     return out, skipped

@@ -8,6 +8,7 @@ read them. One failed message does not stop the others; it is reported and can b
 from __future__ import annotations
 
 import csv
+import io
 import datetime as dt
 import os
 import smtplib
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..ledger import Ledger
 from ..write.files import atomic_write_bytes
 from .compose import Outgoing, build_message, message_bytes, safe_filename
 
 LOG_NAME = "发送记录.csv"
-LOG_COLUMNS = ["key", "kind", "park_id", "park", "to", "subject", "message_id", "sent_at"]
+LOG_COLUMNS = ["编号", "类型", "园区编号", "园区", "收件人", "主题", "邮件编号", "方式", "时间"]
+CHANNEL_ZH = {"smtp": "已发送", "eml": "已写出 .eml（由办公室发送）"}
 USER_ENV, PASSWORD_ENV = "CONSOLIDATOR_SMTP_USER", "CONSOLIDATOR_SMTP_PASSWORD"
 
 
@@ -54,24 +57,32 @@ class Delivery:
 
 
 class SendLog:
-    def __init__(self, outbox: Path):
-        self.path = Path(outbox) / LOG_NAME
-        self.keys: set[str] = set()
-        if self.path.exists():
-            with self.path.open(encoding="utf-8-sig", newline="") as fh:
-                self.keys = {row["key"] for row in csv.DictReader(fh)}
+    """What was sent, as the ledger holds it (a rerun skips it); 发送记录.csv is its export for Excel."""
 
-    def record(self, out: Outgoing, message_id: str) -> None:
-        new = not self.path.exists()
-        with self.path.open("a", encoding="utf-8-sig" if new else "utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            if new:
-                w.writerow(LOG_COLUMNS)
-            w.writerow([out.key, out.kind, out.park.park_id, out.park.name, out.park.email, out.subject, message_id,
-                        dt.datetime.now().isoformat(timespec="seconds")])
-            fh.flush()
-            os.fsync(fh.fileno())
-        self.keys.add(out.key)
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.keys: set[str] = ledger.sent_keys()
+
+    def record(self, out: Outgoing, message_id: str, channel: str = "smtp") -> None:
+        self.ledger.record_sent(key=out.key, kind=out.kind, park_id=out.park.park_id, park=out.park.name,
+                                recipient=out.park.email, subject=out.subject, message_id=message_id or "",
+                                channel=channel, round_=out.round, file_sha256=out.file_sha256)
+        if channel == "smtp":
+            self.keys.add(out.key)
+
+
+def export_log(ledger: Ledger, outbox: Path) -> Path | None:
+    """发送记录.csv in the outbox: every message the ledger records, for the office to open in Excel."""
+    rows = ledger.sent_rows()
+    if not rows:
+        return None
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(LOG_COLUMNS)
+    for r in rows:
+        w.writerow([r["key"], KIND_ZH.get(r["kind"], r["kind"]), r["park_id"], r["park"], r["recipient"], r["subject"],
+                    r["message_id"], CHANNEL_ZH.get(r["channel"], r["channel"]), r["sent_at"]])
+    return atomic_write_bytes(Path(outbox) / LOG_NAME, buf.getvalue().encode("utf-8-sig"))
 
 
 KIND_ZH = {"distribute": "填报通知", "problems": "问题反馈", "accepted": "通过回执", "reminder": "催报提醒",
@@ -111,7 +122,7 @@ def write_attachments(outbox: Path, outgoing: list[Outgoing], folder: str) -> No
             atomic_write_bytes(Path(outbox) / folder / safe_filename(Path(name).stem, Path(name).suffix), data)
 
 
-def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name: str = "",
+def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, ledger: Ledger, *, sender_name: str = "",
             smtp: SmtpSettings | None = None, dry_run: bool = False, pause: float = 0.0,
             progress: Callable[[Delivery], None] | None = None) -> list[Delivery]:
     outbox = Path(outbox)
@@ -123,6 +134,7 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
         if progress:
             progress(d)
 
+    log = SendLog(ledger)
     if smtp is None:
         for out in outgoing:
             msg = build_message(out, sender, sender_name)
@@ -130,9 +142,9 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, *, sender_name:
             path = eml_path(outbox, out)
             replaced = _keep_earlier(path)  # a rerun: the office may have edited or sent the earlier one
             atomic_write_bytes(path, message_bytes(msg))
+            log.record(out, msg["Message-ID"], channel="eml")
             done(Delivery(out.park.name, out.park.email, out.kind, REPLACED if replaced else WRITTEN, str(path)))
         return results
-    log = SendLog(outbox)
     todo = [o for o in outgoing if o.key not in log.keys]
     for out in outgoing:
         if out.key in log.keys:
