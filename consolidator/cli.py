@@ -213,10 +213,24 @@ def check(returns_dir: Path, roster: Path | None, out_dir: Path | None, verbose:
     counts = result.status_counts()
     say(f"共读取 {len(result.returns)} 个文件，跳过 {len(result.skipped)} 个；"
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
+    _say_histories(result)
     say(f"问题报告：{paths[0]}")
     say(f"问题清单：{paths[1]}")
     _none_found(result, returns_dir)
     raise SystemExit(result.exit_code)
+
+
+def _say_histories(result, limit: int = 20) -> None:
+    """A line for each park that sent a corrected return: what changed and which problems it fixed."""
+    from .check.history import histories
+
+    found = list(histories(result).values())
+    for h in found[:limit]:
+        last = len(h.changes[-1]) if h.changes else 0
+        say(f"{printable(h.park)}：收到 {len(h.versions)} 版，最近一版改动 {last} 处；"
+            f"已改正 {len(h.fixed)} 项，仍有 {len(h.still)} 项，新出现 {len(h.new)} 项。")
+    if len(found) > limit:
+        say(f"另有 {len(found) - limit} 个园区重新报送过，见问题报告中各园区的“版本记录”。")
 
 
 def _none_found(result, returns_dir: Path) -> None:

@@ -55,6 +55,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         rets = [(i, r) for i, r in current if r.form is form]
         if rets:
             frames[cid] = _check_form(form, rets)
+    _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
     batch_findings = roster_findings(checked, roster, forms)
@@ -106,6 +107,29 @@ def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFra
             ret.findings.extend(findings_of(ret, failed[i], fs, frame, i))
         explain(ret, form)
     return frame
+
+
+def _check_versions(forms: dict[str, Form], older: list[tuple[int, CheckedReturn]]) -> None:
+    """The findings each superseded return would have as the current one (its field checks; the batch-wide
+    ones, such as enterprises claimed by several parks, are the current return's): for the park's history."""
+    for form in forms.values():
+        rets = [(i, r) for i, r in older if r.form is form]
+        if not rets:
+            continue
+        kept = {i: r.findings for i, r in rets}
+        for _, r in rets:
+            r.findings = list(r.version_findings or [])
+        _check_form(form, rets)
+        for i, r in rets:
+            r.version_findings, r.findings = r.findings, kept[i]
+            _conclude_version(r)
+
+
+def _conclude_version(ret: CheckedReturn) -> None:
+    status, findings = ret.status, ret.findings
+    ret.findings = ret.version_findings or []
+    _conclude(ret)
+    ret.version_findings, ret.findings, ret.status = ret.findings, findings, status
 
 
 def _conclude(ret: CheckedReturn) -> None:

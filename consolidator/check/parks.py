@@ -52,6 +52,7 @@ def newest_wins(checked: list[CheckedReturn]) -> None:
         for old in rets[:-1]:
             old.status = STATUS_SUPERSEDED
             old.superseded_by = newest.file
+            old.version_findings = old.findings  # those of reading; its checks are added by check_batch
             old.findings = [make_finding("superseded", newer=newest.file, **old.locate())]
 
 

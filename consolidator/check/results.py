@@ -32,6 +32,8 @@ class CheckedReturn:
     values: dict[str, Any] = field(default_factory=dict)  # typed values (derived: recomputed)
     findings: list[Finding] = field(default_factory=list)
     fill_date: dt.date | None = None
+    # a superseded return's own findings, had it been the current one (for the park's history)
+    version_findings: list[Finding] | None = None
 
     @property
     def file(self) -> str:

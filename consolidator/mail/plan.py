@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from ..check.history import History, histories
 from ..check.results import (
     STATUS_ERRORS,
     STATUS_MISSING,
@@ -69,6 +70,17 @@ def _not_yet(park: Park, options: dict) -> str:
     return ""
 
 
+def _corrections(h: History | None) -> dict:
+    """What a corrected return changed, for the mail: the earlier file and the problems fixed, left and new."""
+    if h is None:
+        return {"previous": "", "fixed": [], "still": [], "new": []}
+
+    def rows(fs):
+        return [{"label": f.label or f.sheet, "message": f.message} for f in fs]
+
+    return {"previous": h.versions[-2].file, "fixed": rows(h.fixed), "still": rows(h.still), "new": rows(h.new)}
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -90,6 +102,7 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
     out: list[Outgoing] = []
     skipped: list[tuple[str, str]] = []
     today = options.get("round") or dt.date.today().isoformat()
+    history = histories(result)
     for status in result.parks:
         park = status.park
         if park is None:
@@ -119,6 +132,7 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
         ret = status.current
         data = ret.raw.source.read_bytes()
         problems = _problem_rows(ret.findings)
+        ctx.update(_corrections(history.get(status.key)))
         if status.status == STATUS_PASSED or not problems:
             subject, body = render(templates, "feedback_accepted", file=ret.file, **ctx)
             out.append(Outgoing(f"accepted:{park.park_id}:{_digest(data)}", "accepted", park, subject, body,

@@ -16,6 +16,7 @@ from importlib import resources
 
 import jinja2
 
+from ..check.history import History, histories
 from ..check.results import STATUSES, BatchResult
 from ..findings import (
     CATALOGUE,
@@ -40,6 +41,7 @@ def _json_for_script(data) -> str:
 
 def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
     missing = {f.park: f for f in result.findings if f.code == "not_submitted"}
+    history = histories(result)
     parks = []
     for p in result.parks:
         files = []
@@ -56,6 +58,7 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
             "name": p.name, "city": p.city, "category": p.category, "status": p.status,
             "id": p.park.park_id if p.park else "", "files": files,
             "extra": [[f.severity, f.code, "", "", "", f.value, f.expected, f.message] for f in batch],
+            "history": _history_data(history[p.key]) if p.key in history else None,
         })
     by_code: dict[str, list] = {}
     for f in result.findings:
@@ -71,6 +74,20 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
         "shared": [[code, name, [r.park_name or r.file for r in rets]]
                    for code, name, rets in result.shared_enterprises()],
         "severities": [[k, v] for k, v in SEVERITY_ZH.items()],
+    }
+
+
+def _history_data(h: History) -> dict:
+    """A park's versions for the report: each with its time and counts, the cells changed from one to the
+    next, and the problems the newest fixed, still has and brought."""
+    def problems(fs):
+        return [[f.label or f.sheet, f.message] for f in fs]
+
+    return {
+        "versions": [[v.file, v.time.strftime("%Y-%m-%d %H:%M"), sum(f.severity == "error" for f in v.findings),
+                      sum(f.severity == "warning" for f in v.findings)] for v in h.versions],
+        "changes": [[[c.label, c.old, c.new] for c in step] for step in h.changes],
+        "fixed": problems(h.fixed), "still": problems(h.still), "new": problems(h.new),
     }
 
 
