@@ -539,6 +539,49 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
 
 @cli.command(**HELP)
 @_help_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="进度表（进度表.csv、进度表.xlsx）的输出目录，工作区中默认为“检查结果”文件夹。")
+@ledger_option
+@click.pass_obj
+def status(space, out_dir: Path | None, ledger: Path | None):
+    """本轮进度：每个园区的分发、报送、检查状态、最近反馈和距今天数，需要办公室处理的排在前面。
+
+    数据取自台账（distribute、check、feedback、collect 会记录）；同一张表另存为 进度表.csv 和 进度表.xlsx。
+    """
+    import datetime as dt
+
+    from .rules.layout import text_width
+    from .write.status import COLUMNS, status_csv, status_rows, status_xlsx
+
+    if ledger is None:
+        raise click.UsageError("没有台账：请在工作区中运行，或用 --ledger 指定台账文件。")
+    if not Path(ledger).exists():
+        raise click.ClickException(f"找不到台账 {printable(ledger)}：请先运行 distribute 或 check。")
+    with _ledger(ledger) as book:
+        parks = _rows_of(book, "SELECT * FROM parks ORDER BY park_id")
+        rows = status_rows(parks, book.sent_rows(), book.received_rows(), dt.date.today())
+    widths = [max([text_width(str(c)) for c in col] + [text_width(h)]) for h, col in
+              zip(COLUMNS, zip(*[r.cells() for r in rows])) ] if rows else [text_width(h) for h in COLUMNS]
+    for line in [list(COLUMNS)] + [r.cells() for r in rows]:
+        say("  ".join(printable(c) + " " * (w - text_width(printable(c))) for c, w in zip(line, widths)).rstrip())
+    out_dir = out_dir or (space.path("output") if space else Path(ledger).parent)
+    title = f"报送进度（{dt.date.today():%Y-%m-%d}）"
+    with OutputSet(out_dir) as out:
+        out.add("进度表.csv", status_csv(rows))
+        out.add("进度表.xlsx", status_xlsx(rows, title))
+        written = out.commit()
+    waiting = sum(r.action != "无需处理" for r in rows)
+    say(f"共 {len(rows)} 个园区，需要处理 {waiting} 个。进度表：{written[1]}")
+
+
+def _rows_of(book, sql: str) -> list[dict]:
+    cur = book.conn.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+@cli.command(**HELP)
+@_help_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), metavar="文件夹")
 @click.option("--office-name", default="", help="发件单位名称（邮件落款和发件人名称），以后可在 consolidator.toml 中修改。")
 @click.option("--from", "sender", default="", help="发件人地址。")

@@ -102,6 +102,7 @@ class Workspace:
                          "remind_after": self.get("reminders", "after_days"),
                          "remind_every": self.get("reminders", "every_days")},
             "docs": dict(rules),
+            "status": {**ledger, "out_dir": self.path("output")},
             "doctor": {**rules, "templates_dir": self.path("mail_templates")},
         }
         return {cmd: {k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items() if v is not None}

@@ -199,3 +199,25 @@ def test_the_send_log_is_exported_for_excel(tmp_path, capsys):
     assert "填报通知" in log[1] and "已写出 .eml" in log[1]
     with Ledger.open(tmp_path / "o" / "台账.sqlite") as book:
         assert book.last_sent()[("JS001", "distribute")]
+
+
+def test_status_sorts_the_round_by_what_needs_doing(tmp_path, capsys):
+    from consolidator.cli import main
+
+    book = tmp_path / "台账.sqlite"
+    roster = str(SAMPLES / "roster.csv")
+    for args in (["distribute", "--roster", roster, "--out", str(tmp_path / "o"), "--from", "gyc@example.gov.cn",
+                  "--office-name", "省工信厅"],
+                 ["check", str(SAMPLES / "returns"), "--roster", roster, "--out", str(tmp_path / "r")],
+                 ["status", "--out", str(tmp_path / "s")]):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--ledger", str(book)])
+        assert exc.value.code in (0, 1), capsys.readouterr()
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("JS")]
+    assert len(lines) == 14
+    assert "未报送" in lines[0] and "催报" in lines[0]  # distributed, nothing back: chase first
+    assert "无需处理" in lines[-1]
+    table = (tmp_path / "s" / "进度表.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert table[0].startswith("园区编号,园区,所在城市,分发") and len(table) == 15
+    assert (tmp_path / "s" / "进度表.xlsx").is_file()
