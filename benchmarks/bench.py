@@ -127,6 +127,35 @@ def shared_case(workdir: Path, exe: str, n: int) -> None:
         print(f"  {'one shared list' if shared else 'own lists'}: check {t:.1f} s, {mem:.0f} MB, outputs {size:.0f} MB")
 
 
+def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
+    """The ledger's re-check: n returns checked once with a ledger, then one of them changed (new bytes, same
+    content) and checked again; the re-check's time beyond start-up (`consolidator --version`), median of
+    `repeat`, against a full check of the same folder."""
+    import statistics
+    import zipfile
+
+    print(f"Incremental re-check, N = {n}")
+    source = workdir / f"returns_{n}"
+    make_corpus(source, n)
+    folder, book, out = workdir / f"incremental_{n}", workdir / f"incremental_{n}.sqlite", workdir / f"out_incr_{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    book.unlink(missing_ok=True)
+    shutil.copytree(source, folder)
+    first = run_timed([exe, "check", str(folder), "--out", str(out), "--ledger", str(book)])
+    start = statistics.median(run_timed([exe, "--version"]) for _ in range(repeat))
+    target = sorted(folder.glob("*.xlsx"))[n // 2]
+    again = []
+    for k in range(repeat):
+        with zipfile.ZipFile(target, "a") as z:
+            z.comment = f"changed {k}".encode()
+        again.append(run_timed([exe, "check", str(folder), "--out", str(out), "--ledger", str(book)]))
+    full = run_timed([exe, "check", str(folder), "--out", str(out)])
+    med = statistics.median(again)
+    print(f"  first check with the ledger {first:.2f} s; full check without it {full:.2f} s; start-up {start:.2f} s")
+    print(f"  re-check after one file changed: median {med:.2f} s (min {min(again):.2f}, max {max(again):.2f}), "
+          f"{med - start:.2f} s beyond start-up")
+
+
 def make_corpus(folder: Path, n: int) -> None:
     global _FORMS
     have = len(list(folder.glob("*.xlsx"))) if folder.exists() else 0
@@ -273,12 +302,15 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/consolidator-bench"))
     ap.add_argument("--naive-sample", type=int, default=300, help="files timed for the naive baseline")
     ap.add_argument("--shared", type=int, default=5000, help="returns of the shared-enterprise case (0: skip it)")
+    ap.add_argument("--incremental", type=int, default=1000, help="returns of the ledger's re-check case (0: skip it)")
     args = ap.parse_args()
     # the command installed beside this interpreter (a version manager's shim would add its own start-up)
     here = Path(sys.executable).with_name("consolidator")
     exe = str(here) if here.exists() else shutil.which("consolidator") or sys.exit("install the project first: pip install -e .")
     if args.shared:
         shared_case(args.workdir, exe, args.shared)
+    if args.incremental:
+        incremental_case(args.workdir, exe, args.incremental)
     rows = []
     for n in args.n:
         print(f"N = {n}")

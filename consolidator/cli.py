@@ -249,10 +249,12 @@ def _none_found(result, returns_dir: Path) -> None:
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
 @click.option("--include-errors", is_flag=True, help="有错误的报送也计入合计（在表中标明）。")
 @click.option("--blind", is_flag=True, help="评审表隐去园区名称、填写单位和联系人，按编号排列；编号对照表另存。")
+@click.option("--word", "with_word", is_flag=True,
+              help="同时为专家生成每份计入报送的 Word 表单（“专家评审材料”文件夹；与 --blind 一起用时同样隐去并按编号命名）。")
 @rules_option
 @ledger_option
 def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, include_errors: bool, blind: bool,
-              rules_dir: Path, ledger: Path | None):
+              with_word: bool, rules_dir: Path, ledger: Path | None):
     """检查全部报送表格并生成全省汇总表（summary.xlsx）和专家评审表（evaluation.xlsx）。
 
     默认只把没有错误的报送计入合计，有错误的报送列出状态但不计入；--include-errors 则一并计入并标明。
@@ -278,6 +280,8 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         out.add("evaluation.xlsx", workbook_to_bytes(evaluation))
         if key is not None:
             out.add("评审编号对照表.xlsx", workbook_to_bytes(key))
+        if with_word:
+            written_docs = _expert_documents(result, included(result, include_errors), blind, out_dir)
         written = out.commit()
     counts = result.status_counts()
     n = len(included(result, include_errors))
@@ -285,7 +289,21 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
     for path in written:
         say(f"已生成：{path}")
+    if with_word:
+        say(f"专家评审材料（Word 表单）{len(written_docs)} 份：{printable(out_dir / '专家评审材料')}")
     _none_found(result, returns_dir)
+
+
+def _expert_documents(result, rets, blind: bool, out_dir: Path) -> list[Path]:
+    """The panel's Word documents, numbered as in evaluation.xlsx (and redacted when blind)."""
+    from .pipeline import word_documents
+    from .write.evaluation import panel_order
+
+    numbers = {id(r): n for r, n in panel_order(rets)}
+    with OutputSet(out_dir / "专家评审材料") as docs_out:
+        for name, data in word_documents(result, rets, blind=blind, numbers=numbers):
+            docs_out.add(name, data)
+        return docs_out.commit()
 
 
 def _prepare(returns_dir: Path, roster: Path | None, out_dir: Path | None, rules_dir: Path):
@@ -531,10 +549,137 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
         except MailTemplateError as exc:
             raise click.ClickException(str(exc)) from None
         write_attachments(out_dir, [o for o in outgoing if o.kind == "problems"], "问题标注")
+        write_attachments(out_dir, [o for o in outgoing if o.kind == "accepted"], "Word表单")
         for name, reason in skipped:
             say(f"{printable(name)}：不发送（{reason}）")
         code = _deliver(outgoing, out_dir, sender, office_name, settings, dry_run, pause, book)
     raise SystemExit(code)
+
+
+@cli.command(**HELP)
+@_help_option
+@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”（工作区中为“检查结果”）；文件写在其中的“Word表单”文件夹。")
+@click.option("--blind", is_flag=True, help="专家评审用：隐去园区名称、填写单位和联系人，按评审编号（与评审表相同）命名。")
+@click.option("--pdf/--no-pdf", default=True, help="同时用 LibreOffice 转成 PDF（默认：装有 LibreOffice 时转换）。")
+@rules_option
+@ledger_option
+def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bool, pdf: bool, rules_dir: Path,
+         ledger: Path | None):
+    """为每份通过检查的报送生成官方 Word 表单（.docx，可另附 PDF），供园区打印盖章、专家评审。
+
+    版式按官方表单：封面、填写说明、承诺声明（留出盖章位置）、各部分表格和脚注，报告按格式要求排版
+    （固定行距22磅、小四号、各级标题字体）。有错误的报送不生成。
+
+    \b
+    示例：
+        consolidator word 报送文件 --roster 园区名单.csv
+        consolidator word 报送文件 --roster 园区名单.csv --blind
+    """
+    from .pipeline import to_pdf, word_documents
+    from .workspace import find_libreoffice
+    from .write.evaluation import panel_order
+    from .write.summary import included
+
+    forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
+    folder = "专家评审材料" if blind else "Word表单"
+    with OutputSet(out_dir / folder) as out, _ledger(ledger) as book:
+        result = _checked_batch(returns_dir, forms, parks, False, ledger=book)
+        rets = included(result, include_errors=False)
+        numbers = {id(r): n for r, n in panel_order(rets)} if blind else None
+        docs = word_documents(result, rets, blind=blind, numbers=numbers)
+        for name, data in docs:
+            out.add(name, data)
+        office = find_libreoffice() if pdf else None
+        if office and docs:
+            for name, data in to_pdf(docs, office):
+                out.add(name, data)
+        written = out.commit()
+    say(f"已生成 {len(docs)} 份 Word 表单" + (f"和 {len(written) - len(docs)} 份 PDF" if office else "")
+        + f"，在 {printable(out_dir / folder)}。" + ("" if office or not pdf else "（未找到 LibreOffice，未转换 PDF。）"))
+    _none_found(result, returns_dir)
+
+
+@cli.command(**HELP)
+@_help_option
+@click.option("--imap", help="收信服务器 主机:端口，如 imap.example.gov.cn:993。用户名和密码取自环境变量"
+                             " CONSOLIDATOR_IMAP_USER、CONSOLIDATOR_IMAP_PASSWORD。", required=True)
+@click.option("--security", type=click.Choice(["ssl", "starttls", "none"]),
+              help="连接加密方式，默认端口993用 ssl，其他用 starttls；none 只能用于本机服务器。")
+@click.option("--mailbox", default="INBOX", help="邮箱中的文件夹，默认为收件箱 INBOX。")
+@click.option("--mark-seen", is_flag=True, help="把取过的邮件标为已读（默认不改动邮箱）。")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="园区名单（.csv 或 .xlsx）：按发件人和园区名称认出报送的园区。")
+@click.option("--returns", "returns_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="报送文件夹：收到的表格保存在这里，其他附件保存在其中的“附件”文件夹。")
+@rules_option
+@ledger_option
+def collect(imap, security, mailbox, mark_seen, roster, returns_dir, rules_dir, ledger):
+    """从收信邮箱取回园区报送的邮件：保存表格和附件，并记入台账。
+
+    只取台账中还没有的邮件（重复运行不会重复保存）；不删除、不移动邮件。表格保存为
+    “园区名称_收件时间_原文件名”；压缩包中的表格也取出保存；盖章扫描件等其他文件保存为该园区的附件。
+    没有附件、发件人不在名单中、附件无法读取的邮件会列出，请办公室处理。
+
+    \b
+    示例：
+        consolidator collect --imap imap.example.gov.cn:993 --roster 园区名单.csv --returns 报送文件 --ledger 台账.sqlite
+    """
+    from .mail.collect import ImapSettings, check_login, collect as collect_mail, identify
+
+    if ledger is None:
+        raise click.UsageError("收取邮件需要台账（记住取过哪些邮件）：请在工作区中运行，或用 --ledger 指定台账文件。")
+    forms = _load(rules_dir)
+    parks = _roster(roster, forms, mail=False)
+    try:
+        settings = ImapSettings.parse(imap, security, mailbox)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--imap") from None
+    try:
+        check_login(settings)
+    except ConnectionError as exc:
+        raise Unfinished(str(exc)) from None
+    returns_dir.mkdir(parents=True, exist_ok=True)
+    with _ledger(ledger) as book:
+        book.sync_parks(parks)
+        with _collect_progress() as progress:
+            try:
+                items = collect_mail(settings, book, parks, returns_dir, mark_seen=mark_seen, progress=progress)
+            except ConnectionError as exc:
+                raise Unfinished(str(exc)) from None
+        identify(items, forms, parks, book, returns_dir)
+    _say_collected(items, returns_dir)
+
+
+class _collect_progress(_progress):
+    def __init__(self):
+        super().__init__(False)
+
+    def update(self, n: int, total: int, item) -> None:
+        if total > 1:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="正在收取邮件", file=click.get_text_stream("stderr"))
+                self.bar.__enter__()
+            self.bar.update(1)
+
+
+def _say_collected(items, returns_dir: Path) -> None:
+    saved = sum(len(i.saved) for i in items)
+    attached = sum(len(i.attachments) for i in items)
+    say(f"新邮件 {len(items)} 封：保存报送表格 {saved} 个，附件 {attached} 个（在 {printable(returns_dir)}）。")
+    for outcome in ("发件人不在名单中", "附件无法读取", "没有附件"):
+        listed = [i for i in items if i.outcome == outcome]
+        if listed:
+            say(f"{outcome}（{len(listed)} 封，请办公室处理）：")
+            for i in listed:
+                say(f"  {printable(i.sender)}：{printable(i.subject)}" + (f"（{printable(i.detail)}）" if i.detail else ""))
+    again = sum(i.outcome == "已收过" for i in items)
+    if again:
+        say(f"另有 {again} 封与已取过的邮件相同（同一 Message-ID），未重复保存。")
+    if saved:
+        say("下一步：运行 consolidator check 检查收到的表格。")
 
 
 @cli.command(**HELP)

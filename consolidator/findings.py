@@ -65,6 +65,8 @@ _CODES = [
          OFFICE, "检查该文件或文件夹的访问权限（或是否被其他程序独占），改正后重新运行检查。"),
     Code("skipped", INFO, "已跳过的文件", "已跳过：{reason}。",
          OFFICE, "无需处理；确认被跳过的确实不是报送文件即可。"),
+    Code("park_attachment", INFO, "园区的附件", "{park_name}的附件（{kind}），不是报送表格，已收到备查。",
+         OFFICE, "无需处理；盖章扫描件等请归档备查。"),
     Code("superseded", INFO, "已被替代", "已被同一园区较新的报送文件“{newer}”替代，不再检查。",
          OFFICE, "无需处理，以较新的文件为准；园区说明应以本文件为准的，请其重新发送本文件。"),
     # values

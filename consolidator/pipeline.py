@@ -57,6 +57,8 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
     `ledger`: files read before (same bytes, name, rules and program) are taken from it instead of
     being read again, and the readings, findings and files of this run are recorded in one transaction."""
     sources, skipped = discover(Path(returns_dir))
+    sources, named = _named_attachments(sources, roster, forms)
+    skipped += named
     rules_dir = next(iter(forms.values())).rules_dir
     keys = file_keys(sources) if ledger is not None else [None] * len(sources)
     rules, program = rules_fingerprint(forms), program_version()
@@ -79,14 +81,36 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
         if loader.ident is not None:
             loader.join()
         from .check.batch import check_batch
+        from .check.parks import split_attachments
 
-        result = check_batch(raws, forms, roster, skipped)
+        returns, attachments = split_attachments(raws, roster, forms)
+        result = check_batch(returns, forms, roster, skipped + attachments)
+        if attachments:  # the keys of the files checked, in their order
+            kept = {id(r) for r in returns}
+            keys = [k for k, raw in zip(keys, raws) if id(raw) in kept]
     if ledger is not None:
         record_check(ledger, result, keys, readings, rules, program)
     if release:
         for raw in raws:
             raw.release()
     return result
+
+
+def _named_attachments(sources: list, roster: list[Park] | None, forms: dict[str, Form]):
+    """Scans, photos and documents whose name (or folder) names a roster park are its attachments: listed,
+    never read as returns."""
+    from .check.parks import attachment_finding, is_attachment_like, named_park
+
+    if not roster:
+        return sources, []
+    keep, found = [], []
+    for s in sources:
+        park = named_park(s.display, roster) if is_attachment_like(s.display) else None
+        if park is None:
+            keep.append(s)
+        else:
+            found.append(attachment_finding(s.display, park, forms))
+    return keep, found
 
 
 def file_keys(sources: list) -> list[tuple[str, str] | None]:
@@ -141,3 +165,90 @@ def default_out_dir(returns_dir: Path) -> Path:
 def is_inside(path: Path, folder: Path) -> bool:
     path, folder = Path(path).resolve(), Path(folder).resolve()
     return path == folder or folder in path.parents
+
+
+# ---- the official Word form of each return --------------------------------------------------------
+_WORD_FORMS: dict[str, dict[str, Form]] = {}
+
+
+def _word_one(job: tuple) -> bytes:
+    """One document, in a worker process (the forms loaded once per process)."""
+    from .rules import load_forms
+    from .write.word import form_document
+
+    rules_dir, category, values, rows, blind, number = job
+    forms = _WORD_FORMS.get(rules_dir) or _WORD_FORMS.setdefault(rules_dir, load_forms(rules_dir))
+    return form_document(forms[category], values, blind=blind, number=number, enterprises=rows)
+
+
+def word_documents(result: BatchResult, rets: list, *, blind: bool = False, numbers: dict[int, str] | None = None,
+                   workers: int | None = None) -> list[tuple[str, bytes]]:
+    """(file name, .docx) of the official form of each return, made on all cores. The list rows come from the
+    batch's list frame (the returns' own may have been released). Blind: named by review number, redacted."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from .write.word import docx_name
+
+    index = {id(r): i for i, r in enumerate(result.returns)}
+    rows = _list_rows(result)
+    jobs, names = [], []
+    for ret in rets:
+        number = (numbers or {}).get(id(ret), "")
+        jobs.append((ret.form.rules_dir, ret.form.category_id, dict(ret.values), rows.get(index[id(ret)], []), blind,
+                     number))
+        names.append(f"{number}-经验总结材料（{ret.form.category_name}）.docx" if blind
+                     else docx_name(ret.park_name or Path(ret.file).stem, ret.form))
+    n = min(workers or os.cpu_count() or 1, max(1, len(jobs) // 20))
+    if n <= 1:
+        docs = [_word_one(j) for j in jobs]
+    else:
+        method = "fork" if "fork" in __import__("multiprocessing").get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(n, mp_context=get_context(method)) as pool:
+            docs = list(pool.map(_word_one, jobs, chunksize=10))
+    return _unique(list(zip(names, docs)))
+
+
+def _list_rows(result: BatchResult) -> dict[int, list[dict]]:
+    frame = result.lists
+    if frame is None or not len(frame):
+        return {}
+    cols = [c for c in frame.columns if c not in ("ret", "row")]
+    out: dict[int, list[dict]] = {}
+    for ret, group in frame.groupby("ret", sort=False):
+        out[int(ret)] = [dict(zip(cols, vals)) for vals in zip(*(group[c].tolist() for c in cols))]
+    return out
+
+
+def _unique(items: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Two parks of the same name (not in the roster) would write one file: the second gets a number."""
+    seen: dict[str, int] = {}
+    out = []
+    for name, data in items:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append((name if not k else f"{Path(name).stem}_{k + 1}{Path(name).suffix}", data))
+    return out
+
+
+def to_pdf(docs: list[tuple[str, bytes]], soffice: str, timeout: float = 600) -> list[tuple[str, bytes]]:
+    """The documents converted by LibreOffice in one run (its own throwaway profile, so that a LibreOffice
+    the office has open is not disturbed); a document it cannot convert is left out."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="consolidator-pdf-") as tmp:
+        folder = Path(tmp)
+        for k, (_, data) in enumerate(docs):
+            (folder / f"{k:05d}.docx").write_bytes(data)
+        subprocess.run([soffice, f"-env:UserInstallation={(folder / 'profile').as_uri()}", "--headless",
+                        "--convert-to", "pdf", "--outdir", str(folder / "pdf"),
+                        *sorted(str(p) for p in folder.glob("*.docx"))],
+                       capture_output=True, timeout=timeout, check=False)
+        out = []
+        for k, (name, _) in enumerate(docs):
+            pdf = folder / "pdf" / f"{k:05d}.pdf"
+            if pdf.exists():
+                out.append((str(Path(name).with_suffix(".pdf")), pdf.read_bytes()))
+        return out

@@ -83,6 +83,10 @@ class Workspace:
         host = self.get("mail", "smtp_host")
         return None if not host else f"{host}:{self.get('mail', 'smtp_port', 465)}"
 
+    def imap(self) -> str | None:
+        host = self.get("mail", "imap_host")
+        return None if not host else f"{host}:{self.get('mail', 'imap_port', 993)}"
+
     def command_defaults(self) -> dict[str, dict[str, Any]]:
         """click's default_map: what each command takes from the settings (an option given wins)."""
         rules = {"rules_dir": self.path("rules")}
@@ -97,12 +101,15 @@ class Workspace:
             "template": {**rules, "out_dir": self.path("templates")},
             "check": {**rules, **returns},
             "summarize": {**rules, **returns},
+            "word": {**rules, **returns},
             "distribute": {**rules, **mail, "round_": self.get("round", "name")},
             "feedback": {**rules, **mail, "returns_dir": self.path("returns"),
                          "remind_after": self.get("reminders", "after_days"),
                          "remind_every": self.get("reminders", "every_days")},
             "docs": dict(rules),
             "status": {**ledger, "out_dir": self.path("output")},
+            "collect": {**rules, **ledger, "imap": self.imap(), "security": self.get("mail", "imap_security"),
+                        "roster": self.path("roster"), "returns_dir": self.path("returns")},
             "doctor": {**rules, "templates_dir": self.path("mail_templates")},
         }
         return {cmd: {k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items() if v is not None}

@@ -305,6 +305,11 @@ def write_roster(path: Path) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8-sig")
 
 
+SCAN = "苏州工业园区-承诺声明盖章页.pdf"
+SCAN_BYTES = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+              b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
 def gbk_zip(path: Path, members: dict[str, bytes]) -> None:
     """A zip as Windows' built-in compression writes it: GBK names without the UTF-8 flag."""
 
@@ -382,6 +387,7 @@ def main() -> None:
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("word/document.xml", "<w:document/>")
     (returns / "淮安经济技术开发区-经验材料.docx").write_bytes(docx.getvalue())
+    (returns / SCAN).write_bytes(SCAN_BYTES)  # the stamped declaration the distribute mail asks for
     (returns / "报送说明.xlsx").write_text("<html><body><table><tr><td>请查收</td></tr></table></body></html>",
                                          encoding="utf-8")
     extra = [
@@ -389,6 +395,7 @@ def main() -> None:
         ("淮安经济技术开发区-经验材料.docx", "发来的是 Word 文档而不是表格（名单中的淮安经开区因此为“无法读取”）",
          ["file_not_workbook"], False),
         ("报送说明.xlsx", "扩展名是 .xlsx 的网页文件", ["file_not_workbook"], False),
+        (SCAN, "盖章页扫描件（名称中有园区名称：列为该园区的附件，不当作报送表格）", ["park_attachment"], False),
     ]
     manifest = {}
     for item in planned:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from pathlib import Path
 
 from ..findings import Finding, make_finding
 from ..read.roster import Park, park_key
+from ..returns import RawReturn
 from ..rules.model import Form
 from .results import (
     STATUS_MISSING,
@@ -99,3 +101,59 @@ def park_statuses(checked: list[CheckedReturn], roster: list[Park] | None, forms
     order = {p.park_id: p.row for p in roster or []}
     out.sort(key=lambda p: (order.get(p.park.park_id, 10**9) if p.park else 10**9, p.name))
     return out
+
+
+# files a park sends beside its return: the stamped scan, photos, a Word or OFD document
+ATTACHMENT_SUFFIXES = {".pdf": "PDF 文件", ".jpg": "图片", ".jpeg": "图片", ".png": "图片", ".gif": "图片", ".bmp": "图片",
+                       ".tif": "图片", ".tiff": "图片", ".heic": "图片", ".ofd": "OFD 文件", ".doc": "Word 文档",
+                       ".wps": "WPS 文档"}
+
+
+def _place_of(display: str) -> str:
+    """The folder (or the archive) a file was found in."""
+    outer = display.split("!", 1)[0] if "!" in display else display
+    return outer if "!" in display else (outer.rsplit("/", 1)[0] if "/" in outer else "")
+
+
+def split_attachments(raws: list[RawReturn], roster: list[Park] | None,
+                      forms: dict[str, Form]) -> tuple[list[RawReturn], list[Finding]]:
+    """The returns to check, and a finding for each file that is a park's attachment rather than a return:
+    a PDF, image or document that could not be read as a return and whose name contains a roster park's
+    name, or that lies in the same folder or archive as a return of that park."""
+    candidates = [r for r in raws if not r.readable and Path(r.source.display).suffix.lower() in ATTACHMENT_SUFFIXES]
+    if not candidates or not roster:
+        return raws, []
+    names = list(roster)
+    by_id = {p.park_id: p for p in roster}
+    by_name = {park_key(p.name): p for p in roster}
+    where: dict[str, Park] = {}
+    for r in raws:
+        if r.readable and r.category in forms:
+            form = forms[r.category]
+            park = by_id.get(r.park_id or "") or by_name.get(park_key(str((r.values or {}).get(form.roles["park_name"]) or "")))
+            if park is not None:
+                where.setdefault(_place_of(r.source.display), park)
+    found, taken = [], set()
+    for r in candidates:
+        park = named_park(r.source.display, names) or where.get(_place_of(r.source.display))
+        if park is None:
+            continue
+        taken.add(id(r))
+        found.append(attachment_finding(r.source.display, park, forms))
+    return [r for r in raws if id(r) not in taken], found
+
+
+def is_attachment_like(display: str) -> bool:
+    return Path(display).suffix.lower() in ATTACHMENT_SUFFIXES
+
+
+def named_park(display: str, roster: list[Park]) -> Park | None:
+    """The roster park whose name the file's name (or its folder's) contains, the longest name first."""
+    key = park_key(display)
+    return next((p for p in sorted(roster, key=lambda p: -len(park_key(p.name))) if park_key(p.name) in key), None)
+
+
+def attachment_finding(display: str, park: Park, forms: dict[str, Form]) -> Finding:
+    return make_finding("park_attachment", file=display, park=park.name, city=park.city,
+                        category=forms[park.category].category_name if park.category in forms else "",
+                        park_name=park.name, kind=ATTACHMENT_SUFFIXES[Path(display).suffix.lower()])

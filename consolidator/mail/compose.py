@@ -29,6 +29,8 @@ from ..rules.formats import email_ok
 DEFAULT_TEMPLATES = shipped_dir("mail_templates")  # installed with the package, or the clone's
 SUBJECT_PREFIX = "主题："
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+TYPES = {".xlsx": XLSX_TYPE, ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+         ".pdf": ("application", "pdf")}
 WIRE = compat32.clone(linesep="\r\n")
 
 
@@ -113,7 +115,7 @@ def build_message(out: Outgoing, sender: str, sender_name: str = "") -> MIMEMult
     msg.attach(MIMEText(out.body, "plain", "utf-8"))
     for name, data in out.attachments:
         name = one_line(name)
-        part = MIMEBase(*XLSX_TYPE, name=_encoded_word(name))
+        part = MIMEBase(*TYPES.get(Path(name).suffix.lower(), ("application", "octet-stream")), name=_encoded_word(name))
         part.set_payload(data)
         encoders.encode_base64(part)
         part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))

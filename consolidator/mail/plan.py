@@ -24,6 +24,7 @@ from ..read.roster import Park
 from ..rules import Form
 from ..write.annotate import annotate
 from ..write.template import workbook_bytes
+from ..write.word import docx_name, return_document
 from .compose import Outgoing, render, safe_filename
 
 
@@ -134,8 +135,9 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
         problems = _problem_rows(ret.findings)
         ctx.update(_corrections(history.get(status.key)))
         if status.status == STATUS_PASSED or not problems:
-            subject, body = render(templates, "feedback_accepted", file=ret.file, **ctx)
-            out.append(Outgoing(f"accepted:{park.park_id}:{_digest(data)}", "accepted", park, subject, body,
+            doc = [(docx_name(park.name, form), return_document(ret))] if options.get("word", True) else []
+            subject, body = render(templates, "feedback_accepted", file=ret.file, word=doc[0][0] if doc else "", **ctx)
+            out.append(Outgoing(f"accepted:{park.park_id}:{_digest(data)}", "accepted", park, subject, body, doc,
                                 file_sha256=hashlib.sha256(data).hexdigest()))
             continue
         assert status.status in (STATUS_ERRORS, STATUS_WARNINGS)

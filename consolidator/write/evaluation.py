@@ -360,11 +360,17 @@ def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, s
     return cells
 
 
+def panel_order(rets: list[CheckedReturn]) -> list[tuple[CheckedReturn, str]]:
+    """The returns in the panel's order with their review numbers (E01, E02, … ; E001 from 100 parks on):
+    the evaluation workbook and the experts' Word documents number the parks alike."""
+    ordered = sorted(rets, key=lambda r: (r.form.order, r.park.row if r.park else 10**9, r.park_name))
+    width = 3 if len(rets) >= 100 else 2
+    return [(ret, f"E{n:0{width}d}") for n, ret in enumerate(ordered, start=1)]
+
+
 def _entries(rets: list[CheckedReturn], blind: bool, used: set[str]) -> list[Entry]:
     entries = []
-    for n, ret in enumerate(sorted(rets, key=lambda r: (r.form.order, r.park.row if r.park else 10**9, r.park_name)),
-                            start=1):
-        number = f"E{n:03d}" if len(rets) >= 100 else f"E{n:02d}"
+    for n, (ret, number) in enumerate(panel_order(rets), start=1):
         name = number if blind else f"{n:02d} {ret.park_name}"
         entries.append(Entry(ret, number, _sheet_name(name, used)))
     return entries

@@ -146,6 +146,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """The same in a folder and every folder below it (the returns folder that collect writes into)."""
+    for sub in [Path(folder), *(p for p in Path(folder).rglob("*") if p.is_dir())]:
+        _remove_stale_temporaries(sub)
+
+
 def _remove_stale_temporaries(folder: Path) -> None:
     """The temporaries of earlier runs that died (killed while writing: they can be hundreds of MB)."""
     for path in folder.glob(f"{TEMP_PREFIX}*"):

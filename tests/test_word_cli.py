@@ -1,0 +1,68 @@
+"""The Word form from the command line: `word` for stamping (with PDFs where LibreOffice is), the accepted
+feedback mail carrying it, and `summarize --word` for the experts, numbered and redacted like evaluation.xlsx."""
+
+import email
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from consolidator.cli import main
+from consolidator.workspace import find_libreoffice
+
+from .conftest import IN_CI
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_data"
+ROSTER = str(SAMPLES / "roster.csv")
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out + out.err
+
+
+def test_word_writes_a_form_per_accepted_return(tmp_path, capsys):
+    code, out = run(["word", str(SAMPLES / "returns"), "--roster", ROSTER, "--out", str(tmp_path), "--no-pdf"], capsys)
+    assert code == 1  # the sample batch has returns with errors: they get no form
+    docs = sorted((tmp_path / "Word表单").glob("*.docx"))
+    assert len(docs) == 8 and "已生成 8 份 Word 表单" in out
+    assert any(d.name == "南通经济技术开发区-经验总结材料（推动绿色安全发展类）.docx" for d in docs)
+    assert not any("常州武进" in d.name for d in docs)  # errors: not accepted
+    body = zipfile.ZipFile(docs[0]).read("word/document.xml").decode("utf-8")
+    assert "承诺声明" in body
+
+
+def test_word_also_writes_pdfs_with_libreoffice(tmp_path, capsys):
+    if find_libreoffice() is None:
+        if IN_CI:
+            pytest.fail("LibreOffice is needed under CI=true")
+        pytest.skip("LibreOffice is not installed")
+    code, out = run(["word", str(SAMPLES / "returns"), "--roster", ROSTER, "--out", str(tmp_path)], capsys)
+    pdfs = list((tmp_path / "Word表单").glob("*.pdf"))
+    assert len(pdfs) == 8 and all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+
+
+def test_blind_documents_are_numbered_and_name_no_park(tmp_path, capsys):
+    code, out = run(["summarize", str(SAMPLES / "returns"), "--roster", ROSTER, "--out", str(tmp_path), "--blind",
+                     "--word"], capsys)
+    docs = sorted((tmp_path / "专家评审材料").glob("*.docx"))
+    assert [d.name[:3] for d in docs] == [f"E{n:02d}" for n in range(1, len(docs) + 1)]
+    for d in docs:
+        text = zipfile.ZipFile(d).read("word/document.xml").decode("utf-8")
+        assert "苏州工业园区" not in text and "南通经济技术开发区" not in text
+
+
+def test_the_accepted_mail_carries_the_form_to_stamp(tmp_path, capsys):
+    code, out = run(["feedback", str(SAMPLES / "returns"), "--roster", ROSTER, "--out", str(tmp_path / "o"),
+                     "--from", "gyc@example.gov.cn", "--office-name", "省工信厅"], capsys)
+    assert code == 0, out
+    (eml,) = (tmp_path / "o" / "邮件").glob("*昆山*通过回执.eml")
+    msg = email.message_from_bytes(eml.read_bytes())
+    parts = [p for p in msg.walk() if p.get_content_type().endswith("wordprocessingml.document")]
+    assert len(parts) == 1
+    text = msg.get_payload(0).get_payload(decode=True).decode("utf-8")
+    assert "加盖单位公章" in text and "经验总结材料" in text
+    assert list((tmp_path / "o" / "Word表单").glob("昆山*.docx"))
