@@ -26,7 +26,7 @@ def run(args, capsys):
 
 def test_word_writes_a_form_per_accepted_return(tmp_path, capsys):
     code, out = run(["word", str(SAMPLES / "returns"), "--roster", ROSTER, "--out", str(tmp_path), "--no-pdf"], capsys)
-    assert code == 1  # the sample batch has returns with errors: they get no form
+    assert code == 0  # returns with errors get no form (check reports them)
     docs = sorted((tmp_path / "Word表单").glob("*.docx"))
     assert len(docs) == 8 and "已生成 8 份 Word 表单" in out
     assert any(d.name == "南通经济技术开发区-经验总结材料（推动绿色安全发展类）.docx" for d in docs)
