@@ -230,7 +230,9 @@ def test_feedback_round_trip(server, tmp_path, capsys, forms):
     assert len(server.messages) == len(kinds) == 14  # every roster park, once
     assert "提醒" in kinds["zhaoyong@yz.gov.cn"]["Subject"]  # sent nothing
     assert next(kinds["zhaoyong@yz.gov.cn"].iter_attachments()).get_filename().endswith("_填报表.xlsx")
-    assert "已收到" in kinds["wujun@ks.gov.cn"]["Subject"] and not list(kinds["wujun@ks.gov.cn"].iter_attachments())
+    assert "已收到" in kinds["wujun@ks.gov.cn"]["Subject"]  # accepted: the official form to print and stamp
+    assert [a.get_filename() for a in kinds["wujun@ks.gov.cn"].iter_attachments()] == [
+        "昆山经济技术开发区-经验总结材料（提高开放合作水平类）.docx"]
     assert "无法读取" in kinds["huxia@ha.gov.cn"]["Subject"]
     problems = kinds["zhoujie@jy.gov.cn"]
     body = problems.get_body(("plain",)).get_content()

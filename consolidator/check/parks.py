@@ -121,18 +121,21 @@ def split_attachments(raws: list[RawReturn], roster: list[Park] | None,
     a PDF, image or document that could not be read as a return and whose name contains a roster park's
     name, or that lies in the same folder or archive as a return of that park."""
     candidates = [r for r in raws if not r.readable and Path(r.source.display).suffix.lower() in ATTACHMENT_SUFFIXES]
-    if not candidates or not roster:
+    if not candidates:
         return raws, []
-    names = list(roster)
-    by_id = {p.park_id: p for p in roster}
-    by_name = {park_key(p.name): p for p in roster}
+    by_id = {p.park_id: p for p in roster or []}
+    by_name = {park_key(p.name): p for p in roster or []}
     where: dict[str, Park] = {}
     for r in raws:
         if r.readable and r.category in forms:
             form = forms[r.category]
-            park = by_id.get(r.park_id or "") or by_name.get(park_key(str((r.values or {}).get(form.roles["park_name"]) or "")))
+            name = str((r.values or {}).get(form.roles["park_name"]) or "").strip()
+            park = by_id.get(r.park_id or "") or by_name.get(park_key(name))
+            if park is None and name and roster is None:  # no roster: the park as its return names it
+                park = by_name.setdefault(park_key(name), Park(r.park_id or "", name, "", "", r.category, "", "", 0))
             if park is not None:
                 where.setdefault(_place_of(r.source.display), park)
+    names = list(by_name.values())
     found, taken = [], set()
     for r in candidates:
         park = named_park(r.source.display, names) or where.get(_place_of(r.source.display))
