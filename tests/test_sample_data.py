@@ -49,7 +49,10 @@ def test_the_samples_plant_every_rule_and_finding_kind(checked, forms):
                       "formula_not_calculated",  # covered by tests/test_reader.py and tests/test_checker.py
                       "text_cleaned", "text_too_long",  # made while writing the summary: tests/test_summary.py
                       "file_unsafe", "file_too_large", "file_timeout", "file_crashed", "file_archive",
-                      "file_name_encoding", "access_denied"}  # tests/test_hostile.py
+                      "file_name_encoding", "access_denied",  # tests/test_hostile.py
+                      "word_unreadable", "file_word_legacy", "file_pdf", "read_from_word", "word_fields_missing",
+                      "report_line_spacing", "report_paragraph_spacing", "report_font_size", "report_font",
+                      "report_heading"}  # tests/test_word_read.py
     assert set(CATALOGUE) - codes == not_in_samples
     assert {f.severity for f in checked.findings} == {"error", "warning", "explained", "info"}
 

@@ -164,6 +164,10 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
     try:
         data = _bytes_of(source)
         kind, description, package = _admit(data, source.suffix)
+        if kind == "docx":  # the official form filled in Word: python-docx is loaded only for one
+            from .word import read_word
+
+            return read_word(ret, data, forms)
         return _read_cells(ret, _grid(data, package if kind == "xlsx" else None), kind, description, package, forms)
     except Refused as no:
         return ret.fail(no.code, **no.kw)
@@ -217,9 +221,25 @@ def _bytes_of(source: Source) -> bytes:
     return data
 
 
+# What sniff() calls the documents a park may send as its return, and what becomes of them: the Word form
+# (.docx) is read by its labels; the legacy .doc, an RTF and a PDF cannot be, and get one finding saying what
+# to send instead.
+_DOCUMENTS = {"Word 文档": "docx", "Word 文档（.doc）": "file_word_legacy", "PDF 文件": "file_pdf"}
+
+
 def _admit(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile | None]:
-    """What the file is, when it may be given to the workbook reader (sniff, then the package's safety)."""
+    """What the file is, when it may be given to the workbook reader (sniff, then the package's safety), or
+    "docx" for a Word package, which the Word form's reader is given."""
     kind, description, package = sniff(data, suffix)
+    if kind == "other" and data[:5] == b"{\\rtf":
+        raise Refused("file_word_legacy", kind="RTF 格式的文档")
+    if kind == "broken" and suffix in (".docx", ".docm", ".dotx"):  # a Word package cut short
+        raise Refused("word_unreadable", reason=description)
+    route = _DOCUMENTS.get(description) if kind == "other" else None
+    if route == "docx" and _word_package(data):
+        return "docx", description, None
+    if route in ("file_word_legacy", "file_pdf"):
+        raise Refused(route, kind="旧版 Word 文档（.doc）")
     odd = False  # a workbook package from an odd generator: read it if the reader can
     if kind == "archive" and description == "zip 压缩包":
         package = zipfile.ZipFile(io.BytesIO(data))
@@ -236,6 +256,16 @@ def _admit(data: bytes, suffix: str) -> tuple[str, str | None, zipfile.ZipFile |
         code, kw = refused[kind]
         raise Refused(code, **kw)
     return kind, description, package
+
+
+def _word_package(data: bytes) -> bool:
+    """A Word package the Word reader may open: its document, its package relationships and content types (a
+    zip with a document.xml and nothing else is no Word file: not a workbook, as before)."""
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+    return {"word/document.xml", "_rels/.rels", "[Content_Types].xml"} <= names
 
 
 def _grid(data: bytes, package: zipfile.ZipFile | None = None) -> _Grid:

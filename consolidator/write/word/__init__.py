@@ -1,13 +1,14 @@
 """The official Word form (.docx) of a return: what the province has stamped and what the experts read.
 
-  plan.py      where everything stands, from the Form alone (pure): cover, 填写说明, 承诺声明, the tables
-  report.py    the report's typesetting standard and how its headings are recognised (pure)
+  (rules/wordlayout.py: where everything stands, from the Form alone, and the report's standard; pure)
+  report.py    the report's typesetting standard, as the writer's modules name it (from rules/wordlayout.py)
   ooxml.py     what python-docx lacks: East-Asian fonts, footnotes, the page-number field, row flags
   styles.py    the base document: A4, page numbers, default fonts, the paragraph styles
   skeleton.py  the blank form of a category, written once per process, and where each value goes
   document.py  the document of one return (the blank form filled), as bytes; its file name
 """
 
+from ...rules.wordlayout import Plan, Section, Slot, form_plan
 from .document import (
            CHECKED,
            UNCHECKED,
@@ -16,7 +17,6 @@ from .document import (
            form_document,
            return_document,
 )
-from .plan import Plan, Section, Slot, form_plan
 from .report import heading_level, report_paragraphs
 
 __all__ = [

@@ -23,11 +23,11 @@ from docx.text.paragraph import Paragraph
 
 from ...expr import is_missing
 from ...rules.model import Field, Form
+from ...rules.wordlayout import CHECKED, UNCHECKED, WIDTHS_MM, label_of
 from ..evaluation import REDACTED
 from ..xlsx import xml_text
 from . import report as rpt
 from .ooxml import exact_spacing, repeat_as_header, set_fonts
-from .plan import WIDTHS_MM, label_of
 from .skeleton import Place, page_break, row_frame, skeleton, table_frame
 from .styles import (
     COVER_PT,
@@ -42,7 +42,6 @@ from .styles import (
     style,
 )
 
-CHECKED, UNCHECKED = "☑", "☐"
 COVER_VALUE_CHARS = 16  # the underlined room after a cover label, in characters
 FILE_FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 

@@ -23,6 +23,15 @@ from docx.table import _Cell, _Row
 from docx.text.paragraph import Paragraph
 
 from ...rules.model import Form
+from ...rules.wordlayout import (
+    NCOLS,
+    WIDTHS_MM,
+    Declaration,
+    Plan,
+    Section,
+    Slot,
+    form_plan,
+)
 from . import report as rpt
 from .ooxml import (
     Footnotes,
@@ -31,7 +40,6 @@ from .ooxml import (
     repeat_as_header,
     set_fonts,
 )
-from .plan import NCOLS, WIDTHS_MM, Declaration, Plan, Section, Slot, form_plan
 from .styles import (
     COVER_PT,
     FANG,

@@ -1,9 +1,12 @@
-"""Where everything stands in the Word form, computed from a Form alone (no python-docx, no values).
+"""The official Word form, from a Form alone: where everything stands (pure: no python-docx, no values).
+
+Both the writer (write/word/) and the reader of a filled-in form (read/word/) work from this layout, as the
+workbook's writer and reader both work from rules/layout.py.
 
 The official forms (../shared/seeds/) are Word documents: a cover, 填写说明, 承诺声明, then one table per
 section (一、二、三) on a grid of five columns: the block's title down the first column, then a label and
 its value, or two label/value pairs side by side, or a year table (label, then one column per year).
-This module turns the Form's sheets and blocks into that grid; document.py writes it.
+This module turns the Form's sheets and blocks into that grid; write/word/document.py writes it.
 
 What is taken from the Form, and how (no field id is named here):
 - the cover is the sheet holding the fill-in date (rules: roles.fill_date); its untitled block gives the
@@ -16,19 +19,29 @@ What is taken from the Form, and how (no field id is named here):
   the parts the workbook asks for to compute an indicator (source: added, part_of) follow as rows
   marked 计算用, before the block's long texts;
 - a long text with required headings is the report: it is typeset after its section's table.
+
+The report's standard (填写要求 5. 报告格式), at the end of this module:
+
+  全文行间距22磅，无段间距，字体大小使用【小四】号；各级标题依次使用“一、”“（一）”“1.”“（1）”标注排序，
+  对应字体依次为黑体、楷体_GB2312、仿宋_GB2312、仿宋_GB2312；正文内容使用仿宋_GB2312。
+
+A paragraph is a heading by its numbering. A heading that runs on into its text ("（一）搭建平台。园区…")
+has its heading font up to the end of its first sentence, the rest in the body font.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ...rules.model import Block, Field, Form, Sheet
-from ...rules.schema import Footnote
+from .model import Block, Field, Form, Sheet
+from .schema import Footnote
 
 # the grid, mm: block title, label, value, label, value (A4 with 25 mm margins leaves 160 mm)
 WIDTHS_MM = (26, 38, 30, 36, 30)
 NCOLS = len(WIDTHS_MM)
 PART_PREFIX = "计算用："
+CHECKED, UNCHECKED = "☑", "☐"  # a choice as the form prints it: every option with its box
 
 
 @dataclass(frozen=True)
@@ -322,3 +335,74 @@ def _pairs(fields: list[Field]) -> list[list[Field]]:
             out.extend(run[k:k + 2] for k in range(0, len(run), 2))
         i = j
     return out
+
+
+# ---- the report's standard ----------------------------------------------------------------------
+LINE_PT = 22.0  # 行间距22磅: exactly
+SIZE_PT = 12.0  # 小四
+BODY_FONT = "仿宋_GB2312"
+# level -> font, in the order of the standard; level 0 is the body
+LEVEL_FONTS = {1: "黑体", 2: "楷体_GB2312", 3: "仿宋_GB2312", 4: "仿宋_GB2312", 0: BODY_FONT}
+FIRST_LINE_CHARS = 2  # the first line of every paragraph is indented two characters
+
+_CN = "一二三四五六七八九十百"
+LEVELS = (
+    (1, re.compile(rf"^[{_CN}]+、")),
+    (2, re.compile(rf"^[（(][{_CN}]+[）)]")),
+    (3, re.compile(r"^[0-9０-９]+[.．、](?![0-9０-９])")),
+    (4, re.compile(r"^[（(][0-9０-９]+[）)]")),
+)
+ABSTRACT = re.compile(r"^【[^】]{1,8}】")  # 【摘要】: its mark in the first-level heading font
+_SENTENCE_END = re.compile(r"[。！？；：:]")
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    font: str
+
+
+@dataclass(frozen=True)
+class ReportParagraph:
+    level: int  # 1-4 a heading of that level, 0 the body
+    pieces: tuple[Piece, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.pieces)
+
+
+def heading_level(text: str) -> int:
+    """1 for "一、", 2 for "（一）", 3 for "1." (or "1．", "1、"), 4 for "（1）"; 0 for a body paragraph."""
+    for level, pattern in LEVELS:
+        if pattern.match(text):
+            return level
+    return 0
+
+
+def report_paragraphs(text: str) -> list[ReportParagraph]:
+    """The report's paragraphs (one per line; blank lines dropped), each with its level and fonts."""
+    out = []
+    for line in (text or "").splitlines():
+        line = line.strip().strip("\u3000")
+        if not line:
+            continue
+        level = heading_level(line)
+        mark = ABSTRACT.match(line)
+        if mark and not level:
+            out.append(ReportParagraph(0, _split(line, mark.end(), LEVEL_FONTS[1])))
+            continue
+        head_end = len(line)
+        if level:
+            end = _SENTENCE_END.search(line)
+            if end and end.end() < len(line):
+                head_end = end.end()
+        out.append(ReportParagraph(level, _split(line, head_end, LEVEL_FONTS[level])))
+    return out
+
+
+def _split(line: str, at: int, font: str) -> tuple[Piece, ...]:
+    pieces = [Piece(line[:at], font)]
+    if at < len(line):
+        pieces.append(Piece(line[at:], BODY_FONT))
+    return tuple(pieces)
