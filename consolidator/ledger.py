@@ -183,6 +183,15 @@ class Ledger:
                       "file_sha256, channel, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                       (key, kind, round_, park_id, park, recipient, subject, message_id, file_sha256, channel, now()))
 
+    def record_sent_many(self, rows: list[dict[str, Any]]) -> None:
+        """Many messages in one transaction (the .eml files of a distribution)."""
+        stamp = now()
+        with self.transaction() as c:
+            c.executemany("INSERT INTO sent (key, kind, round, park_id, park, recipient, subject, message_id, "
+                          "file_sha256, channel, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                          [(r["key"], r["kind"], r["round_"], r["park_id"], r["park"], r["recipient"], r["subject"],
+                            r["message_id"], r["file_sha256"], r["channel"], stamp) for r in rows])
+
     def sent_rows(self) -> list[sqlite3.Row]:
         cur = self.conn.execute("SELECT * FROM sent ORDER BY id")
         return _rows(cur)

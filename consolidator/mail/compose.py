@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from email import encoders
 from email.header import Header
 from email.mime.base import MIMEBase
@@ -61,16 +62,26 @@ def render(templates: Path, kind: str, **context) -> tuple[str, str]:
         source = path.read_text(encoding="utf-8")
     except OSError:
         raise MailTemplateError(f"找不到邮件模板 {path}") from None
+    subject_t, body_t = _compiled(str(path), source)
+    try:
+        subject = subject_t.render(**context)
+        body = body_t.render(**context)
+    except jinja2.TemplateError as exc:
+        raise MailTemplateError(f"邮件模板 {path} 有误：{exc}") from None
+    return one_line(subject), body.strip() + "\n"
+
+
+@lru_cache(maxsize=32)
+def _compiled(path: str, source: str) -> tuple[jinja2.Template, jinja2.Template]:
+    """A template's subject and body, compiled once per text (a distribution renders it for every park)."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     first, _, rest = source.partition("\n")  # rendered apart: a line break in a name cannot end the subject
     if not first.startswith(SUBJECT_PREFIX):
         raise MailTemplateError(f"邮件模板 {path} 的第一行应以“{SUBJECT_PREFIX}”开头，写邮件主题")
     try:
-        subject = env.from_string(first[len(SUBJECT_PREFIX):]).render(**context)
-        body = env.from_string(rest).render(**context)
+        return env.from_string(first[len(SUBJECT_PREFIX):]), env.from_string(rest)
     except jinja2.TemplateError as exc:
         raise MailTemplateError(f"邮件模板 {path} 有误：{exc}") from None
-    return one_line(subject), body.strip() + "\n"
 
 
 KINDS = ("distribute", "feedback_problems", "feedback_accepted", "feedback_unreadable", "feedback_reminder")

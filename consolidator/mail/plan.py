@@ -23,18 +23,15 @@ from ..findings import ERROR, WARNING, Finding
 from ..read.roster import Park
 from ..rules import Form
 from ..write.annotate import annotate
-from ..write.template import workbook_bytes
+from ..write.personal import personal_bytes
 from ..write.word import docx_name, return_document
 from .compose import Outgoing, render, safe_filename
 
 
 def personal_workbook(form: Form, park: Park) -> tuple[str, bytes]:
     """The park's own copy: its name, city and county filled in and locked, its id embedded."""
-    roles = form.roles
-    # the park's identity for _meta (park_id, park_name) and the fields it prefills, by role
-    prefill = {"park_id": park.park_id, "park_name": park.name,
-               roles["park_name"]: park.name, roles["city"]: park.city, roles["county"]: park.county}
-    data = workbook_bytes(form, park={k: v for k, v in prefill.items() if v})
+    # the category's workbook built once, the park's id, name, city and county put in (write/personal.py)
+    data = personal_bytes(form, park_id=park.park_id, park_name=park.name, city=park.city, county=park.county)
     return safe_filename(f"{park.name}_{form.category_name}_填报表", ".xlsx"), data
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..ledger import Ledger
-from ..write.files import atomic_write_bytes
+from ..write.files import atomic_write_bytes, sync_all
 from .compose import Outgoing, build_message, message_bytes, safe_filename
 
 LOG_NAME = "发送记录.csv"
@@ -70,6 +70,12 @@ class SendLog:
         if channel == "smtp":
             self.keys.add(out.key)
 
+    def record_all(self, items: list[tuple[Outgoing, str]], channel: str) -> None:
+        self.ledger.record_sent_many([dict(key=o.key, kind=o.kind, park_id=o.park.park_id, park=o.park.name,
+                                           recipient=o.park.email, subject=o.subject, message_id=mid or "",
+                                           channel=channel, round_=o.round, file_sha256=o.file_sha256)
+                                      for o, mid in items])
+
 
 def export_log(ledger: Ledger, outbox: Path) -> Path | None:
     """发送记录.csv in the outbox: every message the ledger records, for the office to open in Excel."""
@@ -119,7 +125,9 @@ def write_attachments(outbox: Path, outgoing: list[Outgoing], folder: str) -> No
     """The attached workbooks also as files, for the office's records."""
     for out in outgoing:
         for name, data in out.attachments:
-            atomic_write_bytes(Path(outbox) / folder / safe_filename(Path(name).stem, Path(name).suffix), data)
+            atomic_write_bytes(Path(outbox) / folder / safe_filename(Path(name).stem, Path(name).suffix), data,
+                               sync=False)
+    sync_all()
 
 
 def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, ledger: Ledger, *, sender_name: str = "",
@@ -135,15 +143,18 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, ledger: Ledger,
             progress(d)
 
     log = SendLog(ledger)
+    written: list[tuple[Outgoing, str]] = []
     if smtp is None:
         for out in outgoing:
             msg = build_message(out, sender, sender_name)
             msg["X-Unsent"] = "1"  # Outlook and Foxmail open the file as a draft to send, not as mail received
             path = eml_path(outbox, out)
             replaced = _keep_earlier(path)  # a rerun: the office may have edited or sent the earlier one
-            atomic_write_bytes(path, message_bytes(msg))
-            log.record(out, msg["Message-ID"], channel="eml")
+            atomic_write_bytes(path, message_bytes(msg), sync=False)
+            written.append((out, msg["Message-ID"]))
             done(Delivery(out.park.name, out.park.email, out.kind, REPLACED if replaced else WRITTEN, str(path)))
+        sync_all()
+        log.record_all(written, channel="eml")  # one transaction for the batch
         return results
     todo = [o for o in outgoing if o.key not in log.keys]
     for out in outgoing:

@@ -14,7 +14,9 @@ class OutputLockedError(OSError):
     """The output file exists and cannot be replaced (on Windows: it is open in Excel)."""
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+def atomic_write_bytes(path: Path | str, data: bytes, *, sync: bool = True) -> Path:
+    """`data` in place of `path` at once (a temporary renamed over it). `sync=False` leaves the flush to
+    disk to the caller (sync_all after a batch of files: one wait instead of one per file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".~tmp-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
@@ -23,7 +25,8 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         try:
             os.replace(tmp, path)
         except PermissionError as exc:
@@ -144,6 +147,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def sync_all() -> None:
+    """Everything written so far on its way to disk (after files written with sync=False)."""
+    if hasattr(os, "sync"):
+        os.sync()
 
 
 def remove_stale_temporaries(folder: Path) -> None:
