@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from .findings import Finding, make_finding
@@ -26,6 +27,34 @@ class Cell:
     sheet: str
     coord: str
     raw: Any
+
+
+class PackedCells(Mapping):
+    """A return's cells (field id -> Cell) as the main process keeps them: four columns, of which the field
+    ids, sheet names and cell references are shared by every return of the same layout (RawReturn.share),
+    and a Cell made only when one is asked for: at 10,000 returns a million Cell objects fewer."""
+
+    __slots__ = ("fids", "index", "sheets", "coords", "raws")
+
+    def __init__(self, fids: tuple, sheets: tuple, coords: tuple, raws: tuple, index: dict | None = None):
+        self.fids, self.sheets, self.coords, self.raws = fids, sheets, coords, raws
+        self.index = index if index is not None else {f: i for i, f in enumerate(fids)}
+
+    def __getitem__(self, fid: str) -> Cell:
+        i = self.index[fid]
+        return Cell(self.sheets[i], self.coords[i], self.raws[i])
+
+    def __iter__(self):
+        return iter(self.fids)
+
+    def __len__(self) -> int:
+        return len(self.fids)
+
+    def __contains__(self, fid) -> bool:
+        return fid in self.index
+
+    def columns(self) -> tuple:
+        return self.fids, self.sheets, self.coords, self.raws
 
 
 @dataclass(slots=True)
@@ -58,7 +87,7 @@ class RawReturn:
     template_version: str | None = None
     fingerprint: str | None = None
     park_id: str | None = None
-    cells: dict[str, Cell] = field(default_factory=dict)
+    cells: Mapping[str, Cell] = field(default_factory=dict)  # PackedCells once it has travelled from a worker
     enterprises: EnterpriseRows = field(default_factory=EnterpriseRows)
     values: dict[str, Any] | None = None  # typed values, once normalised (normalize.normalise_return)
     unreadable: frozenset[str] = frozenset()  # fields whose value could not be read as its type
@@ -73,9 +102,16 @@ class RawReturn:
         """Make equal sheet names, cell references and list texts one object each, across every
         return given the same pool: at 10,000 returns this saves a few hundred MB, and a return
         pickled by a worker carries each of its sheet names once."""
-        for c in self.cells.values():
-            c.sheet = pool.setdefault(c.sheet, c.sheet)
-            c.coord = pool.setdefault(c.coord, c.coord)
+        cells = self.cells
+        if isinstance(cells, PackedCells):  # the columns of equal layouts become one object each
+            fids, sheets, coords = (pool.setdefault(("cells", col), col) for col in (cells.fids, cells.sheets,
+                                                                                   cells.coords))
+            index = pool.setdefault(("index", fids), cells.index)
+            self.cells = PackedCells(fids, sheets, coords, cells.raws, index)
+        else:
+            for c in cells.values():
+                c.sheet = pool.setdefault(c.sheet, c.sheet)
+                c.coord = pool.setdefault(c.coord, c.coord)
         e = self.enterprises
         e.sheet = pool.setdefault(e.sheet, e.sheet)
         letters = tuple(e.letters.items())
@@ -89,13 +125,16 @@ class RawReturn:
         instead of one per cell)."""
         state = self.__dict__.copy()
         cells = state.pop("cells")
-        state["cells_packed"] = (tuple(cells), [c.sheet for c in cells.values()], [c.coord for c in cells.values()],
-                                 [c.raw for c in cells.values()])
+        if isinstance(cells, PackedCells):
+            state["cells_packed"] = cells.columns()
+        else:
+            values = list(cells.values())
+            state["cells_packed"] = (tuple(cells), tuple(c.sheet for c in values), tuple(c.coord for c in values),
+                                     tuple(c.raw for c in values))
         return state
 
     def __setstate__(self, state: dict) -> None:
-        fids, sheets, coords, raws = state.pop("cells_packed")
-        state["cells"] = dict(zip(fids, map(Cell, sheets, coords, raws)))
+        state["cells"] = PackedCells(*state.pop("cells_packed"))
         self.__dict__.update(state)
 
     def release(self) -> None:
