@@ -7,14 +7,17 @@ For each N it generates N returns from the templates (both categories, realistic
 fifth with planted problems, some with enterprise lists of a few hundred rows), then measures on the
 same files, in the same run:
 
-1. the floor: read every file's bytes and parse each of its XML parts (expat), nothing else;
+1. the floor, as a whole process (start-up included): read every file's bytes and parse each of its XML
+   parts (expat), nothing else; and the tight floor: only the parts the reader opens;
 2. a naive baseline: openpyxl load plus one pandera validation per file (on a sample of the files
    when N is large: it is measured, then reported per file);
 3. `consolidator check` (with its HTML report) and `consolidator summarize`, run as the office runs
    them, as separate processes; peak memory is the largest total PSS of the process and its workers,
    taken in a run of its own (sampling memory maps costs CPU the timed run should not lose).
 
-Times are the best of three runs for the floor, and for check at N <= 1,000 (one run at 10,000).
+Each figure is the median of --rounds (3) interleaved rounds, with min and max: floor, tight floor, check
+and summarize run one after the other in every round. Then: the shared-enterprise case, the ledger's
+incremental re-check, distribute for 1,000 parks and word for 1,000 returns.
 
 The floor and consolidator use all cores; the naive baseline is one process, as naive code is.
 The corpus is kept in --workdir and reused when it is already there.
@@ -156,6 +159,33 @@ def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
           f"{med - start:.2f} s beyond start-up")
 
 
+def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
+    """distribute for n parks (the .eml files and personal workbooks) and word for the n returns of the
+    corpus, each the median of `rounds` runs."""
+    import csv
+
+    print(f"Other commands, N = {n}")
+    roster = workdir / f"roster_{n}.csv"
+    with roster.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["园区编号", "园区名称", "所在城市", "所在区县", "类别", "联系人", "电子邮箱"])
+        for i in range(n):
+            w.writerow([f"P{i:05d}", f"测试{i:05d}经济技术开发区", "江苏省苏州市", "工业园区",
+                        ("推动绿色安全发展类", "提高开放合作水平类")[i % 2], "王伟", f"park{i}@example.gov.cn"])
+    outbox = workdir / f"outbox_{n}"
+    dist = []
+    for _ in range(rounds):
+        shutil.rmtree(outbox, ignore_errors=True)
+        dist.append(run_timed([exe, "distribute", "--roster", str(roster), "--out", str(outbox), "--from",
+                               "gyc@example.gov.cn", "--office-name", "省工信厅"]))
+    folder = workdir / f"returns_{n}"
+    make_corpus(folder, n)
+    word = [run_timed([exe, "word", str(folder), "--out", str(workdir / f"out_word_{n}"), "--no-pdf"])
+            for _ in range(rounds)]
+    print(f"  distribute {_spread(dist)} s ({n / _med(dist):,.0f} parks/s); word (check + documents) {_spread(word)} s "
+          f"({n / _med(word):,.0f} returns/s)")
+
+
 def make_corpus(folder: Path, n: int) -> None:
     global _FORMS
     have = len(list(folder.glob("*.xlsx"))) if folder.exists() else 0
@@ -190,6 +220,13 @@ def floor(files: list[Path]) -> float:
     with mp.get_context("fork").Pool(CPUS) as pool:
         pool.map(_floor_one, [str(f) for f in files], chunksize=50)
     return time.perf_counter() - t
+
+
+def floor_process(folder: Path, tight: bool) -> float:
+    """The floor as a whole process (interpreter start-up included, as for the command): benchmarks/floor.py."""
+    return run_timed([sys.executable, str(Path(__file__).with_name("floor.py")), str(folder)]
+                     + (["--tight"] if tight else []))
+
 
 
 # ---- 2. the naive baseline -----------------------------------------------------------------------------
@@ -303,6 +340,8 @@ def main() -> None:
     ap.add_argument("--naive-sample", type=int, default=300, help="files timed for the naive baseline")
     ap.add_argument("--shared", type=int, default=5000, help="returns of the shared-enterprise case (0: skip it)")
     ap.add_argument("--incremental", type=int, default=1000, help="returns of the ledger's re-check case (0: skip it)")
+    ap.add_argument("--others", type=int, default=1000, help="parks and returns for distribute and word (0: skip)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per N (median, min and max)")
     args = ap.parse_args()
     # the command installed beside this interpreter (a version manager's shim would add its own start-up)
     here = Path(sys.executable).with_name("consolidator")
@@ -311,35 +350,64 @@ def main() -> None:
         shared_case(args.workdir, exe, args.shared)
     if args.incremental:
         incremental_case(args.workdir, exe, args.incremental)
+    if args.others:
+        other_commands_case(args.workdir, exe, args.others, args.rounds)
     rows = []
     for n in args.n:
         print(f"N = {n}")
-        folder = args.workdir / f"returns_{n}"
-        make_corpus(folder, n)
-        files = sorted(folder.glob("*.xlsx"))
-        t_floor = min(floor(files) for _ in range(3))
-        sample = files[: min(len(files), args.naive_sample)]
-        t_naive = naive(sample) * len(files) / len(sample)
-        out = args.workdir / f"out_{n}"
+        rows.append(measure(args, exe, n))
+    print()
+    print(f"Machine: {CPUS} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; Python {sys.version.split()[0]}; "
+          f"medians of {args.rounds} interleaved rounds (min–max)")
+    print()
+    print("| N | floor, whole process (s) | tight floor (s) | check + report (s) | check returns/s | check ÷ tight floor "
+          "| check peak memory (MB) | KB a return beyond the smallest N | summarize (s) | summarize returns/s | summarize peak (MB) "
+          "| naive (returns/s) | report opens (s) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    base = rows[0]
+    for r in rows:  # memory a return: the growth from the smallest N, per return added
+        r["per_return"] = ((r["mem_check"] - base["mem_check"]) * 1024 / (r["n"] - base["n"])) if r is not base else 0
+    for r in rows:
+        print(" | ".join([f"| {r['n']:,}", _spread(r["floor"]), _spread(r["tight"]), _spread(r["check"]),
+                          f"{r['n'] / _med(r['check']):,.0f}", f"{_med(r['check']) / _med(r['tight']):.2f}",
+                          f"{r['mem_check']:,.0f}", f"{r['per_return']:,.0f}", _spread(r["summarize"]),
+                          f"{r['n'] / _med(r['summarize']):,.0f}", f"{r['mem_sum']:,.0f}", f"{r['naive']:,.1f}",
+                          "n/a" if r["opened"] is None else f"{r['opened']:.2f}"]) + " |")
+
+
+def _med(xs: list[float]) -> float:
+    import statistics
+
+    return statistics.median(xs)
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{_med(xs):.2f} ({min(xs):.2f}–{max(xs):.2f})"
+
+
+def measure(args, exe: str, n: int) -> dict:
+    """Floor (whole process, all parts and only the needed ones), check and summarize, run interleaved in
+    `rounds` rounds so that a slower moment of the machine falls on all of them; then peak memory once each."""
+    folder = args.workdir / f"returns_{n}"
+    make_corpus(folder, n)
+    files = sorted(folder.glob("*.xlsx"))
+    out = args.workdir / f"out_{n}"
+    times: dict[str, list[float]] = {"floor": [], "tight": [], "check": [], "summarize": []}
+    for _ in range(args.rounds):
+        times["floor"].append(floor_process(folder, tight=False))
+        times["tight"].append(floor_process(folder, tight=True))
         shutil.rmtree(out, ignore_errors=True)
-        t_check, mem_check = run_measured([exe, "check", str(folder), "--out", str(out)], repeat=3 if n <= 1000 else 1)
-        t_sum, mem_sum = run_measured([exe, "summarize", str(folder), "--out", str(out)])
-        opened = report_open_time(out / "report.html")
-        rows.append((n, n / t_floor, n / t_naive, n / t_check, t_check / t_floor, t_naive / t_check, mem_check,
-                     n / t_sum, mem_sum, opened))
-        print(f"  floor {t_floor:.1f} s, naive {t_naive:.1f} s{' (extrapolated)' if len(sample) < n else ''}, "
-              f"check {t_check:.1f} s ({mem_check:.0f} MB), summarize {t_sum:.1f} s ({mem_sum:.0f} MB), "
-              f"report opens in {opened if opened is None else round(opened, 2)} s")
-    print()
-    print(f"Machine: {CPUS} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; Python {sys.version.split()[0]}")
-    print()
-    print("| N | floor (returns/s) | naive (returns/s) | check + report (returns/s) | check ÷ floor (time) "
-          "| × faster than naive | check peak memory (MB) | summarize (returns/s) | summarize peak memory (MB) "
-          "| report opens in Chromium (s) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for n, fl, nv, ck, ratio, speed, mem, sm, smem, op in rows:
-        print(f"| {n:,} | {fl:,.0f} | {nv:,.1f} | {ck:,.0f} | {ratio:.2f} | {speed:,.0f} | {mem:,.0f} | {sm:,.0f} "
-              f"| {smem:,.0f} | {'n/a' if op is None else f'{op:.2f}'} |")
+        times["check"].append(run_timed([exe, "check", str(folder), "--out", str(out)]))
+        times["summarize"].append(run_timed([exe, "summarize", str(folder), "--out", str(out)]))
+    mem_check = run_peak_memory([exe, "check", str(folder), "--out", str(out)])
+    mem_sum = run_peak_memory([exe, "summarize", str(folder), "--out", str(out)])
+    sample = files[: min(len(files), args.naive_sample)]
+    t_naive = naive(sample) * len(files) / len(sample)
+    opened = report_open_time(out / "report.html")
+    print(f"  floor {_spread(times['floor'])} s, tight {_spread(times['tight'])} s, check {_spread(times['check'])} s "
+          f"({mem_check:.0f} MB), summarize {_spread(times['summarize'])} s ({mem_sum:.0f} MB)")
+    return {"n": n, **times, "mem_check": mem_check, "mem_sum": mem_sum,
+            "naive": n / t_naive, "opened": opened}
 
 
 if __name__ == "__main__":
