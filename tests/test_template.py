@@ -83,8 +83,9 @@ def test_computed_cells_hold_live_formulas_and_are_locked(forms, built):
             sheet, coord = layout.cells[f.id]
             cell = wb[sheet][coord]
             assert isinstance(cell.value, str) and cell.value.startswith("=IF("), f.id
-            for name in f.formula.names:
-                assert field_name(name) in cell.value
+            for name in f.formula.names:  # each part as the checker reads it (write/template/calc.py)
+                used = [f"{p}_{name}" for p in ("num", "calc", "txt") if f"{p}_{name}" in cell.value]
+                assert used and all(n in wb.defined_names for n in used), (f.id, name)
             assert cell.protection.locked is not False
 
 
@@ -159,7 +160,7 @@ def test_personal_copy_is_filled_locked_and_identified(forms):
 def test_prints_on_a4(built):
     for wb, _ in built.values():
         for ws in wb.worksheets:
-            if ws.title == META_SHEET:
+            if ws.sheet_state != "visible":
                 continue
             assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # "9" is A4
             assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
@@ -169,7 +170,7 @@ def test_prints_on_a4(built):
 def test_list_sheet_prints_only_filled_rows(forms):
     data = workbook_bytes(forms["green_safety"])
     xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml").decode()
-    area = re.search(r'<definedName name="_xlnm.Print_Area" localSheetId="5">([^<]*)<', xml).group(1)
+    area = re.search(r'<definedName name="_xlnm.Print_Area" localSheetId="4">([^<]*)<', xml).group(1)
     assert area.startswith("OFFSET('企业清单'!$A$1") and "lst_name" in area
 
 
@@ -180,4 +181,55 @@ def test_template_opens_in_openpyxl_with_every_sheet(forms):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["填写说明", "封面及承诺声明", "一、基本信息", "二、创新实践概述", "三、发展情况", "企业清单", META_SHEET]
+    # in the order they print: the form's cover first, the workbook's own manual after the form
+    assert wb.sheetnames == ["封面及承诺声明", "一、基本信息", "二、创新实践概述", "三、发展情况", "企业清单", "填写说明",
+                             META_SHEET, "_calc"]
+
+
+def _nesting(formula: str) -> int:
+    depth = deepest = 0
+    quoted = False
+    for ch in formula:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def test_formulas_stay_within_excel_limits(built):
+    """Excel refuses a formula over 8,192 characters or with more than 64 levels of nesting (LibreOffice
+    would take it): every cell formula and every conditional format of the templates stays within."""
+    for wb, _ in built.values():
+        formulas = [(ws.title, c.coordinate, c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                    if isinstance(c.value, str) and c.value.startswith("=")]
+        formulas += [(ws.title, str(cf.sqref), f) for ws in wb.worksheets for cf in ws.conditional_formatting
+                     for rule in cf.rules for f in rule.formula]
+        assert formulas
+        too_long = [(s, c, len(f)) for s, c, f in formulas if len(f) > 8192]
+        too_deep = [(s, c, _nesting(f)) for s, c, f in formulas if _nesting(f) > 64]
+        assert too_long == [] and too_deep == []
+
+
+def test_the_sheets_show_their_checks_and_counts_on_screen(forms, built):
+    """At 100 % zoom: 校验提示 starts about 650 px right (A-F are about 83 Excel units), 三、发展情况 keeps its
+    year header in view, the enterprise list's counts stand above the list, and the list has a 情况说明
+    column under a name of its own (lst_note) for the park's reasons."""
+    from consolidator.rules.layout import COL_CHECK, WIDTHS
+
+    assert sum(WIDTHS[c] for c in range(1, COL_CHECK)) <= 85
+    for cid, (wb, layout) in built.items():
+        dev = wb["三、发展情况"]
+        assert dev.freeze_panes == "A3" and dev["C2"].value == f"{forms[cid].years[0]}年"
+        lst = wb["企业清单"]
+        lay = layout.enterprise_list
+        counts = [p for p in lay.sheet.places if p.kind == "category"]
+        assert counts and all(p.row < lay.header and p.col == 1 for p in counts)
+        assert lst.cell(row=counts[0].row, column=4).value.startswith("=IF(")
+        (sheet, ref), = wb.defined_names["lst_note"].destinations
+        assert sheet == "企业清单" and ref == f"${lay.note_letter}${lay.first}:${lay.note_letter}${lay.last}"
+        assert lst.cell(row=lay.header, column=len(lay.letters) + 1).value.startswith("情况说明")
+        for ws in wb.worksheets:
+            if ws.sheet_state == "visible":
+                assert ws.page_setup.blackAndWhite, ws.title

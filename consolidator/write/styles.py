@@ -1,7 +1,8 @@
 """What every workbook we write shares: fonts, fills, borders, protection, and how wide and tall text is.
 
-Severity colours are the checker's: red for an error (强制性), orange for a warning (核实性), in the
-template's in-sheet warnings, the annotated copy and the summary alike.
+Severity colours are the checker's, one fixed palette: red for an error (强制性), orange for a warning
+(核实性), green for a return that passed, in the template's in-sheet checks and 校验提示, the annotated copy
+and the summary alike.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ FONT_HEAD = "黑体"
 HEAD_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
 INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")  # cells a person fills in
 DERIVED_FILL = PatternFill("solid", start_color="E7E6E6", end_color="E7E6E6")  # computed or given cells
-ERROR_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
-WARNING_FILL = PatternFill("solid", start_color="FFD8A8", end_color="FFD8A8")
+# the palette: text and fill of an error (red), a warning (orange), a pass (green)
+ERROR_COLOR, ERROR_BG = "C00000", "FFC7CE"
+WARNING_COLOR, WARNING_BG = "C65911", "FFD8A8"
+PASSED_COLOR, PASSED_BG = "375623", "C6EFCE"
+ERROR_FILL = PatternFill("solid", start_color=ERROR_BG, end_color=ERROR_BG)
+WARNING_FILL = PatternFill("solid", start_color=WARNING_BG, end_color=WARNING_BG)
+PASSED_FILL = PatternFill("solid", start_color=PASSED_BG, end_color=PASSED_BG)
 # the same colours as conditional formats (a differential style's fill is its background colour)
-ERROR_STYLE = DifferentialStyle(fill=PatternFill(bgColor="FFC7CE", fill_type="solid"), font=Font(color="9C0006"))
-WARN_STYLE = DifferentialStyle(fill=PatternFill(bgColor="FFD8A8", fill_type="solid"), font=Font(color="833C0B"))
+ERROR_STYLE = DifferentialStyle(fill=PatternFill(bgColor=ERROR_BG, fill_type="solid"), font=Font(color="9C0006"))
+WARN_STYLE = DifferentialStyle(fill=PatternFill(bgColor=WARNING_BG, fill_type="solid"), font=Font(color="833C0B"))
 
 THIN = Side(style="thin", color="808080")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

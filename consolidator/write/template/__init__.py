@@ -3,16 +3,18 @@
 Everything in the workbook comes from the Form: the sheets and their order, every label, hint and
 footnote, the input cells, the live formulas of computed indicators, the drop-downs and number
 validation, the conditional formatting that turns a cell red (强制性) or orange (核实性) while the
-park types, and the 校验提示 column that says why.
+park types, and the 校验提示 column that says why — the checker's own findings, evaluated on the cells
+as the checker reads them (tests/test_sheet_agreement.py compares the two cell by cell).
 
-Where each thing stands is the form's layout (rules/layout.py, pure, which the reader shares); this
-package writes it and adds styles, formulas, checks and protection:
+Where each thing stands, and how it prints, is the form's layout (rules/layout.py, pure, which the reader
+shares); this package writes it and adds styles, formulas, checks and protection:
 
   build.py            the parts in the order they are built
   common.py           what the parts share: the build's state, names, number formats, page setup
-  sheets.py           the form sheets: titles, paragraphs, labels, headers, value cells
-  checks.py           in-sheet checks: conditional formatting, the 校验提示 column, data validation
-  enterprise_list.py  the enterprise list sheet and its live counts
+  sheets.py           the form sheets: titles, paragraphs, labels, headers, value cells, printed lines
+  calc.py             the very hidden _calc sheet: every cell read as the checker reads it
+  checks.py           in-sheet checks: conditional formatting, the 校验提示 column, ☑/☐, data validation
+  enterprise_list.py  the enterprise list sheet, its live counts and its 情况说明 column
   identity.py         the hidden _meta sheet, custom properties, defined names
   package.py          bytes (byte-stable zip), filled copies, the template files
 

@@ -15,7 +15,7 @@ from ...expr.excel import string_literal
 from ...rules import Field, Form
 from ...rules.layout import Layout
 from ...rules.workbook import LIST_PREFIX, NAME_PREFIX
-from ..styles import BORDER, FONT_HEAD, HEAD_FILL
+from ..styles import BORDER, FONT_HEAD
 
 
 @dataclass
@@ -26,7 +26,10 @@ class Check:
     condition: str  # Excel formula, TRUE when the problem is present
     message: str
     severity: str  # error | warning
-    note: str | None = None  # the 情况说明 name that silences a warning
+    note: str | None = None  # the 情况说明 field whose reason silences a warning
+    code: str = ""  # the checker's finding code (a rule's id) this check stands for
+    fid: str = ""  # the field the checker reports it on
+    detail: str = ""  # an Excel text expression shown after the message (what the check found)
 
 
 @dataclass
@@ -38,10 +41,24 @@ class Build:
     layout: Layout
     wb: Workbook = field(default_factory=Workbook)
     row_checks: dict[tuple[str, int], list[Check]] = field(default_factory=dict)  # (sheet, row) -> checks
+    needs_reason: dict[str, str] = field(default_factory=dict)  # 情况说明 field -> when a warning asks for it
+    shaded: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> input | derived -> ranges
+    calc: object = None  # the helper sheet's writer (write/template/calc.py: Calc)
 
-    # the callbacks through which a compiled expression becomes an Excel formula
+    # the callbacks through which a compiled expression becomes an Excel formula: a field as the checker
+    # reads it (write/template/calc.py), never the raw cell
     def ref(self, fid: str) -> str:
-        return field_name(fid)
+        """The value the checker judges: a number or date as read, a computed indicator as recomputed
+        (what the cell holds where its parts are missing), a text as read."""
+        f = self.form.fields[fid]
+        if f.is_numeric:
+            return f"eff_{fid}" if f.is_derived else f"num_{fid}"
+        return f"num_{fid}" if f.type == "date" else f"txt_{fid}"
+
+    def ref_calc(self, fid: str) -> str:
+        """A part of a footnote formula: its parts as read, computed parts recomputed."""
+        f = self.form.fields[fid]
+        return f"calc_{fid}" if f.is_derived and f.is_numeric else self.ref(fid)
 
     def is_text(self, fid: str) -> bool:
         return not (self.form.fields[fid].is_numeric or self.form.fields[fid].type == "date")
@@ -77,11 +94,10 @@ def number_format(f: Field) -> str:
 
 
 def header_cell(ws: Worksheet, row: int, col: int, text: str, *, color: str | None = None):
-    """A table header: bold, centred, shaded, bordered."""
+    """A table header: bold, centred, bordered (not shaded: the printed form has no fill colours)."""
     c = ws.cell(row=row, column=col, value=text)
     c.font = Font(name=FONT_HEAD, size=11, bold=True, color=color)
     c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    c.fill = HEAD_FILL
     c.border = BORDER
     return c
 
@@ -107,18 +123,22 @@ def protect_sheet(ws: Worksheet, list_sheet: bool = False) -> None:
     p.selectUnlockedCells = False
 
 
-def print_setup(ws: Worksheet, form: Form, area: str | None, title_rows: str | None = None) -> None:
+def print_setup(ws: Worksheet, form: Form, area: str | list[str] | None, title_rows: str | None = None) -> None:
+    """A4, fitted to the page's width (the form sheets are laid out to fit without shrinking, see
+    rules/layout.py), in black and white: Excel and WPS then print no fill colours (the yellow input
+    cells, the colours of the checks), only the text and the borders."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.page_setup.blackAndWhite = True
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if area:
         ws.print_area = area
     if title_rows:
         ws.print_title_rows = title_rows
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.75
     ws.oddHeader.left.text = f"{form.title}（{form.category_name}）"
     ws.oddHeader.left.size = 9

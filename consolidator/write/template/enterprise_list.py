@@ -1,8 +1,11 @@
-"""The enterprise list sheet: one row per enterprise and category.
+"""The enterprise list sheet: the live counts at the top, then one row per enterprise and category.
 
-The input columns are styled as columns (unlocked, yellow, text format so that 18-digit codes stay
-text), not cell by cell, so a park can use as many rows as it needs and an empty list costs nothing;
-row problems show by conditional formatting, the counts beside the list compare live with section 三.
+The input columns are styled as columns (unlocked, text format so that 18-digit codes stay text), not
+cell by cell, so a park can use as many rows as it needs and an empty list costs nothing; row problems
+show by conditional formatting, the counts above the list compare live with section 三 (visible when
+the sheet opens). Beside the list's own columns stands a 情况说明 column (defined name `lst_note`), where a
+park explains a warning on its row (an enterprise also listed by another park, a 小巨人 missing from the
+provincial list); the checker does not read it yet.
 """
 
 from __future__ import annotations
@@ -35,25 +38,32 @@ def list_sheet(b: Build) -> None:
     ws = b.wb.create_sheet(lay.sheet.title)
     ws.sheet_view.showGridLines = False
     places = {kind: [p for p in lay.sheet.places if p.kind == kind]
-              for kind in ("list_title", "list_hint", "list_header", "count_header", "category")}
+              for kind in ("list_title", "list_hint", "list_header", "list_note_header", "count_header", "category")}
+    ncols = len(lay.sheet.widths)
     _columns(ws, lay)
     _title_rows(ws, lay, places["list_title"][0], places["list_hint"][0])
+    for row in range(places["list_hint"][0].row + 1, lay.header + 1):  # the counts and the header: locked
+        for c in range(1, ncols + 1):
+            ws.cell(row=row, column=c).protection = LOCKED
     for row, height in lay.sheet.heights.items():
         ws.row_dimensions[row].height = height
-    for p in places["list_header"]:
+    for p in places["list_header"] + places["list_note_header"]:
         header_cell(ws, p.row, p.col, p.text).protection = LOCKED
-    for cid, letter in lay.letters.items():
+    names = {LIST_PREFIX + cid: letter for cid, letter in lay.letters.items()}
+    names[LIST_PREFIX + "note"] = lay.note_letter
+    for name, letter in names.items():
         rng = f"{quote_sheetname(ws.title)}!${letter}${lay.first}:${letter}${lay.last}"
-        b.wb.defined_names[LIST_PREFIX + cid] = DefinedName(LIST_PREFIX + cid, attr_text=rng)
+        b.wb.defined_names[name] = DefinedName(name, attr_text=rng)
     _row_problems(b, ws, lay)
     for p in places["count_header"]:
-        header_cell(ws, p.row, p.col, p.text)
+        header_cell(ws, p.row, p.col, p.text).protection = LOCKED
     _counts(b, ws, places["category"])
     _category_dropdown(ws, lay, places["category"], b.form.enterprise_list.column("category"))
-    ws.freeze_panes = f"A{lay.first}"
+    ws.conditional_formatting.add(f"A{lay.first}:{get_column_letter(ncols)}{lay.last}", FormulaRule(
+        formula=["NOT(complete)"], fill=PatternFill(bgColor=INPUT_FILL.start_color.rgb[-6:], fill_type="solid")))
     protect_sheet(ws, list_sheet=True)
     print_setup(ws, b.form, None, title_rows=f"{lay.header}:{lay.header}")
-    _print_to_last_filled_row(b, ws, lay)
+    _print_to_last_filled_row(b, ws, lay, ncols)
     ws.page_setup.orientation = "landscape"
 
 
@@ -62,11 +72,9 @@ def _columns(ws: Worksheet, lay: ListLayout) -> None:
     for col, width in lay.sheet.widths.items():
         dim = ws.column_dimensions[get_column_letter(col)]
         dim.width = width
-        if col <= len(lay.letters):
-            dim.protection = UNLOCKED
-            dim.fill = INPUT_FILL
-            dim.font = Font(name=FONT_BODY, size=11)
-            dim.number_format = "@"
+        dim.protection = UNLOCKED
+        dim.font = Font(name=FONT_BODY, size=11)
+        dim.number_format = "@"
 
 
 def _title_rows(ws: Worksheet, lay: ListLayout, title: Place, hint: Place) -> None:
@@ -76,12 +84,11 @@ def _title_rows(ws: Worksheet, lay: ListLayout, title: Place, hint: Place) -> No
     t.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.merge_cells(start_row=hint.row, start_column=hint.col, end_row=hint.end_row, end_column=hint.end_col)
     h = ws.cell(row=hint.row, column=hint.col, value=hint.text)
-    h.font = Font(name=FONT_BODY, size=9, color="595959")
+    h.font = Font(name=FONT_BODY, size=10, color="404040")
     h.alignment = Alignment(wrap_text=True, vertical="center")
     for r in (title.row, hint.row):  # the title rows stay locked although their columns are not
-        for c in range(1, len(lay.letters) + 1):
+        for c in range(1, len(lay.sheet.widths) + 1):
             ws.cell(row=r, column=c).protection = LOCKED
-            ws.cell(row=r, column=c).fill = PatternFill(fill_type=None)
 
 
 def _row_problems(b: Build, ws: Worksheet, lay: ListLayout) -> None:
@@ -127,14 +134,16 @@ def _counts(b: Build, ws: Worksheet, categories: list[Place]) -> None:
         for x in L:
             ws[f"{x}{r}"].border = BORDER
             ws[f"{x}{r}"].font = Font(name=FONT_BODY, size=11)
+            ws[f"{x}{r}"].protection = LOCKED
+        ws[f"{L[0]}{r}"].alignment = Alignment(wrap_text=True, vertical="center")
         ws.conditional_formatting.add(f"{L[3]}{r}", FormulaRule(formula=[f'{L[3]}{r}="不一致"'], stopIfTrue=True,
                                                                 fill=ERROR_STYLE.fill, font=ERROR_STYLE.font))
 
 
 def _category_dropdown(ws: Worksheet, lay: ListLayout, categories: list[Place], column: str) -> None:
-    """The category column's drop-down, fed from the category labels beside the list."""
+    """The category column's drop-down, fed from the category labels of the counts."""
     col = get_column_letter(lay.count_col)
-    dv = DataValidation(type="list", formula1=f"${col}${lay.first}:${col}${lay.first + len(categories) - 1}",
+    dv = DataValidation(type="list", formula1=f"${col}${categories[0].row}:${col}${categories[-1].row}",
                         allow_blank=True)
     dv.error, dv.errorTitle, dv.showErrorMessage = "请从下拉列表中选择企业类别", "填写有误", True
     ws.add_data_validation(dv)
@@ -142,11 +151,11 @@ def _category_dropdown(ws: Worksheet, lay: ListLayout, categories: list[Place], 
     dv.add(f"{cat}{lay.first}:{cat}{lay.last}")
 
 
-def _print_to_last_filled_row(b: Build, ws: Worksheet, lay: ListLayout) -> None:
+def _print_to_last_filled_row(b: Build, ws: Worksheet, lay: ListLayout, ncols: int) -> None:
     """A formula print area that stops at the last filled row (Excel and WPS honour it)."""
     header = lay.header
     name = f"{LIST_PREFIX}{b.form.enterprise_list.column('name')}"
     last_filled = f"IFERROR(LOOKUP(2,1/(LEN({name})>0),ROW({name})),{header})"
     ws.defined_names.add(DefinedName(
         "_xlnm.Print_Area", localSheetId=b.wb.sheetnames.index(ws.title),
-        attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{len(lay.letters)})"))
+        attr_text=f"OFFSET({quote_sheetname(ws.title)}!$A$1,0,0,MAX({header},{last_filled}),{ncols})"))
