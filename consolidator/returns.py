@@ -70,6 +70,7 @@ class EnterpriseRows:
     columns: dict[str, list] = field(default_factory=dict)
     normalised: bool = False
     repetitive: tuple[str, ...] = ()  # normalised columns of few distinct texts, which share() pools
+    notes: dict[int, str] = field(default_factory=dict)  # worksheet row -> the row's 情况说明, where one is written
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -51,3 +51,19 @@ def explain(ret: CheckedReturn, form: Form) -> None:
     ret.findings = out
 
 
+
+
+def explain_list(ret: CheckedReturn) -> None:
+    """A warning on an enterprise-list row whose 情况说明 gives a reason is explained, as on the form's rows."""
+    notes = ret.raw.enterprises.notes
+    if not notes:
+        return
+    sheet = ret.raw.enterprises.sheet
+    out = []
+    for f in ret.findings:
+        m = re.fullmatch(r"[A-Z]+(\d+)", f.cell or "") if f.severity == WARNING and f.sheet == sheet else None
+        note = notes.get(int(m.group(1))) if m else None
+        if note and is_explanation(note):
+            f = replace(f, severity=EXPLAINED, message=f.message + f"（已说明：{note}）")
+        out.append(f)
+    ret.findings = out

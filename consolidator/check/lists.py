@@ -17,6 +17,7 @@ from ..findings import WARNING, Finding, make_finding
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
 from .checks import RowCheck, format_check
+from .explain import explain_list
 from .results import CheckedReturn
 from .schema import validate
 
@@ -135,7 +136,10 @@ def check_lists(lists: pd.DataFrame, current: dict[int, CheckedReturn],
     _schema_findings(lists, failures, current, form.enterprise_list, form.rules_dir)
     key = form.enterprise_list.column("key")
     bad_code = set(failures.loc[(failures["check"] == "format_uscc") & (failures["column"] == key), "index"].tolist())
-    return _across_rows(lists, bad_code, current, form.enterprise_list)
+    shared = _across_rows(lists, bad_code, current, form.enterprise_list)
+    for ret in current.values():  # a list row's 情况说明 explains its warnings
+        explain_list(ret)
+    return shared
 
 
 def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedReturn],

@@ -374,6 +374,8 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
     sheet = next(iter(cols.values()))[0]
     out = ret.enterprises
     out.sheet, out.letters = sheet, {cid: column_letter(c) for cid, (_, c) in cols.items()}
+    note = _split_ref(names.get(LIST_PREFIX + "note", ""))  # the row's 情况说明 (templates since 2026-12)
+    note_col = _rc(note[1].split(":")[0])[1] - 1 if note and note[0] == sheet else None
     out.columns = {cid: [] for cid in cols}
     index = [(out.columns[cid], c - 1) for cid, (_, c) in cols.items()]
     rows = grid.rows(sheet)
@@ -385,3 +387,5 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
         out.rows.append(r)
         for (column, _), v in zip(index, values):
             column.append(v)
+        if note_col is not None and note_col < len(line) and str(line[note_col]).strip():
+            out.notes[r] = str(line[note_col]).strip()
