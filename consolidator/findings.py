@@ -154,6 +154,11 @@ _CODES = [
 ]
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 
+# One root cause (check/cascade.py): a rule failing for several fields against one common field is one
+# finding on the common field, under the rule's own code; its message lists the fields it contradicts.
+CASCADE_MESSAGE = ("“{label}”为{value}，与以下{count}项不符：{items}。{message}"
+                   "请先核对“{label}”，再核对以上各项。")
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -22,6 +22,7 @@ from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Form
+from .cascade import group_cascades
 from .checks import learn
 from .explain import explain
 from .failures import by_return, findings_of
@@ -59,6 +60,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
     batch_findings = roster_findings(checked, roster, forms)
+    group_cascades(checked)  # one finding on the cell that causes many
     for ret in checked:
         if not ret.status:
             _conclude(ret)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..expr.describe import describe_expected, number_of
 from ..expr.text import char_count
 from ..findings import WARNING, Finding, display, make_finding
 from ..rules.formats import industry_problem, uscc_problem
@@ -60,7 +61,7 @@ def _plausible(c: Failure) -> dict:
 def _max_chars(c: Failure) -> dict:
     text, limit = c.text, c.field.max_chars
     return dict(count=char_count(text), limit=limit, value=text[:40] + ("…" if len(text) > 40 else ""),
-                expected=f"≤{limit}字")
+                expected=f"不超过{limit}字")
 
 
 def _headings(c: Failure) -> dict:
@@ -100,11 +101,21 @@ DETAILS: dict[str, Callable[[Failure], dict]] = {
 }
 
 
+def row_values(frame: pd.DataFrame, index) -> Callable:
+    """value_of(node) for describe_expected: an expression's number on one row of a frame (NaN when none)."""
+    columns = frame.columns
+
+    def get(name: str):
+        return frame.at[index, name] if name in columns else None
+
+    return lambda node: number_of(node, get)
+
+
 def _rule_finding(c: Failure, rule: Rule, form: Form) -> Finding:
     values = "，".join(f"{form.fields[n].display_label}={display(c.ret.values.get(n))}"
                       for n in rule.check.names if n in form.fields)
-    expected = rule.check.describe(lambda n: form.fields[n].display_label,
-                                   lambda cid: form.enterprise_list.category(cid).label)
+    expected = describe_expected(rule.check.tree, c.field.id, lambda n: form.fields[n].display_label,
+                                 lambda cid: form.enterprise_list.category(cid).label, row_values(c.frame, c.ret_index))
     return Finding(code=rule.id, severity=rule.severity, message=rule.message, value=values, expected=expected,
                    **c.ret.locate(c.field))
 

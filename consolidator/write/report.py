@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
+import os
+import re
 from importlib import resources
 
 import jinja2
 
 from ..check.history import History, histories
-from ..check.results import STATUSES, BatchResult
+from ..check.results import (
+    STATUS_ERRORS,
+    STATUS_MISSING,
+    STATUS_SUPERSEDED,
+    STATUS_UNREADABLE,
+    STATUS_WARNINGS,
+    STATUSES,
+    BatchResult,
+    CheckedReturn,
+    ParkStatus,
+)
 from ..findings import (
     CATALOGUE,
     COLUMNS_ZH,
@@ -25,7 +38,10 @@ from ..findings import (
     SEVERITY_ORDER,
     SEVERITY_ZH,
     Finding,
+    display,
 )
+from ..rules.model import Form, Rule
+from .status import ACTIONS, NOT_RECEIVED
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,8 +56,13 @@ def _json_for_script(data) -> str:
 
 
 def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
+    """Everything the page shows, as JSON-ready data (park text stays data: the page puts it on screen as
+    text). The parks come in the roster's order, each with what the office must do next (`todo`)."""
     missing = {f.park: f for f in result.findings if f.code == "not_submitted"}
     history = histories(result)
+    forms = {id(r.form): r.form for r in result.returns if r.form is not None}
+    titles = rule_titles(list(forms.values()))
+    roster = any(p.park is not None for p in result.parks)
     parks = []
     for p in result.parks:
         files = []
@@ -50,31 +71,157 @@ def report_data(result: BatchResult, *, title: str, source: str, generated: dt.d
                 "file": r.file, "status": r.status, "superseded_by": r.superseded_by or "",
                 "date": r.fill_date.isoformat() if r.fill_date else "",
                 "counts": r.counts(),
-                "findings": [[f.severity, f.code, f.sheet, f.cell, f.label, f.value, f.expected, f.message]
+                "findings": [[f.severity, f.code, _sheet(r, f), f.cell, f.label, f.value, f.expected, f.message]
                              for f in r.findings],
             })
         batch = [missing[p.name]] if p.name in missing and not p.files else []
+        kind = _kind(p, roster)
         parks.append({
-            "name": p.name, "city": p.city, "category": p.category, "status": p.status,
-            "id": p.park.park_id if p.park else "", "files": files,
+            "name": p.name, "city": p.city, "category": p.category, "status": p.status, "kind": kind,
+            "id": p.park.park_id if p.park else "", "files": files, "contact": _contact(p),
             "extra": [[f.severity, f.code, "", "", "", f.value, f.expected, f.message] for f in batch],
             "history": _history_data(history[p.key]) if p.key in history else None,
+            "todo": _todo(p, kind),
         })
-    by_code: dict[str, list] = {}
+    by_code: dict[str, dict] = {}
     for f in result.findings:
-        entry = by_code.setdefault(f.code, [f.code, _title(f), f.severity, 0])
-        entry[3] += 1
-    counts = result.status_counts()
+        entry = by_code.setdefault(f.code, {s: 0 for s in SEVERITY_ORDER})
+        entry[f.severity] += 1
+        if f.code not in titles:
+            titles[f.code] = _title(f)
     return {
         "title": title, "source": source, "generated": generated.strftime("%Y-%m-%d %H:%M"),
         "files": len(result.returns), "skipped": [[f.file, f.message] for f in result.skipped],
-        "parks": parks, "statuses": [[s, counts[s]] for s in STATUSES],
-        "rules": sorted(by_code.values(), key=lambda e: (SEVERITY_ORDER[e[2]], -e[3])),
+        "parks": parks, "statuses": [[s, n] for s, n in _status_counts(result, parks).items()],
+        "roster": roster, "titles": titles,
+        "rules": sorted(([code, titles[code], [n[s] for s in SEVERITY_ORDER]] for code, n in by_code.items()),
+                        key=lambda e: tuple(-n for n in e[2])),
         # enterprises listed by several parks: each once, with its parks (the findings only count them)
         "shared": [[code, name, [r.park_name or r.file for r in rets]]
                    for code, name, rets in result.shared_enterprises()],
         "severities": [[k, v] for k, v in SEVERITY_ZH.items()],
     }
+
+
+# whose a park entry is: a park of the roster (or, without one, a park its return names), a park its return
+# names that the roster lacks, or a file no park could be found for
+ROSTER, OUTSIDE, UNKNOWN = "roster", "outside", "unknown"
+# what the office does next about a park (as `consolidator status` says it), most urgent first
+TODO = {STATUS_MISSING: ACTIONS[NOT_RECEIVED], **{s: ACTIONS[s] for s in (STATUS_UNREADABLE, STATUS_ERRORS,
+                                                                           STATUS_WARNINGS)}}
+TODO_OUTSIDE = (5, "核对名单：确属应报园区的补入名单，名称写法不同的请园区改正")
+TODO_UNKNOWN = (6, "查看文件：找不到所属园区")
+
+
+def _kind(p: ParkStatus, roster: bool) -> str:
+    if p.key.startswith("file:"):
+        return UNKNOWN
+    return OUTSIDE if roster and p.park is None else ROSTER
+
+
+def _todo(p: ParkStatus, kind: str) -> list | None:
+    """[order, what to do] for a park the office must act on, None for one that needs nothing."""
+    if kind == UNKNOWN:
+        return list(TODO_UNKNOWN)
+    if kind == OUTSIDE:
+        return list(TODO_OUTSIDE)
+    return list(TODO[p.status]) if p.status in TODO else None
+
+
+def _status_counts(result: BatchResult, parks: list[dict]) -> dict[str, int]:
+    """Parks by status, counting only the roster's parks (all named parks when there is no roster); the
+    superseded count is of files."""
+    counts = {s: 0 for s in STATUSES}
+    for p in parks:
+        if p["kind"] == ROSTER:
+            counts[p["status"]] += 1
+    counts[STATUS_SUPERSEDED] = sum(r.status == STATUS_SUPERSEDED for r in result.returns)
+    return counts
+
+
+def _contact(p: ParkStatus) -> list[str]:
+    """[name, phone, e-mail]: the roster's contact and address; the phone (the roster has none), and for a
+    park outside the roster all three, from the contact block of its return."""
+    ret = p.current or next((r for r in p.files if r.form is not None), None)
+    typed = _return_contact(ret) if ret is not None else ["", "", ""]
+    if p.park is None:
+        return typed
+    return [p.park.contact or typed[0], typed[1], p.park.email or typed[2]]
+
+
+def _return_contact(ret: CheckedReturn) -> list[str]:
+    """[name, phone, e-mail] as the return gives them."""
+    if ret.form is None:
+        return ["", "", ""]
+    return [display(ret.values.get(fid)) if fid else "" for fid in _contact_fields(ret.form)]
+
+
+@functools.lru_cache(maxsize=None)
+def _contact_fields(form: Form) -> tuple[str | None, str | None, str | None]:
+    """The fields of a form's contact block (the block named 联系人, else the last block with a phone
+    number): its name, phone and e-mail field ids (None where it has none)."""
+    phones = [f for f in form.fields.values() if f.format == "phone"]
+    if not phones:
+        return None, None, None
+    titled = [f.block for f in phones if "联系人" in (form.block(f.block).title or "")]
+    block = titled[0] if titled else phones[-1].block
+    mine = [f for f in form.fields.values() if f.block == block]
+    name = next((f.id for f in mine if f.type == "text" and not f.format), None)
+    email = next((f.id for f in mine if f.format == "email"), None)
+    return name, next(f.id for f in mine if f.format == "phone"), email
+
+
+@functools.lru_cache(maxsize=None)
+def _sheet_titles(form: Form) -> dict[str, str]:
+    return {s.id: s.title for s in form.sheets}
+
+
+def _sheet(ret: CheckedReturn, f: Finding) -> str:
+    """The sheet as the park named it, with the form's name where the park's differs: "Sheet3（一、基本信息）"."""
+    if not f.sheet or ret.form is None:
+        return f.sheet
+    form = ret.form
+    if f.field in form.fields:
+        official = _sheet_titles(form).get(form.fields[f.field].sheet, "")
+    elif f.sheet == ret.raw.enterprises.sheet:
+        official = form.enterprise_list.sheet_title
+    else:
+        official = ""
+    return f"{f.sheet}（{official}）" if official and official != f.sheet else f.sheet
+
+
+_WORDS = {"year": "各", "prev_year": "上"}  # 2025年 -> 各年; with the previous year: 当年 ... 上年
+
+
+def rule_titles(forms: list[Form]) -> dict[str, str]:
+    """A title per cross-field rule, said for all its repetitions (not one year's): "各年利润率超出…",
+    "当年营业收入与上年相比…", "第2、3个主导产业已填写…"."""
+    by_id: dict[str, list[Rule]] = {}
+    for form in forms:
+        for r in form.rules:
+            by_id.setdefault(r.id, []).append(r)
+    return {rid: _rule_title(rules) for rid, rules in by_id.items()}
+
+
+def _rule_title(rules: list[Rule]) -> str:
+    messages = list(dict.fromkeys(r.message for r in rules))
+    if len(messages) > 1:
+        keys = {k for r in rules for k, _ in r.bindings}
+        values = {k: list(dict.fromkeys(str(v) for r in rules for kk, v in r.bindings if kk == k)) for k in keys}
+        words = {k: ("当" if k == "year" and "prev_year" in keys else _WORDS.get(k) or "、".join(values[k]))
+                 for k in keys}
+        said = []
+        for r in rules:
+            text = r.message
+            for k, v in r.bindings:
+                text = re.sub(rf"(?<!\d){re.escape(str(v))}(?!\d)", words[k], text)
+            said.append(text)
+        messages = list(dict.fromkeys(said))
+    if len(messages) > 1:  # the repetitions differ in words the bindings do not give: keep what they share
+        head = os.path.commonprefix(messages)
+        tail = os.path.commonprefix([m[len(head):][::-1] for m in messages])[::-1]
+        messages = [head + "各类" + tail]
+    return messages[0].rstrip("。")
 
 
 def _history_data(h: History) -> dict:

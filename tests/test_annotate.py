@@ -1,0 +1,176 @@
+"""The annotated copy sent back to a park (write/annotate.py), opened as Excel would: 问题清单 first with a
+link per problem, problem cells coloured by severity and commented beside the cell, the reasons printed,
+and the original untouched."""
+
+import hashlib
+import io
+import re
+import warnings
+import zipfile
+
+import openpyxl
+import pytest
+
+from consolidator.check.batch import check_batch
+from consolidator.findings import ERROR, WARNING
+from consolidator.mail.compose import DEFAULT_TEMPLATES
+from consolidator.mail.plan import plan_feedback
+from consolidator.read.roster import Park
+from consolidator.write.annotate import LIST_SHEET, annotate
+from consolidator.write.styles import ERROR_FILL, WARNING_FILL
+from consolidator.write.template import filled_workbook_bytes
+
+from .conftest import layout_of, raw_return, sample
+
+PARK = Park("P1", "甲园区", "江苏省苏州市", "工业园区", "green_safety", "王伟", "p1@x.cn", 2)
+
+
+@pytest.fixture(scope="module")
+def case(forms, tmp_path_factory):
+    """A return with errors (an overwritten formula, a bad e-mail, all enterprises 1: a cascade) and a
+    warning, sent through the feedback as the office does it."""
+    form = forms["green_safety"]
+    s = sample(form, 17, park_name=PARK.name)
+    s.values["total_enterprises"] = 1
+    s.values["contact_email"] = "wang#park.cn"
+    s.values["lead_revenue_2025"] = s.values["revenue_2025"] * 0.2  # under 30%: a warning
+    path = tmp_path_factory.mktemp("annotate") / "甲园区.xlsx"
+
+    def overwrite(wb, layout):  # a number typed over the formula cell
+        sheet, coord = layout.cells["tax_per_mu_2025"]
+        wb[sheet][coord] = 551.03
+
+    path.write_bytes(filled_workbook_bytes(form, s.values, s.enterprises, edit=overwrite))
+    values = dict(s.values, tax_per_mu_2025=551.03)
+    raw = raw_return(form, values, s.enterprises, file=path.name, park_id="P1")
+    raw.source.path = path
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = check_batch([raw], forms, [PARK])
+    (out,), _ = plan_feedback(result, forms, DEFAULT_TEMPLATES, {"office": "省工信厅"})
+    (name, data), = out.attachments
+    return {"form": form, "path": path, "before": before, "findings": result.returns[0].findings,
+            "data": data, "name": name, "mail": out}
+
+
+def _open(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def _problems(case):
+    return [f for f in case["findings"] if f.severity in (ERROR, WARNING)]
+
+
+def test_the_original_stays_untouched(case):
+    assert hashlib.sha256(case["path"].read_bytes()).hexdigest() == case["before"]
+    assert LIST_SHEET not in _open(case["path"].read_bytes()).sheetnames
+    assert case["name"].endswith("_问题标注.xlsx")
+
+
+def test_problem_list_comes_first_and_links_every_problem_to_its_cell(case):
+    wb = _open(case["data"])
+    assert wb.sheetnames[0] == LIST_SHEET and wb.active.title == LIST_SHEET
+    assert wb.sheetnames[1:] == _open(case["path"].read_bytes()).sheetnames
+    ws = wb[LIST_SHEET]
+    assert [c.value for c in ws[3]] == ["序号", "类型", "位置", "栏目", "填写内容", "应为", "问题说明", "怎么改"]
+    rows = list(ws.iter_rows(min_row=4))
+    problems = _problems(case)
+    assert len(rows) == len(problems)
+    assert {r[6].value for r in rows} == {f.message for f in problems}
+    for r in rows:
+        f = next(f for f in problems if f.message == r[6].value)
+        assert r[1].value == ("错误" if f.severity == ERROR else "需要核实")
+        if f.cell:
+            link = r[2].hyperlink
+            sheet, cell = re.fullmatch(r"'(.+)'!([A-Z]+\d+)", link.location).groups()
+            assert sheet == f.sheet and sheet in wb.sheetnames
+            assert cell == f.cell or cell in wb[sheet].merged_cells  # a merged cell: its first cell
+    cascade = next(f for f in problems if f.field == "total_enterprises" and f.code == "count_le_total")
+    row = next(r for r in rows if r[6].value == cascade.message)
+    sheet, coord = layout_of(case["form"]).cells["total_enterprises"]
+    assert row[2].hyperlink.location == f"'{sheet}'!{coord}"
+
+
+def _fill(cell):
+    return cell.fill.fgColor.rgb[-6:] if cell.fill is not None and cell.fill.fill_type == "solid" else None
+
+
+def test_fills_follow_the_checkers_severity(case):
+    wb = _open(case["data"])
+    worst = {}
+    for f in _problems(case):
+        if f.cell:
+            key = (f.sheet, f.cell)
+            worst[key] = ERROR if ERROR in (worst.get(key), f.severity) else f.severity
+    assert ERROR in worst.values() and WARNING in worst.values()
+    for (sheet, coord), severity in worst.items():
+        ws = wb[sheet]
+        cell = ws[coord]
+        want = ERROR_FILL if severity == ERROR else WARNING_FILL
+        assert _fill(cell) == want.fgColor.rgb[-6:], (sheet, coord, severity)
+        # no conditional format of the return paints over it
+        assert not [cf for cf in ws.conditional_formatting for rng in cf.sqref.ranges if coord in rng]
+    formula = next(f for f in _problems(case) if f.code == "formula_mismatch" and f.field == "tax_per_mu_2025")
+    assert formula.severity == ERROR and _fill(wb[formula.sheet][formula.cell]) == ERROR_FILL.fgColor.rgb[-6:]
+    # the cell that causes the cascade is the one marked
+    sheet, coord = layout_of(case["form"]).cells["total_enterprises"]
+    assert _fill(wb[sheet][coord]) == ERROR_FILL.fgColor.rgb[-6:] and wb[sheet][coord].comment is not None
+    # the list's 类型 column says it in the same colours
+    for r in wb[LIST_SHEET].iter_rows(min_row=4):
+        assert _fill(r[1]) == (ERROR_FILL if r[1].value == "错误" else WARNING_FILL).fgColor.rgb[-6:]
+
+
+def _shapes(data):
+    """(row, column, anchor, style) of every comment box of the copy."""
+    out = []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.endswith(".vml"):
+                for shape in z.read(name).decode("utf-8").split("<v:shape ")[1:]:
+                    style = re.search(r'style="([^"]+)"', shape).group(1)
+                    anchor = [int(x) for x in re.search(r"<x:Anchor>([^<]+)</x:Anchor>", shape).group(1).split(",")]
+                    row, col = (int(re.search(rf"<x:{t}>(\d+)</x:{t}>", shape).group(1)) for t in ("Row", "Column"))
+                    out.append((row, col, anchor, style))
+    return out
+
+
+def test_comments_are_placed_beside_their_cells_and_sized_to_their_text(case):
+    wb = _open(case["data"])
+    commented = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
+    shapes = _shapes(case["data"])
+    assert len(shapes) == len(commented) >= 3
+    positions = set()
+    for row, col, (left_col, _, top_row, _, right_col, _, bottom_row, _), style in shapes:
+        assert left_col >= col + 1 and top_row == row  # right of its cell, level with it
+        assert right_col > left_col and bottom_row >= top_row
+        positions.add((left_col, top_row))
+        assert "margin-left:59.25pt;margin-top:1.5pt" not in style  # openpyxl's one place for all
+    assert len(positions) == len(shapes)
+    for sheet, coord in commented:
+        assert wb[sheet][coord].comment.text.startswith(("【错误】", "【需要核实】"))
+    heights = {float(re.search(r"height:([\d.]+)pt", s[3]).group(1)) for s in shapes}
+    assert len(heights) > 1  # a longer reason gets a taller box
+
+
+def test_the_reasons_print(case):
+    wb = _open(case["data"])
+    ws = wb[LIST_SHEET]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows == "$3:$3" or ws.print_title_rows == "3:3"
+    assert ws.print_area
+    marked = {f.sheet for f in _problems(case) if f.cell}
+    for name in marked:
+        assert wb[name].page_setup.cellComments == "atEnd"
+
+
+def test_the_mail_and_the_copy_agree(case):
+    body = case["mail"].body
+    wb = _open(case["data"])
+    rows = list(wb[LIST_SHEET].iter_rows(min_row=4, values_only=True))
+    assert sum("错误" == r[1] for r in rows) == sum(f.severity == ERROR for f in _problems(case))
+    assert body.count("该类企业数量不能大于全部企业数量") == 1
+
+
+def test_a_file_that_is_not_a_workbook_gets_no_copy():
+    assert annotate(b"not a workbook", []) is None
