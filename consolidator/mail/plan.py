@@ -54,6 +54,31 @@ def plan_distribute(parks: list[Park], forms: dict[str, Form], templates, option
     return out
 
 
+def _annotated(result: BatchResult, workers: int | None = None) -> dict[int, bytes | None]:
+    """The annotated copy of every current return with problems (id of the return -> bytes), made on all cores:
+    loading and saving a return through openpyxl is most of a feedback run."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_all_start_methods, get_context
+
+    rets = [s.current for s in result.parks if s.park is not None and s.current is not None
+            and s.status in (STATUS_ERRORS, STATUS_WARNINGS) and _problem_rows(s.current.findings)]
+    jobs = [(r.raw.source.read_bytes(), r.findings) for r in rets]
+    n = min(workers or os.cpu_count() or 1, max(1, len(jobs) // 8))
+    if n <= 1:
+        copies = [_annotate_job(j) for j in jobs]
+    else:
+        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(n, mp_context=get_context(method)) as pool:
+            copies = list(pool.map(_annotate_job, jobs, chunksize=4))
+    return {id(r): c for r, c in zip(rets, copies)}
+
+
+def _annotate_job(job: tuple) -> bytes | None:
+    data, findings = job
+    return annotate(data, findings)
+
+
 def _not_yet(park: Park, options: dict) -> str:
     """Why a park that sent nothing gets no reminder today (empty: it gets one). With the ledger: not before
     `remind_after` days after its distribution, and at most once every `remind_every` days."""
@@ -101,6 +126,7 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
     skipped: list[tuple[str, str]] = []
     today = options.get("round") or dt.date.today().isoformat()
     history = histories(result)
+    annotated_copies = _annotated(result)
     for status in result.parks:
         park = status.park
         if park is None:
@@ -138,7 +164,7 @@ def plan_feedback(result: BatchResult, forms: dict[str, Form], templates,
                                 file_sha256=hashlib.sha256(data).hexdigest()))
             continue
         assert status.status in (STATUS_ERRORS, STATUS_WARNINGS)
-        annotated = annotate(data, ret.findings)
+        annotated = annotated_copies.get(id(ret))
         name = safe_filename(f"{park.name}_问题标注", ".xlsx")
         subject, body = render(templates, "feedback_problems", file=ret.file, problems=problems,
                                errors=sum(p["severity"] == "错误" for p in problems),
