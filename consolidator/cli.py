@@ -241,6 +241,7 @@ def _none_found(result, returns_dir: Path) -> None:
         raise SystemExit(EXIT_NO_RETURNS)
 
 
+# Long because it is the command's whole story: where the key goes, the two workbooks, what was left out.
 @cli.command(**HELP)
 @_help_option
 @click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
@@ -248,47 +249,79 @@ def _none_found(result, returns_dir: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
 @click.option("--include-errors", is_flag=True, help="有错误的报送也计入合计（在表中标明）。")
-@click.option("--blind", is_flag=True, help="评审表隐去园区名称、填写单位和联系人，按编号排列；编号对照表另存。")
+@click.option("--include-unlisted", is_flag=True,
+              help="不在园区名单中的园区的报送也计入合计并列入评审表（默认不计入，在汇总表“报送情况”中列明）。")
+@click.option("--blind", is_flag=True, help="评审表隐去园区名称、填写单位、联系人和所在地区，按编号排列；编号对照表另存。")
+@click.option("--show-region", is_flag=True,
+              help="与 --blind 一起用：评审表仍显示所在地区（默认不显示：一个城市只有一个园区时，地区就能认出园区）。")
+@click.option("--key-out", type=click.Path(file_okay=False, path_type=Path),
+              help="与 --blind 一起用：评审编号对照表所在的文件夹，默认为输出目录旁边的“<输出目录名>_评审编号对照表”"
+                   "（不能在输出目录中：评审表要交给专家）。")
 @click.option("--word", "with_word", is_flag=True,
               help="同时为专家生成每份计入报送的 Word 表单（“专家评审材料”文件夹；与 --blind 一起用时同样隐去并按编号命名）。")
 @rules_option
 @ledger_option
-def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, include_errors: bool, blind: bool,
-              with_word: bool, rules_dir: Path, ledger: Path | None):
+def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, include_errors: bool,
+              include_unlisted: bool, blind: bool, show_region: bool, key_out: Path | None, with_word: bool,
+              rules_dir: Path, ledger: Path | None):
     """检查全部报送表格并生成全省汇总表（summary.xlsx）和专家评审表（evaluation.xlsx）。
 
-    默认只把没有错误的报送计入合计，有错误的报送列出状态但不计入；--include-errors 则一并计入并标明。
+    默认只把名单中园区没有错误的报送计入合计和评审表，有错误的、名单外的报送列出状态但不计入；
+    --include-errors、--include-unlisted 则一并计入并标明。--blind 的编号对照表不放在输出目录中。
 
     \b
     示例：
         consolidator summarize 报送文件 --roster 园区名单.csv
         consolidator summarize 报送文件 --roster 园区名单.csv --blind
+        consolidator summarize 报送文件 --roster 园区名单.csv --blind --key-out 保密文件夹
     """
+    from .pipeline import is_inside
+
     forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
-    with OutputSet(out_dir) as out, _ledger(ledger) as book:  # claimed before the returns are read
+    if key_out is not None and not blind:
+        raise click.UsageError("--key-out 只与 --blind 一起使用（不隐去园区名称时没有编号对照表）")
+    key_dir = None
+    if blind:  # the key never goes where the experts' workbook is
+        here = out_dir.resolve()
+        key_dir = key_out or here.parent / f"{here.name}_评审编号对照表"
+        if is_inside(key_dir, out_dir) or is_inside(key_dir, returns_dir):
+            raise click.UsageError(f"评审编号对照表的文件夹 {key_dir} 不能在输出目录 {out_dir}（评审表所在的文件夹，"
+                                   "要交给专家）或报送文件夹中，请用 --key-out 指定别的文件夹")
+    keys_out = OutputSet(key_dir) if key_dir is not None else contextlib.nullcontext()
+    with OutputSet(out_dir) as out, keys_out as keys, _ledger(ledger) as book:  # claimed before the returns are read
         result = _checked_batch(returns_dir, forms, parks, False, release=True, ledger=book,
                                 preload=("consolidator.write.evaluation", "consolidator.write.summary"))
         from .write.evaluation import build_evaluation
-        from .write.summary import build_summary, included
+        from .write.summary import build_summary, counted_returns, included, unlisted
         from .write.xlsx import TextGuard, workbook_to_bytes
 
         guard = TextGuard()
-        evaluation, key = build_evaluation(included(result, include_errors), forms, blind=blind, guard=guard)
+        rets = counted_returns(result, include_errors, include_unlisted)
+        evaluation, key = build_evaluation(rets, forms, blind=blind, show_region=show_region, guard=guard)
         result.findings.extend(guard.findings)  # reported in the summary's 问题清单
-        summary, _ = build_summary(result, forms, include_errors=include_errors)
+        summary, _ = build_summary(result, forms, include_errors=include_errors, include_unlisted=include_unlisted)
         out.add("summary.xlsx", workbook_to_bytes(summary))
         out.add("evaluation.xlsx", workbook_to_bytes(evaluation))
         if key is not None:
-            out.add("评审编号对照表.xlsx", workbook_to_bytes(key))
+            keys.add("评审编号对照表.xlsx", workbook_to_bytes(key))
         if with_word:
-            written_docs = _expert_documents(result, included(result, include_errors), blind, out_dir)
+            written_docs = _expert_documents(result, rets, blind, out_dir)
         written = out.commit()
+        key_written = keys.commit() if key is not None else []
     counts = result.status_counts()
-    n = len(included(result, include_errors))
-    say(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {n} 个；"
+    say(f"共读取 {len(result.returns)} 个文件；计入合计的园区 {len(rets)} 个；"
                + "，".join(f"{k} {v}" for k, v in counts.items()) + "。")
+    outside = [r for r in included(result, include_errors) if unlisted(r)]
+    if outside:
+        names = "、".join(printable(r.park_name or r.file) for r in outside)
+        say(f"不在园区名单中的园区 {len(outside)} 个（{names}）" + ("已按要求计入合计和评审表。" if include_unlisted else
+            "未计入合计、未列入评审表，见 summary.xlsx 的“报送情况”；确属应报园区的请补入名单，或加 --include-unlisted。"))
     for path in written:
-        say(f"已生成：{path}")
+        say(f"已生成：{printable(path)}")
+    if blind:
+        say("评审表已隐去园区名称、填写单位和联系人" + ("，仍显示所在地区。" if show_region else "，也未显示所在地区（--show-region 可显示）。"))
+    for path in key_written:
+        say(f"评审编号对照表（保密，请另行保管，不要交给专家）：{printable(path)}")
     if with_word:
         say(f"专家评审材料（Word 表单）{len(written_docs)} 份：{printable(out_dir / '专家评审材料')}")
     _none_found(result, returns_dir)

@@ -85,7 +85,11 @@ def test_city_and_province_totals_match_an_independent_sum(batch, forms):
     assert len(rets) == len(CITIES) - 1
     want = independent_totals(rets, form.years)
     got = {row["城市"]: row for row in rows}
-    assert set(got) == set(want)
+    # 南京's only return has errors: the city is listed all the same, with nothing counted
+    assert set(got) == set(want) | {"江苏省南京市"}
+    assert (got["江苏省南京市"]["园区数"], got["江苏省南京市"]["未计入园区数"], got["江苏省南京市"]["未计入原因"]) == (0, 1, "有错误 1")
+    assert got["江苏省南京市"][form.fields["revenue_2025"].display_label] is None
+    assert got[PROVINCE]["未计入园区数"] == 1
     checked = 0
     for city, t in want.items():
         row = got[city]
@@ -135,7 +139,7 @@ def test_park_text_stays_text_and_problems_are_reported(batch, forms):
     ws = wb["汇总"]
     hr = header_row(ws, "序号")
     headers = [c.value for c in ws[hr]]
-    col = headers.index("创新实践名称") + 1
+    col = headers.index("创新实践名称（二、创新实践概述）") + 1
     row = next(r for r in range(hr + 1, ws.max_row + 1) if ws.cell(row=r, column=2).value == "汇总园区4")
     c = ws.cell(row=row, column=col)
     assert c.value == '=HYPERLINK("http://evil","点我")' and c.data_type == "s" and c.hyperlink is None
@@ -315,3 +319,56 @@ def test_a_park_name_with_characters_no_workbook_holds(forms, bad):
         assert bad not in text and bad not in "".join(back.sheetnames)
     assert "坏名园区" in books[1].sheetnames[1]
     assert "text_cleaned" in [f.code for f in guard.findings + extra]
+
+
+def test_a_roster_city_with_nothing_counted_is_listed_and_a_park_outside_the_roster_left_out(forms):
+    """With a roster: the city whose park sent nothing is in 分市统计 with its 未计入; the park outside the
+    roster is listed but not counted (nor given to the experts) unless the office asks for it."""
+    from consolidator.read.roster import Park
+    from consolidator.write.summary import counted_returns
+
+    g = forms["green_safety"]
+    samples = [sample(g, 400 + i, park_name=f"名单园区{i}", province_city="江苏省苏州市") for i in range(2)]
+    outside = sample(g, 410, park_name="名单外园区", province_city="江苏省宿迁市")
+    roster = [Park(f"P{i}", f"名单园区{i}", "江苏省苏州市", "工业园区", "green_safety", "", "", i + 2) for i in range(2)]
+    roster.append(Park("P9", "未报园区", "江苏省扬州市", "邗江区", "green_safety", "", "", 9))
+    raws = [raw_return(g, s.values, s.enterprises, file=f"{s.values['park_name']}.xlsx") for s in [*samples, outside]]
+    result = check_batch(raws, forms, roster)
+    assert [r.park_name for r in counted_returns(result)] == ["名单园区0", "名单园区1"]
+    assert len(counted_returns(result, include_unlisted=True)) == 3
+    wb, _ = summary_book(result, forms)
+    city = {r["城市"]: r for r in table(wb["分市统计"], header_row(wb["分市统计"], "城市"))}
+    assert (city["江苏省苏州市"]["园区数"], city["江苏省苏州市"]["未计入园区数"]) == (2, 0)
+    assert (city["江苏省扬州市"]["园区数"], city["江苏省扬州市"]["未计入原因"]) == (0, "未提交 1")
+    assert (city["江苏省宿迁市"]["园区数"], city["江苏省宿迁市"]["未计入原因"]) == (0, "不在名单中 1")
+    assert city[PROVINCE]["园区数"] == 2 and city[PROVINCE]["未计入园区数"] == 2
+    status = {r["园区名称"]: r for r in table(wb["报送情况"], header_row(wb["报送情况"], "园区名称"))}
+    assert (status["名单外园区"]["计入合计"], status["名单外园区"]["未计入原因"]) == ("否", "不在名单中")
+    assert "名单外园区（名单外园区.xlsx）" in wb["报送情况"]["A1"].value
+    wb, _ = summary_book(result, forms, include_unlisted=True)
+    city = {r["城市"]: r for r in table(wb["分市统计"], header_row(wb["分市统计"], "城市"))}
+    assert city[PROVINCE]["园区数"] == 3 and city["江苏省宿迁市"]["园区数"] == 1
+
+
+def test_page_breaks_keep_a_heading_with_what_follows():
+    from consolidator.write.evaluation import page_breaks
+
+    assert page_breaks([100.0] * 10, set(), 350) == [3, 6, 9]
+    # row 3 is a heading: it goes to the next page with row 4
+    assert page_breaks([100.0] * 10, {3}, 350) == [2, 5, 8]
+    # a run of kept rows longer than a page is broken all the same
+    assert page_breaks([100.0] * 6, {1, 2, 3, 4, 5}, 350) == [3]
+
+
+def test_blind_workbook_hides_the_region_unless_asked(batch, forms):
+    rets = included(batch, False)
+    region = f"所在地区：{rets[0].city}"
+
+    def texts(wb):
+        return all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+
+    assert region in texts(build_evaluation(rets, forms)[0])
+    hidden = texts(build_evaluation(rets, forms, blind=True)[0])
+    assert "所在地区：" not in hidden and "所在地区也未显示" in hidden
+    shown = texts(build_evaluation(rets, forms, blind=True, show_region=True)[0])
+    assert region in shown and "所在地区仍然显示" in shown

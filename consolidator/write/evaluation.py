@@ -5,7 +5,13 @@ the key indicators with their three-year trend, the land and enterprise figures,
 block, the park's introduction and the full report laid out to be read, then the scoring block with the
 criteria and weights. The overview collects every sheet's scores by formula and ranks the parks. With
 blind=True the fields of evaluation.identifying (the park's name, the filling unit, every contact) are
-hidden, also inside the texts, and the parks are numbered; the key goes into a separate workbook.
+hidden, also inside the texts, and the parks are numbered; the key goes into a separate workbook. The
+park's region (所在地区) is not shown then either, unless asked (show_region): a park alone in its city is
+known by it.
+
+Each park sheet is paginated here: its rows have known heights, a page break goes where a page is full
+(a heading stays with what follows it, the scoring block stays on one page), and the footer says
+"第 1 页，共 2 页" of the park's own pages (&N counts the pages of the whole workbook when it is printed).
 """
 
 from __future__ import annotations
@@ -21,15 +27,31 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 
 from ..check.results import CheckedReturn
 from ..rules import Form
 from ..rules.model import EvaluationSection
 from .styles import BORDER, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
-from .xlsx import TextGuard, cell, set_text, sheet_title
+from .xlsx import (
+    TextGuard,
+    cell,
+    column_pt,
+    page_body_pt,
+    print_setup,
+    set_text,
+    sheet_title,
+)
 
 WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
 PAGE_UNITS = sum(WIDTHS)
+ROW_PT = 15.0  # a row without a height of its own (Excel's default height; LibreOffice's is lower)
+# The rows one A4 portrait page holds: fitted to the page's width, the sheet prints at about 92 % in Excel
+# (LibreOffice: 87 %); with 3 % to spare a page never needs a break of its own, so the count in the footer holds.
+FIT_SCALE = min(1.0, page_body_pt("portrait")[0] / sum(column_pt(w) for w in WIDTHS))
+PAGE_PT = page_body_pt("portrait")[1] / FIT_SCALE * 0.97
+CHUNK_PT = 200  # the tallest row of a long text
+SHORT_PARAGRAPH = 30  # characters
 REDACTED = "〔已隐去〕"
 TITLE = Font(name="黑体", size=15, bold=True)
 H2 = Font(name="黑体", size=12, bold=True)
@@ -91,10 +113,13 @@ class _Sheet:
         self.ws, self.guard, self.ret, self.redact = ws, guard, ret, redact
         self.styles = styles  # shared by the sheets of one workbook
         self._row, self.written, self.pending = 1, 0, {}
+        self.heights: dict[int, float] = {}
+        self.keep: set[int] = set()  # rows that stay on the page of the row below them
+        self.footer = ""  # before the page count: "E01　"
         for i, w in enumerate(WIDTHS, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
         # written with the sheet's first row: set before it
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        print_setup(ws, orientation="portrait")
         ws.sheet_view.showGridLines = False
 
     @property
@@ -107,23 +132,44 @@ class _Sheet:
             self.flush()
         self._row = value
 
+    def _height(self, r: int) -> None:
+        """Row r gets a height of its own (the default where none was set), and it is noted for the pages."""
+        dim = self.ws.row_dimensions[r]
+        if dim.height is None:
+            dim.height = ROW_PT
+        self.heights[r] = dim.height
+
     def flush(self) -> None:
         if not self.pending:
             return
         while self.written < self._row - 1:
+            self._height(self.written + 1)
             self.ws.append([])
             self.written += 1
+        self._height(self._row)
         self.ws.append([self.pending.get(col) for col in range(1, max(self.pending) + 1)])
         self.written += 1
         self.pending = {}
 
-    def finish(self) -> None:
+    def keep_together(self, first: int, last: int) -> None:
+        """Rows first..last print on one page (when they fit on one)."""
+        self.keep.update(range(first, last))
+
+    def finish(self) -> int:
+        """Write the last row, the page breaks and the footer, and close the sheet; returns its pages."""
         self.flush()
+        heights = [self.heights.get(r, ROW_PT) for r in range(1, self.written + 1)]
+        breaks = page_breaks(heights, self.keep, PAGE_PT)
+        for r in breaks:
+            self.ws.row_breaks.append(Break(id=r))
+        self.ws.oddFooter.center.text = f"{self.footer}第 &P 页，共 {len(breaks) + 1} 页"
         self.ws.close()
         # written to the sheet's part file by close(); nothing reads them again
         self.ws.row_dimensions.clear()
         self.ws.merged_cells.ranges.clear()
         self.ws.data_validations.dataValidation.clear()
+        self.ws.row_breaks.brk.clear()
+        return len(breaks) + 1
 
     def text(self, value, label=""):
         value = self.redact(value)
@@ -173,16 +219,39 @@ class _Sheet:
 
     def heading(self, text):
         self.row += 1
+        self.keep.add(self.row)
         self.merged(text, font=H2, height=22)
 
     def paragraphs(self, text, label):
-        """Long text, one row per paragraph (and per ~400pt of it: Excel caps a row's height)."""
+        """Long text, one row per paragraph and per ~13 lines of it (a row cannot be split across pages:
+        a page then ends at most that much short). A short paragraph (a heading of the report: 一、背景介绍)
+        stays on the page of what follows it."""
         for para in str(self.text(text or "", label)).split("\n"):
             para = para.strip()
             if not para:
                 continue
-            for chunk in _chunks(para, PAGE_UNITS):
+            if len(para) <= SHORT_PARAGRAPH:
+                self.keep.add(self.row)
+            for chunk in _chunks(para, PAGE_UNITS, CHUNK_PT):
                 self.merged(chunk, label=label)
+
+
+def page_breaks(heights: list[float], keep: set[int], capacity: float) -> list[int]:
+    """The rows (1-based) after which a page ends: a page holds rows of at most `capacity` pt, and a row in
+    `keep` stays on the page of the row below it (unless a run of such rows is longer than a page)."""
+    breaks, start, used = [], 1, 0.0
+    for r, h in enumerate(heights, start=1):
+        if used + h > capacity and r > start:
+            end = r - 1
+            while end >= start and end in keep:
+                end -= 1
+            if end < start:
+                end = r - 1
+            breaks.append(end)
+            start = end + 1
+            used = sum(heights[start - 1:r - 1])
+        used += h
+    return breaks
 
 
 def _chunks(text: str, width_units: float, max_pt: float = 380) -> list[str]:
@@ -245,6 +314,7 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
     for i, h in enumerate(heads[:5], start=1):
         s.put(i, h, font=HEAD10, fill=HEAD_FILL, align=CENTERED_WRAP)
     s.merge(5, 6)
+    s.keep.add(s.row)
     s.row += 1
     for fam in (fam for bid in section.blocks for fam in form.block(bid).families):
         members = [form.fields[fid] for fid in form.families[fam]]
@@ -272,16 +342,18 @@ def _blocks_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         return
     s.heading(section.title)
     for k in range(0, len(pairs), 2):
+        heights = [30.0]
         for j, f in enumerate(pairs[k:k + 2]):
             col = 1 + j * 3
             s.put(col, f.display_label, font=LABEL, fill=HEAD_FILL)
             s.merge(col + 1, col + 2)
             s.put(col + 1, v.get(f.id), fmt=_fmt(f) if f.is_numeric else None,
                   align=(RIGHT if f.is_numeric else LEFT))
-        s.ws.row_dimensions[s.row].height = max(30, *(rows_height(f.display_label, WIDTHS[0], 10)
-                                                      for f in pairs[k:k + 2]))
+            heights.append(rows_height(f.display_label, WIDTHS[col - 1], 10))  # in its own column's width
+        s.ws.row_dimensions[s.row].height = max(heights)
         s.row += 1
     for f in texts:
+        s.keep.add(s.row)
         s.merged(f.display_label, font=HEAD11)
         s.paragraphs(v.get(f.id), f.display_label)
 
@@ -294,6 +366,7 @@ def _text_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
 def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[str, str]:
     """The criteria with open score cells (limited to each weight) and the total; criterion id -> cell."""
     ev, ws = form.evaluation, s.ws
+    start = s.row + 1
     s.heading(section.title)
     if ev.instructions:
         s.merged(ev.instructions, font=SMALL)
@@ -328,6 +401,7 @@ def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[
     cells["total"] = total.coordinate
     s.row += 2
     s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24)
+    s.keep_together(start, s.row - 1)
     ws.conditional_formatting.add(f"E{first}:E{last}", FormulaRule(
         formula=[f"AND(ISNUMBER(E{first}),E{first}>D{first})"], fill=PatternFill(bgColor="FFC7CE", fill_type="solid")))
     return cells
@@ -337,26 +411,22 @@ SECTIONS = {"rows": _rows_section, "years": _years_section, "blocks": _blocks_se
             "scoring": _scoring_section}
 
 
-def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool) -> dict[str, str]:
+def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool, show_region: bool = False) -> dict[str, str]:
     """Fill one park's sheet with the sections of rules/common.yaml (evaluation.sections); returns
     criterion id -> score cell ("D40") and "total" -> the total's cell."""
     ret, ws = entry.ret, s.ws
     s.merged(form.evaluation.title, font=TITLE, height=28, align=CENTERED)
     who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
-    s.merged(f"{who}　类别：{form.category_name}　所在地区：{ret.city}", font=SMALL)
+    region = f"　所在地区：{ret.city}" if show_region or not blind else ""
+    s.merged(f"{who}　类别：{form.category_name}{region}", font=SMALL)
     cells: dict[str, str] = {}
     for section in form.evaluation.sections:
         cells.update(SECTIONS[section.show](s, section, form) or {})
     ws.protection.sheet = True
     ws.protection.formatRows = False
     ws.protection.formatColumns = False
-    ws.page_setup.paperSize = "9"
-    ws.page_setup.orientation = "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.print_area = f"A1:F{s.row}"
-    ws.oddFooter.center.text = f"{entry.number}　第 &P 页，共 &N 页"
-    ws.oddFooter.center.size = 9
+    ws.print_area = f"A1:F{s.row - 1}"
+    s.footer = f"{entry.number}　"
     return cells
 
 
@@ -385,16 +455,14 @@ class _Overview:
         self.practice = form.fields[form.roles["practice_name"]].label
         heads = ["评审编号"] + ([] if blind else ["园区名称"]) + ["类别", self.practice] + \
             [f"{c.label}（{c.weight:g}分）" for c in self.criteria] + ["总分", "排名"]
-        widths = [10] + ([30] if not blind else []) + [20, 44] + [12] * len(self.criteria) + [10, 8]
+        self.widths = [10] + ([30] if not blind else []) + [20, 50] + [14] * len(self.criteria) + [10, 8]
         ws = self.ws
-        for i, w in enumerate(widths, start=1):
+        for i, w in enumerate(self.widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
         ws.freeze_panes = "B2"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = "9"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        print_setup(ws, title_rows="1:1", footer="&A　第 &P 页")
+        # the headers wrap: their row gets its height here (LibreOffice does not fit rows to wrapped text)
+        ws.row_dimensions[1].height = max(rows_height(h, w, 11) for h, w in zip(heads, self.widths))
         ws.append([cell(ws, h, font=HEAD11, fill=HEAD_FILL, alignment=CENTERED_WRAP) for h in heads])
         self.text_proto, self.formula_proto = WriteOnlyCell(ws), WriteOnlyCell(ws)
         self.text_proto.border = self.formula_proto.border = BORDER
@@ -416,12 +484,29 @@ class _Overview:
             if isinstance(c.value, str):
                 c.data_type = "s"
             out.append(c)
+        practice = out[len(row) - 1].value or ""
+        self.ws.row_dimensions[r].height = max(ROW_PT, rows_height(str(practice), self.widths[len(row) - 1]))
         for ref in [cells[crit.id] for crit in self.criteria] + [cells["total"]]:
             ref = f"{quote_sheetname(e.sheet)}!{ref}"
             out.append(self.styled(self.formula_proto, f'=IF({ref}="","",{ref})'))
         tl = get_column_letter(len(out))
         out.append(self.styled(self.formula_proto, f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${self.last}),"")'))
         self.ws.append(out)
+
+    def note(self, text: str) -> None:
+        """A line below the table (the rows above are the parks, which the formulas count on)."""
+        ws, r = self.ws, self.last + 2
+        ws.append([])
+        ws.merged_cells.ranges.add(CellRange(f"A{r}:{get_column_letter(len(self.widths))}{r}"))
+        ws.row_dimensions[r].height = rows_height(text, sum(self.widths), 10)
+        ws.append([cell(ws, text, font=SMALL, border=None, alignment=WRAP_TOP)])
+
+
+def blind_note(show_region: bool) -> str:
+    """What the overview of a blind workbook says about what it hides."""
+    region = "所在地区仍然显示" if show_region else "所在地区也未显示（一个城市只有一个园区时，地区就能认出园区）"
+    return ("本评审表为盲评用：已隐去园区名称、填写单位和联系人（报告等文字中出现的也已隐去），园区按评审编号排列；"
+            f"{region}。评审编号对照表另存，不随本表交给专家。")
 
 
 def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
@@ -443,8 +528,9 @@ def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
 
 
 def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
-                     guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
-    """The panel's workbook and, when blind, the key from numbers to parks."""
+                     show_region: bool = False, guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
+    """The panel's workbook and, when blind, the key from numbers to parks (to be kept apart from the
+    workbook). A blind workbook shows the parks' region only when show_region."""
     guard = guard or TextGuard()
     wb = Workbook(write_only=True)
     overview = _Overview(wb, next(iter(forms.values())), blind, len(rets), guard)
@@ -453,7 +539,9 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
     for r, e in enumerate(entries, start=2):
         redact = _redactor(e.ret) if blind else (lambda t: t)
         s = _Sheet(wb.create_sheet(e.sheet), guard, e.ret, redact, styles)
-        cells = _park_sheet(s, e, e.ret.form, blind)
+        cells = _park_sheet(s, e, e.ret.form, blind, show_region)
         s.finish()
         overview.add(r, e, redact, cells)
+    if blind:
+        overview.note(blind_note(show_region))
     return wb, (_key_workbook(entries, guard) if blind else None)
