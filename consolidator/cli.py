@@ -597,10 +597,11 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”（工作区中为“检查结果”）；文件写在其中的“Word表单”文件夹。")
 @click.option("--blind", is_flag=True, help="专家评审用：隐去园区名称、填写单位和联系人，按评审编号（与评审表相同）命名。")
 @click.option("--pdf/--no-pdf", default=True, help="同时用 LibreOffice 转成 PDF（默认：装有 LibreOffice 时转换）。")
+@click.option("--include-unlisted", is_flag=True, help="名单外园区的报送也生成（默认只生成名单中的园区）。")
 @rules_option
 @ledger_option
-def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bool, pdf: bool, rules_dir: Path,
-         ledger: Path | None):
+def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bool, pdf: bool, include_unlisted: bool,
+         rules_dir: Path, ledger: Path | None):
     """为每份通过检查的报送生成官方 Word 表单（.docx，可另附 PDF），供园区打印盖章、专家评审。
 
     版式按官方表单：封面、填写说明、承诺声明（留出盖章位置）、各部分表格和脚注，报告按格式要求排版
@@ -614,13 +615,13 @@ def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bo
     from .pipeline import to_pdf, word_documents
     from .workspace import find_libreoffice
     from .write.evaluation import panel_order
-    from .write.summary import included
+    from .write.summary import counted_returns
 
     forms, out_dir, parks = _prepare(returns_dir, roster, out_dir, rules_dir)
     folder = "专家评审材料" if blind else "Word表单"
     with OutputSet(out_dir / folder) as out, _ledger(ledger) as book:
         result = _checked_batch(returns_dir, forms, parks, False, ledger=book)
-        rets = included(result, include_errors=False)
+        rets = counted_returns(result, include_unlisted=include_unlisted)  # those evaluation.xlsx numbers
         numbers = {id(r): n for r, n in panel_order(rets)} if blind else None
         docs = word_documents(result, rets, blind=blind, numbers=numbers)
         for name, data in docs:
