@@ -279,13 +279,19 @@ def guide_text(round_name: str) -> str:
 - 空白模板：`consolidator template`（输出到 `{f["templates"]}/`）。
 
 ## 三、收集和检查
-1. 把园区报回的文件（表格、压缩包均可）放入 `{f["returns"]}/`，子文件夹也可以。
+1. 设置了收信服务器（[mail] imap_host）时，运行 `consolidator collect` 从邮箱取回报送邮件：表格保存到
+   `{f["returns"]}/`，盖章扫描件等保存到 `{f["returns"]}/附件/园区名称/`，重复运行不会重复保存，也不会删除邮件。
+   也可以手工把园区报回的文件（表格、压缩包均可）放入 `{f["returns"]}/`，子文件夹也可以。
 2. `consolidator check`：生成问题报告 `{f["output"]}/report.html`（用浏览器打开）和问题清单 `findings.csv`（用 Excel 打开）。
-3. `consolidator feedback`：给每个园区写出反馈邮件，有问题的附上标注了问题的表格副本。
+3. `consolidator feedback`：给每个园区写出反馈邮件，有问题的附上标注了问题的表格副本，通过的附上正式 Word 表单
+   （请园区打印盖章后扫描发回）；未报送的园区在分发满 7 天后才提醒（[reminders] 中可改）。
+4. `consolidator status`：列出每个园区的分发、报送、检查状态和距今天数，需要处理的排在前面（另存为 进度表.xlsx）。
+   台账 `{LEDGER_NAME}` 记录本轮的全部往来，请勿删除；再次检查时只读取有变化的文件。
 
 ## 四、汇总
 `consolidator summarize`：生成全省汇总表 `{f["output"]}/summary.xlsx` 和专家评审表 `evaluation.xlsx`
-（`--blind` 隐去园区名称，编号对照表另存）。
+（`--blind` 隐去园区名称，编号对照表另存在评审材料以外的文件夹；加 `--word` 同时生成专家用的 Word 表单）。
+`consolidator word`：为每份通过检查的报送生成正式 Word 表单（装有 LibreOffice 时另附 PDF），供盖章存档。
 
 ## 修改规则和邮件文字
 `{f["rules"]}/` 中是本轮的检查规则和表格结构，`{f["mail_templates"]}/` 中是邮件文字，都可以用记事本修改；
