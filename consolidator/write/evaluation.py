@@ -37,6 +37,7 @@ from .xlsx import (
     TextGuard,
     cell,
     column_pt,
+    new_sheet,
     page_body_pt,
     print_setup,
     set_text,
@@ -538,7 +539,7 @@ def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind
     styles: dict = {}
     for r, e in enumerate(entries, start=2):
         redact = _redactor(e.ret) if blind else (lambda t: t)
-        s = _Sheet(wb.create_sheet(e.sheet), guard, e.ret, redact, styles)
+        s = _Sheet(new_sheet(wb, e.sheet), guard, e.ret, redact, styles)
         cells = _park_sheet(s, e, e.ret.form, blind, show_region)
         s.finish()
         overview.add(r, e, redact, cells)
