@@ -108,6 +108,14 @@ def _describe_range(self) -> str:
     return "，".join(parts)
 
 
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    from click._compat import strip_ansi
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in strip_ansi(text))
+
+
 def install() -> None:
     """Make click speak Chinese (for the whole process: the program is a Chinese command line)."""
     for module in _MODULES:
@@ -116,6 +124,7 @@ def install() -> None:
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext
     click.types._NumberRangeBase._describe_range = _describe_range  # "0<=x<=600" is no way to say it
+    click.formatting.term_len = _display_width  # help columns aligned by display width (a CJK character is two)
 
 
 def localise(command: click.Command) -> None:
