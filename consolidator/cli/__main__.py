@@ -1,0 +1,5 @@
+"""python -m consolidator.cli"""
+
+from . import main
+
+main()
