@@ -11,10 +11,19 @@ from ..rules.formats import nfkc
 from ..rules.model import Form
 from .results import CheckedReturn
 
-# words that say only "the data is right": an explanation made of nothing else explains nothing
-_NON_EXPLANATION = re.compile(
-    r"(经|已|再次|重新|认真|反复)?(核实|核查|核对|确认|复核|检查)?(过)?(该|此|以上|上述|本项)?(数据|数值|情况|填报|填写)?"
-    r"(无误|无问题|没有问题|准确|正确|属实|真实|无差错|无错误|可靠)?")
+# words that say only "the data is right", group by group in the order they are written ("经核实该数据无误"): a
+# 情况说明 made of nothing else explains nothing. The workbook's in-sheet check is built from the same data
+# (write/template/calc.py), so the sheet and the checker agree.
+NON_EXPLANATION_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("经", "已", "再次", "重新", "认真", "反复"),
+    ("核实", "核查", "核对", "确认", "复核", "检查"),
+    ("过",),
+    ("该", "此", "以上", "上述", "本项"),
+    ("数据", "数值", "情况", "填报", "填写"),
+    ("无误", "无问题", "没有问题", "准确", "正确", "属实", "真实", "无差错", "无错误", "可靠"),
+)
+MIN_REASON_CHARS = 4  # what must be left of a reason, white space and punctuation not counted
+_NON_EXPLANATION = re.compile("".join(f"({'|'.join(g)})?" for g in NON_EXPLANATION_GROUPS))
 
 
 def is_explanation(text: str | None) -> bool:
@@ -22,7 +31,7 @@ def is_explanation(text: str | None) -> bool:
     if text is None:
         return False
     core = re.sub(r"[\s\W_]+", "", nfkc(str(text)))
-    if len(core) < 4:
+    if len(core) < MIN_REASON_CHARS:
         return False
     rest = core
     while rest:
@@ -30,7 +39,7 @@ def is_explanation(text: str | None) -> bool:
         if not m or m.end() == 0:
             break
         rest = rest[m.end():]
-    return len(rest) >= 4
+    return len(rest) >= MIN_REASON_CHARS
 
 
 

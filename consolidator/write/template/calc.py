@@ -21,14 +21,13 @@ phonenumbers as rules/formats.py uses it), so the two cannot drift apart silentl
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 
-from ...check.explain import _NON_EXPLANATION, is_explanation
+from ...check.explain import MIN_REASON_CHARS, NON_EXPLANATION_GROUPS
 from ...expr.excel import number_literal, string_literal
 from ...expr.text import WHITESPACE
 from ...read.normalize import APPROX_PREFIXES, COUNT_UNITS, EMPTY_MARKERS, UNIT_FACTORS
@@ -367,18 +366,11 @@ def phone_table(calc: Calc) -> None:
 @lru_cache(maxsize=1)
 def explanation_rule() -> tuple[tuple[tuple[str, ...], ...], int]:
     """check/explain.py's rule as data: the groups of words that say only "the data is right" (a text is
-    stripped of them from its start, group by group, again and again) and how many characters must be
-    left (probed on is_explanation itself)."""
-    pattern = _NON_EXPLANATION.pattern
-    groups = tuple(tuple(g.split("|")) for g in re.findall(r"\(([^()]*)\)\?", pattern))
-    if "".join(f"({'|'.join(g)})?" for g in groups) != pattern:
-        raise ValueError("check/explain.py: _NON_EXPLANATION is no longer a sequence of optional groups; "
-                         "write/template/calc.py must learn its new form")
-    for g in groups:  # the emitted test takes the one word that matches: no word may start another
+    stripped of them from its start, group by group, again and again) and how many characters must be left."""
+    for g in NON_EXPLANATION_GROUPS:  # the emitted test takes the one word that matches: no word may start another
         if any(a != b and b.startswith(a) for a in g for b in g):
             raise ValueError(f"check/explain.py: in the group {g} one word starts another")
-    least = next(n for n in range(1, 40) if is_explanation("因" * n))
-    return groups, least
+    return NON_EXPLANATION_GROUPS, MIN_REASON_CHARS
 
 
 def explanation_row(calc: Calc, f: Field) -> None:
