@@ -14,7 +14,6 @@ import email
 import imaplib
 import os
 import re
-import socket
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from ..read.package import MAX_FILE_BYTES
 from ..read.roster import Park, park_key
 from ..write.files import atomic_write_bytes, remove_stale_temporaries
 from .compose import safe_filename
+from .servers import network_error_zh, server_address
 
 USER_ENV, PASSWORD_ENV = "CONSOLIDATOR_IMAP_USER", "CONSOLIDATOR_IMAP_PASSWORD"
 RETURN_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".docx"}
@@ -48,14 +48,9 @@ class ImapSettings:
 
     @classmethod
     def parse(cls, text: str, security: str | None = None, mailbox: str = "INBOX") -> "ImapSettings":
-        host, _, port = text.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"--imap 应写成 主机:端口，如 imap.example.gov.cn:993，而不是“{text}”")
-        port_n = int(port)
-        security = security or ("ssl" if port_n == 993 else "starttls")
-        if security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
-            raise ValueError("不加密的连接只允许用于本机的邮件服务器（localhost）")
-        return cls(host, port_n, security, mailbox)
+        host, port, security = server_address(text, security, option="--imap", example="imap.example.gov.cn:993",
+                                              ssl_port=993)
+        return cls(host, port, security, mailbox)
 
 
 @dataclass
@@ -212,14 +207,9 @@ def connect(s: ImapSettings) -> imaplib.IMAP4:
 
 
 def imap_error_zh(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return "加密连接失败（加密方式或端口可能不对：端口 993 用 ssl，143 用 starttls）"
-    if isinstance(exc, ConnectionRefusedError):
-        return "服务器拒绝连接（地址或端口不对，或服务器没有开启）"
-    if isinstance(exc, socket.gaierror):
-        return "找不到这个服务器（地址可能写错了，或本机没有联网）"
-    if isinstance(exc, TimeoutError):
-        return "连接超时（服务器没有应答：请检查网络、地址和端口）"
+    said = network_error_zh(exc, ssl_port=993, starttls_port=143)
+    if said:
+        return said
     if isinstance(exc, imaplib.IMAP4.error):
         return f"服务器不接受：{exc}"
     return f"网络错误：{getattr(exc, 'strerror', None) or exc}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from email import encoders
 from email.header import Header
 from email.mime.base import MIMEBase
@@ -19,6 +18,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import datetime as dt
 import os
 import smtplib
 import ssl
@@ -21,6 +20,7 @@ from typing import Callable
 from ..ledger import Ledger
 from ..write.files import atomic_write_bytes, sync_all
 from .compose import Outgoing, build_message, message_bytes, safe_filename
+from .servers import network_error_zh, server_address
 
 LOG_NAME = "发送记录.csv"
 LOG_COLUMNS = ["编号", "类型", "园区编号", "园区", "收件人", "主题", "邮件编号", "方式", "时间"]
@@ -37,14 +37,7 @@ class SmtpSettings:
 
     @classmethod
     def parse(cls, text: str, security: str | None = None) -> "SmtpSettings":
-        host, _, port = text.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"--smtp 应写成 主机:端口，如 smtp.example.gov.cn:465，而不是“{text}”")
-        port_n = int(port)
-        security = security or ("ssl" if port_n == 465 else "starttls")
-        if security == "none" and host not in ("localhost", "127.0.0.1", "::1"):
-            raise ValueError("不加密的连接只允许用于本机的邮件服务器（localhost）")
-        return cls(host, port_n, security)
+        return cls(*server_address(text, security, option="--smtp", example="smtp.example.gov.cn:465", ssl_port=465))
 
 
 @dataclass
@@ -191,8 +184,6 @@ def check_connection(s: SmtpSettings) -> None:
 
 def smtp_error_zh(exc: BaseException) -> str:
     """What went wrong talking to the mail server, in Chinese, with what to do (the server's own words kept)."""
-    import socket
-
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "用户名或密码不对（请核对环境变量 CONSOLIDATOR_SMTP_USER、CONSOLIDATOR_SMTP_PASSWORD；有的邮箱要用“授权码”代替密码）"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -203,14 +194,9 @@ def smtp_error_zh(exc: BaseException) -> str:
         return "服务器不支持 STARTTLS（请改用 --security ssl，端口一般为 465）"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return "服务器断开了连接（加密方式可能不对：端口 465 用 ssl，587 用 starttls）"
-    if isinstance(exc, ssl.SSLError):
-        return f"加密连接失败（加密方式或端口可能不对：端口 465 用 ssl，587 用 starttls；{exc.reason or exc}）"
-    if isinstance(exc, ConnectionRefusedError):
-        return "服务器拒绝连接（地址或端口不对，或服务器没有开启）"
-    if isinstance(exc, socket.gaierror):
-        return "找不到这个服务器（地址可能写错了，或本机没有联网）"
-    if isinstance(exc, TimeoutError):
-        return "连接超时（服务器没有应答：请检查网络、地址和端口）"
+    said = network_error_zh(exc, ssl_port=465, starttls_port=587)
+    if said:
+        return said
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"服务器回复错误 {exc.smtp_code}：{exc.smtp_error.decode('utf-8', 'replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
     if isinstance(exc, OSError):
