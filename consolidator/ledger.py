@@ -172,16 +172,12 @@ class Ledger:
                           "category=excluded.category, contact=excluded.contact, email=excluded.email, "
                           "updated_at=excluded.updated_at", rows)
 
+    def park_rows(self) -> list[dict[str, Any]]:
+        return _rows(self.conn.execute("SELECT * FROM parks ORDER BY park_id"))
+
     # ---- messages sent ------------------------------------------------------------------------
     def sent_keys(self) -> set[str]:
         return {k for (k,) in self.conn.execute("SELECT key FROM sent WHERE channel = 'smtp'")}
-
-    def record_sent(self, *, key: str, kind: str, park_id: str, park: str, recipient: str, subject: str,
-                    message_id: str, channel: str, round_: str = "", file_sha256: str | None = None) -> None:
-        with self.transaction() as c:
-            c.execute("INSERT INTO sent (key, kind, round, park_id, park, recipient, subject, message_id, "
-                      "file_sha256, channel, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                      (key, kind, round_, park_id, park, recipient, subject, message_id, file_sha256, channel, now()))
 
     def record_sent_many(self, rows: list[dict[str, Any]]) -> None:
         """Many messages in one transaction (the .eml files of a distribution)."""
@@ -202,12 +198,6 @@ class Ledger:
             "SELECT park_id, kind, MAX(sent_at) FROM sent GROUP BY park_id, kind")}
 
     # ---- files received -----------------------------------------------------------------------
-    def record_received(self, rows: list[dict[str, Any]]) -> None:
-        """Files seen (one dict per file, the columns of `received`); a file seen again at the same place
-        updates its park and status."""
-        with self.transaction() as c:
-            self.record_received_in(c, rows)
-
     RECEIVED = ("sha256", "size", "name", "origin", "path", "sender", "message_id", "received_at", "park_id",
                 "park", "category", "fill_date", "status", "kind")
 
@@ -222,17 +212,14 @@ class Ledger:
             "message_id=COALESCE(received.message_id, excluded.message_id)",
             [tuple(r.get(k) for k in cols) for r in rows])
 
+    def move_received(self, old: Path, new: Path, park: Any) -> None:
+        """A file collected from the mail, renamed to the park its embedded id names."""
+        with self.transaction() as c:
+            c.execute("UPDATE received SET path = ?, park_id = ?, park = ?, category = ? "
+                      "WHERE origin = 'mail' AND path = ?", (str(new), park.park_id, park.name, park.category, str(old)))
+
     def received_rows(self) -> list[dict[str, Any]]:
         return _rows(self.conn.execute("SELECT * FROM received ORDER BY received_at, id"))
-
-    def mail_origin(self, sha256s: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """sha256 -> where the file first came from by mail (sender, message id, received time)."""
-        out: dict[str, dict[str, Any]] = {}
-        for row in _rows(self.conn.execute(
-                "SELECT sha256, sender, message_id, received_at FROM received WHERE origin = 'mail' ORDER BY id")):
-            out.setdefault(row["sha256"], row)
-        wanted = set(sha256s)
-        return {k: v for k, v in out.items() if k in wanted}
 
     # ---- readings and checks ------------------------------------------------------------------
     def readings(self, keys: Iterable[tuple[str, str]], rules: str, program: str) -> dict[tuple[str, str], RawReturn]:
@@ -248,13 +235,17 @@ class Ledger:
                 out[(sha, name)] = blob
         return {k: pickle.loads(out[k]) for k in wanted if k in out}
 
-    def store_readings(self, c: sqlite3.Connection, items: Iterable[tuple[tuple[str, str], RawReturn]], rules: str,
+    @staticmethod
+    def pickled(raw: RawReturn) -> bytes:
+        """A reading as the ledger keeps it: pickled before the check adds its recomputed values."""
+        return pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def store_readings(self, c: sqlite3.Connection, items: Iterable[tuple[tuple[str, str], bytes]], rules: str,
                        program: str) -> None:
-        """Inside a transaction the caller holds."""
+        """((sha256, name), pickled reading) of each file read; inside a transaction the caller holds."""
         stamp = now()
         c.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?)",
-                      [(sha, name, rules, program, pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL), stamp)
-                       for (sha, name), raw in items])
+                      [(sha, name, rules, program, blob, stamp) for (sha, name), blob in items])
 
     def store_checks(self, c: sqlite3.Connection, items: Iterable[tuple[str, str, str, str, list[Finding]]],
                      rules: str, program: str) -> None:
@@ -263,19 +254,6 @@ class Ledger:
         c.executemany("INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?,?,?,?)",
                       [(sha, rules, program, pid, park, status, findings_json(fs), stamp)
                        for sha, pid, park, status, fs in items])
-
-    def checks_of(self, sha256s: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The newest check of each file (whatever the rules): status and findings as dicts."""
-        out: dict[str, dict[str, Any]] = {}
-        wanted = list(dict.fromkeys(sha256s))
-        for chunk in _chunks(wanted, 500):
-            marks = ",".join("?" * len(chunk))
-            for row in _rows(self.conn.execute(
-                    f"SELECT sha256, status, findings, checked_at FROM checks WHERE sha256 IN ({marks}) "
-                    "ORDER BY checked_at", chunk)):
-                row["findings"] = json.loads(row["findings"])
-                out[row["sha256"]] = row
-        return out
 
     # ---- the mailbox --------------------------------------------------------------------------
     def seen_uids(self, mailbox: str, uidvalidity: int) -> set[int]:
@@ -290,8 +268,6 @@ class Ledger:
         c.execute("INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?)",
                   (mailbox, uidvalidity, uid, message_id, sender, subject, outcome, now()))
 
-    def message_rows(self) -> list[dict[str, Any]]:
-        return _rows(self.conn.execute("SELECT * FROM messages ORDER BY seen_at, uid"))
 
 
 def findings_json(findings: list[Finding]) -> str:

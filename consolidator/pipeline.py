@@ -16,12 +16,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import pickle
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .ledger import Ledger, now, program_version, rules_fingerprint, sha256_of
+from .ledger import Ledger, program_version, rules_fingerprint, sha256_of
 from .read.roster import Park
 from .read.sources import discover
 from .read.workers import DEFAULT_TIMEOUT, IsolatedReader
@@ -79,8 +78,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
                 raws[i] = cached[key]
                 raws[i].source = sources[i]  # the same bytes under the same name: only the time may differ
         # pickled before the check, which adds the recomputed values to each return's own
-        readings = [(keys[i], pickle.dumps(raws[i], protocol=pickle.HIGHEST_PROTOCOL)) for i in todo
-                    if keys[i] is not None] if ledger is not None else []
+        readings = [(keys[i], Ledger.pickled(raws[i])) for i in todo if keys[i] is not None] if ledger else []
         if loader.ident is not None:
             loader.join()
         from .check.batch import check_batch
@@ -145,8 +143,7 @@ def record_check(ledger: Ledger, result: BatchResult, keys: list, readings: list
                              fill_date=ret.fill_date.isoformat() if ret.fill_date else None, status=ret.status,
                              kind="return"))
     with ledger.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?)",
-                      [(sha, name, rules, program, blob, now()) for (sha, name), blob in readings])
+        ledger.store_readings(c, readings, rules, program)
         ledger.store_checks(c, checks, rules, program)
         ledger.record_received_in(c, received)
 

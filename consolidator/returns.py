@@ -6,8 +6,8 @@ Kept apart from both stages so that neither imports the other for its data types
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .findings import Finding, make_finding

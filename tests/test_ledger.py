@@ -151,8 +151,9 @@ def test_two_commands_at_once_wait_then_refuse_in_chinese(tmp_path, monkeypatch)
 def test_a_migration_backs_up_first(tmp_path, monkeypatch):
     path = tmp_path / "台账.sqlite"
     with Ledger.open(path) as book:
-        book.record_sent(key="k", kind="distribute", park_id="P1", park="园区", recipient="a@b.cn", subject="s",
-                         message_id="<m>", channel="smtp")
+        book.record_sent_many([dict(key="k", kind="distribute", round_="", park_id="P1", park="园区",
+                                    recipient="a@b.cn", subject="s", message_id="<m>", file_sha256=None,
+                                    channel="smtp")])
     monkeypatch.setattr(ledger_mod, "MIGRATIONS", (*ledger_mod.MIGRATIONS, "ALTER TABLE sent ADD COLUMN note TEXT"))
     monkeypatch.setattr(ledger_mod, "VERSION", len(ledger_mod.MIGRATIONS))
     with Ledger.open(path) as book:

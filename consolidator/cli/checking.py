@@ -269,7 +269,7 @@ def status(space, out_dir: Path | None, ledger: Path | None):
     if not Path(ledger).exists():
         raise click.ClickException(f"找不到台账 {printable(ledger)}：请先运行 distribute 或 check。")
     with _ledger(ledger) as book:
-        parks = _rows_of(book, "SELECT * FROM parks ORDER BY park_id")
+        parks = book.park_rows()
         rows = status_rows(parks, book.sent_rows(), book.received_rows(), dt.date.today())
     widths = [max([text_width(str(c)) for c in col] + [text_width(h)]) for h, col in
               zip(COLUMNS, zip(*[r.cells() for r in rows])) ] if rows else [text_width(h) for h in COLUMNS]
@@ -283,12 +283,6 @@ def status(space, out_dir: Path | None, ledger: Path | None):
         written = out.commit()
     waiting = sum(r.action != "无需处理" for r in rows)
     say(f"共 {len(rows)} 个园区，需要处理 {waiting} 个。进度表：{written[1]}")
-
-
-def _rows_of(book, sql: str) -> list[dict]:
-    cur = book.conn.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
 @cli.command(**HELP)

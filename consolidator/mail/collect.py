@@ -397,13 +397,9 @@ def identify(items: list[Collected], forms: dict, roster: list[Park], ledger: Le
             _rename(it, path, park, ledger)
             continue
         keep.append((sha256_of(path.read_bytes()), source.display, raw))
-    import pickle
-
     with ledger.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?)",
-                      [(sha, name, rules_fingerprint(forms), program_version(),
-                        pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL), dt.datetime.now().isoformat())
-                       for sha, name, raw in keep])
+        ledger.store_readings(c, [((sha, name), Ledger.pickled(raw)) for sha, name, raw in keep],
+                              rules_fingerprint(forms), program_version())
 
 
 def _rename(item: Collected, path: Path, park: Park, ledger: Ledger) -> None:
@@ -416,6 +412,4 @@ def _rename(item: Collected, path: Path, park: Park, ledger: Ledger) -> None:
     item.park = park
     if item.outcome == "发件人不在名单中":
         item.outcome = "已保存"
-    with ledger.transaction() as c:
-        c.execute("UPDATE received SET path = ?, park_id = ?, park = ?, category = ? WHERE origin = 'mail' AND path = ?",
-                  (str(target), park.park_id, park.name, park.category, str(path)))
+    ledger.move_received(path, target, park)

@@ -57,17 +57,16 @@ class SendLog:
         self.keys: set[str] = ledger.sent_keys()
 
     def record(self, out: Outgoing, message_id: str, channel: str = "smtp") -> None:
-        self.ledger.record_sent(key=out.key, kind=out.kind, park_id=out.park.park_id, park=out.park.name,
-                                recipient=out.park.email, subject=out.subject, message_id=message_id or "",
-                                channel=channel, round_=out.round, file_sha256=out.file_sha256)
-        if channel == "smtp":
-            self.keys.add(out.key)
+        self.record_all([(out, message_id)], channel)
 
     def record_all(self, items: list[tuple[Outgoing, str]], channel: str) -> None:
+        """Messages sent (or written as .eml) in one transaction; those sent are not sent again."""
         self.ledger.record_sent_many([dict(key=o.key, kind=o.kind, park_id=o.park.park_id, park=o.park.name,
                                            recipient=o.park.email, subject=o.subject, message_id=mid or "",
                                            channel=channel, round_=o.round, file_sha256=o.file_sha256)
                                       for o, mid in items])
+        if channel == "smtp":
+            self.keys.update(o.key for o, _ in items)
 
 
 def export_log(ledger: Ledger, outbox: Path) -> Path | None:

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from ..check.results import STATUS_ERRORS, STATUS_PASSED, STATUS_SUPERSEDED, STATUS_UNREADABLE, STATUS_WARNINGS
+from ..check.results import (
+    STATUS_ERRORS,
+    STATUS_PASSED,
+    STATUS_SUPERSEDED,
+    STATUS_UNREADABLE,
+    STATUS_WARNINGS,
+)
 from .styles import HEAD_FILL, HEAD_FONT
 from .xlsx import workbook_to_bytes, xml_text
 

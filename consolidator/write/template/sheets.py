@@ -42,7 +42,14 @@ from ..styles import (
 )
 from ..xlsx import xml_text
 from .calc import CALC_SHEET
-from .common import Build, header_cell, merged_range, number_format, print_setup, protect_sheet
+from .common import (
+    Build,
+    header_cell,
+    merged_range,
+    number_format,
+    print_setup,
+    protect_sheet,
+)
 
 SCREEN_GREY = "7F7F7F"
 CLOSING = "，。、；：？！”’）》】〉」』…,.;:?!)"
