@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from .cores import map_on_cores
 from .ledger import Ledger, program_version, rules_fingerprint, sha256_of
 from .read.roster import Park
 from .read.sources import discover
@@ -62,9 +63,11 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
     sources, named = _named_attachments(sources, roster, forms)
     skipped += named
     rules_dir = next(iter(forms.values())).rules_dir
-    keys = file_keys(sources) if ledger is not None else [None] * len(sources)
-    rules, program = rules_fingerprint(forms), program_version()
-    cached = ledger.readings([k for k in keys if k], rules, program) if ledger is not None else {}
+    keys: list = [None] * len(sources)
+    cached: dict = {}
+    if ledger is not None:
+        keys, rules, program = file_keys(sources), rules_fingerprint(forms), program_version()
+        cached = ledger.readings([k for k in keys if k], rules, program)
     todo = [i for i, k in enumerate(keys) if k is None or k not in cached]
     loader = threading.Thread(target=_preload, args=(forms, preload), daemon=True)
     reader = IsolatedReader(forms, rules_dir, workers=workers, timeout=timeout, meanwhile=loader)
@@ -181,14 +184,10 @@ def _word_one(job: tuple) -> bytes:
     return form_document(forms[category], values, blind=blind, number=number, enterprises=rows)
 
 
-def word_documents(result: BatchResult, rets: list, *, blind: bool = False, numbers: dict[int, str] | None = None,
-                   workers: int | None = None) -> list[tuple[str, bytes]]:
+def word_documents(result: BatchResult, rets: list, *, blind: bool = False,
+                   numbers: dict[int, str] | None = None) -> list[tuple[str, bytes]]:
     """(file name, .docx) of the official form of each return, made on all cores. The list rows come from the
     batch's list frame (the returns' own may have been released). Blind: named by review number, redacted."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     from .write.word import docx_name
 
     index = {id(r): i for i, r in enumerate(result.returns)}
@@ -200,13 +199,7 @@ def word_documents(result: BatchResult, rets: list, *, blind: bool = False, numb
                      number))
         names.append(f"{number}-经验总结材料（{ret.form.category_name}）.docx" if blind
                      else docx_name(ret.park_name or Path(ret.file).stem, ret.form))
-    n = min(workers or os.cpu_count() or 1, max(1, len(jobs) // 20))
-    if n <= 1:
-        docs = [_word_one(j) for j in jobs]
-    else:
-        method = "fork" if "fork" in __import__("multiprocessing").get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(n, mp_context=get_context(method)) as pool:
-            docs = list(pool.map(_word_one, jobs, chunksize=10))
+    docs = map_on_cores(_word_one, jobs, least=20, chunk=10)
     return _unique(list(zip(names, docs)))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "consolidator"
 # the pipeline's stages, lowest first: a module may import its own stage and the ones below
-STAGES = {"expr": 0, "findings": 0, "resources": 0, "errors": 0, "rules": 1, "returns": 1, "read": 2, "ledger": 2, "samples": 2, "check": 3, "write": 4,
+STAGES = {"expr": 0, "findings": 0, "resources": 0, "errors": 0, "cores": 0, "rules": 1, "returns": 1, "read": 2, "ledger": 2, "samples": 2, "check": 3, "write": 4,
           "mail": 5, "pipeline": 6, "workspace": 6, "cli": 7, "clitext": 7}
 LONG = 60
 

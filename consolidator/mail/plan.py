@@ -19,6 +19,7 @@ from ..check.results import (
     STATUS_WARNINGS,
     BatchResult,
 )
+from ..cores import map_on_cores
 from ..findings import ERROR, WARNING, Finding
 from ..read.roster import Park
 from ..rules import Form
@@ -54,23 +55,12 @@ def plan_distribute(parks: list[Park], forms: dict[str, Form], templates, option
     return out
 
 
-def _annotated(result: BatchResult, workers: int | None = None) -> dict[int, bytes | None]:
+def _annotated(result: BatchResult) -> dict[int, bytes | None]:
     """The annotated copy of every current return with problems (id of the return -> bytes), made on all cores:
     loading and saving a return through openpyxl is most of a feedback run."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_all_start_methods, get_context
-
     rets = [s.current for s in result.parks if s.park is not None and s.current is not None
             and s.status in (STATUS_ERRORS, STATUS_WARNINGS) and _problem_rows(s.current.findings)]
-    jobs = [(r.raw.source.read_bytes(), r.findings) for r in rets]
-    n = min(workers or os.cpu_count() or 1, max(1, len(jobs) // 8))
-    if n <= 1:
-        copies = [_annotate_job(j) for j in jobs]
-    else:
-        method = "fork" if "fork" in get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(n, mp_context=get_context(method)) as pool:
-            copies = list(pool.map(_annotate_job, jobs, chunksize=4))
+    copies = map_on_cores(_annotate_job, [(r.raw.source.read_bytes(), r.findings) for r in rets])
     return {id(r): c for r, c in zip(rets, copies)}
 
 
