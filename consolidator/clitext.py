@@ -109,11 +109,11 @@ def _describe_range(self) -> str:
 
 
 def _display_width(text: str) -> int:
-    import unicodedata
-
     from click._compat import strip_ansi
 
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in strip_ansi(text))
+    from .rules.layout import text_width
+
+    return text_width(strip_ansi(text))
 
 
 def install() -> None:

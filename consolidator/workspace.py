@@ -303,7 +303,7 @@ def guide_text(round_name: str) -> str:
 
 # ---- what is set up -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Finding:
+class SetupItem:
     """One line of `consolidator doctor`: state "ok", "missing" (a command will not work) or "optional"."""
 
     state: str
@@ -325,7 +325,7 @@ def find_libreoffice() -> str | None:
     return next((p for p in LIBREOFFICE_PLACES if Path(p).is_file()), None)
 
 
-def diagnose(space: Workspace | None, *, rules_dir: Path, templates_dir: Path, environ: dict[str, str]) -> list[Finding]:
+def diagnose(space: Workspace | None, *, rules_dir: Path, templates_dir: Path, environ: dict[str, str]) -> list[SetupItem]:
     """What is set up for the round, what is missing and what to do, in Chinese."""
     found = [_workspace_state(space)]
     forms, rules_state = _rules_state(rules_dir)
@@ -334,17 +334,17 @@ def diagnose(space: Workspace | None, *, rules_dir: Path, templates_dir: Path, e
     found.append(_returns_state(space))
     found.extend(_mail_states(space, templates_dir, environ))
     office = find_libreoffice()
-    found.append(Finding("ok", "LibreOffice", office) if office else Finding(
+    found.append(SetupItem("ok", "LibreOffice", office) if office else SetupItem(
         "optional", "LibreOffice", "未找到（检查、汇总和分发不需要它）",
         "需要把 Word 表格转成 PDF 时，请安装 LibreOffice（https://zh-cn.libreoffice.org）"))
     return found
 
 
-def _workspace_state(space: Workspace | None) -> Finding:
+def _workspace_state(space: Workspace | None) -> SetupItem:
     if space is None:
-        return Finding("optional", "工作区", "当前文件夹不是工作区：每次运行都要在命令行上给出名单、发件人等",
+        return SetupItem("optional", "工作区", "当前文件夹不是工作区：每次运行都要在命令行上给出名单、发件人等",
                        "运行 consolidator init 文件夹名 创建本轮的工作区，再进入该文件夹运行命令")
-    return Finding("ok", "工作区", str(space.root))
+    return SetupItem("ok", "工作区", str(space.root))
 
 
 def _rules_state(rules_dir: Path):
@@ -353,68 +353,68 @@ def _rules_state(rules_dir: Path):
     try:
         forms = load_forms(rules_dir)
     except RuleFileError as exc:
-        return None, Finding("missing", "规则", str(exc), "按提示改正规则文件后重新运行")
+        return None, SetupItem("missing", "规则", str(exc), "按提示改正规则文件后重新运行")
     names = "、".join(f.category_name for f in forms.values())
-    return forms, Finding("ok", "规则", f"{rules_dir}：{len(forms)} 个类别（{names}）")
+    return forms, SetupItem("ok", "规则", f"{rules_dir}：{len(forms)} 个类别（{names}）")
 
 
-def _roster_state(space: Workspace | None, forms) -> Finding:
+def _roster_state(space: Workspace | None, forms) -> SetupItem:
     from .read.roster import RosterError, read_roster
 
     path = space.path("roster") if space else None
     if path is None:
-        return Finding("optional", "园区名单", "未设置", "在 consolidator.toml 的 [paths] roster 中写名单文件名")
+        return SetupItem("optional", "园区名单", "未设置", "在 consolidator.toml 的 [paths] roster 中写名单文件名")
     if not path.is_file():
-        return Finding("missing", "园区名单", f"找不到 {path}", "把园区名单放到这里，或改正 consolidator.toml 中的文件名")
+        return SetupItem("missing", "园区名单", f"找不到 {path}", "把园区名单放到这里，或改正 consolidator.toml 中的文件名")
     if forms is None:
-        return Finding("missing", "园区名单", "规则有误，无法核对名单", "先改正规则文件")
+        return SetupItem("missing", "园区名单", "规则有误，无法核对名单", "先改正规则文件")
     try:
         parks = read_roster(path, forms, mail=True)
     except RosterError as exc:
-        return Finding("missing", "园区名单", str(exc), "按提示改正名单中的这些行")
+        return SetupItem("missing", "园区名单", str(exc), "按提示改正名单中的这些行")
     except OSError as exc:
-        return Finding("missing", "园区名单", f"无法打开：{os_error_zh(exc)}", "关闭正在打开它的程序后重试")
+        return SetupItem("missing", "园区名单", f"无法打开：{os_error_zh(exc)}", "关闭正在打开它的程序后重试")
     if not parks:
-        return Finding("missing", "园区名单", f"{path.name} 中还没有园区", "打开名单，每行填写一个园区")
+        return SetupItem("missing", "园区名单", f"{path.name} 中还没有园区", "打开名单，每行填写一个园区")
     per = {}
     for park in parks:
         per[forms[park.category].category_name] = per.get(forms[park.category].category_name, 0) + 1
-    return Finding("ok", "园区名单", f"{path.name}：{len(parks)} 个园区（" + "，".join(f"{k} {v}" for k, v in per.items()) + "）")
+    return SetupItem("ok", "园区名单", f"{path.name}：{len(parks)} 个园区（" + "，".join(f"{k} {v}" for k, v in per.items()) + "）")
 
 
-def _returns_state(space: Workspace | None) -> Finding:
+def _returns_state(space: Workspace | None) -> SetupItem:
     path = space.path("returns") if space else None
     if path is None:
-        return Finding("optional", "报送文件夹", "未设置", "在 consolidator.toml 的 [paths] returns 中写文件夹名")
+        return SetupItem("optional", "报送文件夹", "未设置", "在 consolidator.toml 的 [paths] returns 中写文件夹名")
     if not path.is_dir():
-        return Finding("missing", "报送文件夹", f"找不到 {path}", "创建该文件夹，把园区报回的文件放进去")
+        return SetupItem("missing", "报送文件夹", f"找不到 {path}", "创建该文件夹，把园区报回的文件放进去")
     count = sum(1 for p in path.rglob("*") if p.is_file())
-    return Finding("ok", "报送文件夹", f"{path}：{count} 个文件" + ("（还没有报送文件）" if not count else ""))
+    return SetupItem("ok", "报送文件夹", f"{path}：{count} 个文件" + ("（还没有报送文件）" if not count else ""))
 
 
-def _mail_states(space: Workspace | None, templates_dir: Path, environ: dict[str, str]) -> list[Finding]:
+def _mail_states(space: Workspace | None, templates_dir: Path, environ: dict[str, str]) -> list[SetupItem]:
     from .mail.compose import template_problems
     from .rules.formats import email_ok
 
     get = (lambda t, k: space.get(t, k)) if space else (lambda t, k: None)
     found = []
     sender, office = get("mail", "from"), get("round", "office_name")
-    found.append(Finding("ok", "发件人", f"{office or ''} <{sender}>") if sender and email_ok(sender) and office else
-                 Finding("missing", "发件人", "发件人地址" + ("格式不对" if sender else "未设置")
+    found.append(SetupItem("ok", "发件人", f"{office or ''} <{sender}>") if sender and email_ok(sender) and office else
+                 SetupItem("missing", "发件人", "发件人地址" + ("格式不对" if sender else "未设置")
                          + ("" if office else "，发件单位名称未设置"),
                          "在 consolidator.toml 中填写 [mail] from 和 [round] office_name（分发和反馈需要）"))
     problems = template_problems(templates_dir)
-    found.append(Finding("missing", "邮件模板", "；".join(problems), "按提示改正邮件模板") if problems
-                 else Finding("ok", "邮件模板", str(templates_dir)))
+    found.append(SetupItem("missing", "邮件模板", "；".join(problems), "按提示改正邮件模板") if problems
+                 else SetupItem("ok", "邮件模板", str(templates_dir)))
     for label, host_key, prefix, use in (("发信服务器", "smtp_host", "CONSOLIDATOR_SMTP", "直接发送邮件"),
                                          ("收信服务器", "imap_host", "CONSOLIDATOR_IMAP", "自动收取报送邮件")):
         host = get("mail", host_key)
         if not host:
-            found.append(Finding("optional", label, f"未设置（{use}时需要）",
+            found.append(SetupItem("optional", label, f"未设置（{use}时需要）",
                                  f"在 consolidator.toml 的 [mail] {host_key} 中填写服务器地址"))
             continue
         missing = [n for n in (f"{prefix}_USER", f"{prefix}_PASSWORD") if not environ.get(n)]
-        found.append(Finding("missing", label, f"{host}：未设置环境变量 {'、'.join(missing)}",
+        found.append(SetupItem("missing", label, f"{host}：未设置环境变量 {'、'.join(missing)}",
                              f"在运行前设置这些环境变量（PowerShell：$env:{missing[0]}=\"…\"）") if missing
-                     else Finding("ok", label, f"{host}（用户名和密码取自环境变量）"))
+                     else SetupItem("ok", label, f"{host}（用户名和密码取自环境变量）"))
     return found

@@ -28,9 +28,7 @@ def _skeleton(form: Form) -> list:
     (deflated bytes, CRC, size) of a member without one)."""
     key = (form.category_id, form.fingerprint)
     if key not in _SKELETONS:
-        roles = form.roles
-        prefill = {"park_id": TOKENS["park_id"], "park_name": TOKENS["park_name"], roles["park_name"]: TOKENS["park_name"],
-                   roles["city"]: TOKENS["city"], roles["county"]: TOKENS["county"]}
+        prefill = _prefill(form, TOKENS)
         z = zipfile.ZipFile(io.BytesIO(workbook_bytes(form, park=prefill)))
         parts = []
         for info in z.infolist():
@@ -90,7 +88,11 @@ def _filled(body: bytes, values: dict[str, str]) -> bytes:
 
 
 def _afresh(form: Form, values: dict[str, str]) -> bytes:
+    return workbook_bytes(form, park={k: v for k, v in _prefill(form, values).items() if v})
+
+
+def _prefill(form: Form, values: dict[str, str]) -> dict[str, str]:
+    """What write/template/ puts in for a park: its id and name for _meta, and the fields of the roles."""
     roles = form.roles
-    prefill = {"park_id": values["park_id"], "park_name": values["park_name"], roles["park_name"]: values["park_name"],
-               roles["city"]: values["city"], roles["county"]: values["county"]}
-    return workbook_bytes(form, park={k: v for k, v in prefill.items() if v})
+    return {"park_id": values["park_id"], "park_name": values["park_name"], roles["park_name"]: values["park_name"],
+            roles["city"]: values["city"], roles["county"]: values["county"]}
