@@ -103,13 +103,14 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
 def _named_attachments(sources: list, roster: list[Park] | None, forms: dict[str, Form]):
     """Scans, photos and documents whose name (or folder) names a roster park are its attachments: listed,
     never read as returns."""
-    from .check.parks import attachment_finding, is_attachment_like, named_park
+    from .check.parks import attachment_finding, is_attachment_like, longest_first, named_park
 
     if not roster:
         return sources, []
     keep, found = [], []
+    names = longest_first(roster)
     for s in sources:
-        park = named_park(s.display, roster) if is_attachment_like(s.display) else None
+        park = named_park(s.display, names) if is_attachment_like(s.display) else None
         if park is None:
             keep.append(s)
         else:

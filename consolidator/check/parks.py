@@ -135,7 +135,7 @@ def split_attachments(raws: list[RawReturn], roster: list[Park] | None,
                 park = by_name.setdefault(park_key(name), Park(r.park_id or "", name, "", "", r.category, "", "", 0))
             if park is not None:
                 where.setdefault(_place_of(r.source.display), park)
-    names = list(by_name.values())
+    names = longest_first(by_name.values())
     found, taken = [], set()
     for r in candidates:
         park = named_park(r.source.display, names) or where.get(_place_of(r.source.display))
@@ -150,10 +150,15 @@ def is_attachment_like(display: str) -> bool:
     return Path(display).suffix.lower() in ATTACHMENT_SUFFIXES
 
 
-def named_park(display: str, roster: list[Park]) -> Park | None:
-    """The roster park whose name the file's name (or its folder's) contains, the longest name first."""
+def longest_first(parks) -> list[tuple[str, Park]]:
+    """(name key, park), the longest name first: 苏州工业园区 is found before 苏州 would be."""
+    return sorted(((park_key(p.name), p) for p in parks), key=lambda kp: -len(kp[0]))
+
+
+def named_park(display: str, names: list[tuple[str, Park]]) -> Park | None:
+    """The park (of longest_first) whose name the file's name, or its folder's, contains."""
     key = park_key(display)
-    return next((p for p in sorted(roster, key=lambda p: -len(park_key(p.name))) if park_key(p.name) in key), None)
+    return next((p for name, p in names if name in key), None)
 
 
 def attachment_finding(display: str, park: Park, forms: dict[str, Form]) -> Finding:
