@@ -291,7 +291,7 @@ def status(space, out_dir: Path | None, ledger: Path | None):
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent.parent.parent / "README.md", help="要更新的 README，默认为项目的 README.md。")
 def docs(rules_dir: Path, readme: Path):
-    """按 rules/ 和问题编号目录重新生成 README 中的字段与规则目录、问题编号目录。"""
+    """（开发用）按 rules/ 和问题编号目录重新生成源码中 README 的字段与规则目录、问题编号目录。"""
     from ..write.catalogue import update_readme
 
     changed = update_readme(readme, _load(rules_dir))
