@@ -26,7 +26,7 @@ from .read.roster import Park
 from .read.sources import discover
 from .read.workers import DEFAULT_TIMEOUT, IsolatedReader
 from .returns import RawReturn
-from .rules import Form
+from .rules import Form, share_forms
 
 if TYPE_CHECKING:
     from .check.results import BatchResult
@@ -172,17 +172,13 @@ def is_inside(path: Path, folder: Path) -> bool:
 
 
 # ---- the official Word form of each return --------------------------------------------------------
-_WORD_FORMS: dict[str, dict[str, Form]] = {}
-
-
 def _word_one(job: tuple) -> bytes:
-    """One document, in a worker process (the forms loaded once per process)."""
-    from .rules import load_forms
+    """One document, in a worker process."""
+    from .rules import form_in
     from .write.word import form_document
 
     rules_dir, category, values, rows, blind, number = job
-    forms = _WORD_FORMS.get(rules_dir) or _WORD_FORMS.setdefault(rules_dir, load_forms(rules_dir))
-    return form_document(forms[category], values, blind=blind, number=number, enterprises=rows)
+    return form_document(form_in(rules_dir, category), values, blind=blind, number=number, enterprises=rows)
 
 
 def word_documents(result: BatchResult, rets: list, *, blind: bool = False,
@@ -200,6 +196,7 @@ def word_documents(result: BatchResult, rets: list, *, blind: bool = False,
                      number))
         names.append(f"{number}-经验总结材料（{ret.form.category_name}）.docx" if blind
                      else docx_name(ret.park_name or Path(ret.file).stem, ret.form))
+    share_forms(r.form for r in rets)
     docs = map_on_cores(_word_one, jobs, least=20, chunk=10)
     return _unique(list(zip(names, docs)))
 

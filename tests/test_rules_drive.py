@@ -78,7 +78,7 @@ def test_a_new_field_reaches_every_output_without_code(extended):
     assert LABEL in headers
 
     rets = [by_file["甲.xlsx"]]
-    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(rets, forms)[0])))
+    book = openpyxl.load_workbook(io.BytesIO(build_evaluation(rets, forms)[0]))
     column_a = [c.value for c in book.worksheets[1]["A"]]
     own, after = column_a.index("四、绿色安全情况"), column_a.index("五、工业园区简介")
     rows = [[c.value for c in row] for row in book.worksheets[1].iter_rows(min_row=own + 1, max_row=after)]
@@ -136,7 +136,7 @@ def test_sections_and_charts_follow_the_rule_files(rules_copy):
                                                                   ("profit_2024", "利润")]
     s = sample(green, 5)
     result = check_batch([_read(green, forms, s.values, s.enterprises, "甲.xlsx")], forms)
-    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(result.returns, forms)[0])))
+    book = openpyxl.load_workbook(io.BytesIO(build_evaluation(result.returns, forms)[0]))
     column_a = [c.value for c in book.worksheets[1]["A"]]
     assert column_a.index("园区简介") < column_a.index("二、主要指标（近三年）")
     summary = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_summary(result, forms)[0])))

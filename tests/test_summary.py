@@ -196,7 +196,7 @@ def all_text(wb):
 def test_blind_evaluation_hides_names_and_keeps_the_key(batch, forms):
     rets = included(batch, False)
     wb, key = build_evaluation(rets, forms, blind=True)
-    text = all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+    text = all_text(openpyxl.load_workbook(io.BytesIO(wb)))
     for r in rets:
         for fid in ("park_name", "filler_name", "head_name", "contact_name", "head_phone", "contact_email"):
             assert str(r.values[fid]) not in text, fid
@@ -205,14 +205,14 @@ def test_blind_evaluation_hides_names_and_keeps_the_key(batch, forms):
     assert sorted(n for n, _ in keys) == [f"E{i:02d}" for i in range(1, len(rets) + 1)]
     assert {p for _, p in keys} == {r.park_name for r in rets}
     wb, key = build_evaluation(rets, forms)
-    text = all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+    text = all_text(openpyxl.load_workbook(io.BytesIO(wb)))
     assert key is None and all(r.park_name in text for r in rets)
 
 
 def test_both_workbooks_open_in_libreoffice_and_scores_add_up(batch, forms, soffice, tmp_path):
     rets = included(batch, False)
-    built, _ = build_evaluation(rets, forms)  # write-only: scored as an expert would, after opening the file
-    ev = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(built)))
+    built, _ = build_evaluation(rets, forms)  # scored as an expert would, after opening the file
+    ev = openpyxl.load_workbook(io.BytesIO(built))
     crits = forms["green_safety"].evaluation.criteria
     sheet = ev.worksheets[1]
     score_rows = [r for r in range(1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value in
@@ -234,11 +234,11 @@ def test_both_workbooks_open_in_libreoffice_and_scores_add_up(batch, forms, soff
 
 
 def test_park_sheets_keep_their_layout_protection_and_score_checks(batch, forms):
-    """The evaluation workbook is written row by row (write-only); what the panel relies on must all be
+    """The park sheets are written as XML text (write/sheetxml.py); what the panel relies on must all be
     in the saved file: merged text rows with heights, locked sheet with open score cells, score limits,
     the over-the-maximum warning, print area and footer, and the overview's formulas."""
     rets = included(batch, False)
-    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(rets, forms)[0])))
+    book = openpyxl.load_workbook(io.BytesIO(build_evaluation(rets, forms)[0]))
     crits = forms["green_safety"].evaluation.criteria
     overview, sheet = book["评分汇总"], book.worksheets[1]
     assert overview.freeze_panes == "B2" and len(book.worksheets) == len(rets) + 1
@@ -283,7 +283,7 @@ def test_an_enterprise_list_longer_than_a_sheet_goes_on_over_further_sheets(form
 
 def test_park_sheets_have_the_sections_of_the_rules_in_order(batch, forms):
     rets = included(batch, False)
-    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(build_evaluation(rets, forms)[0])))
+    book = openpyxl.load_workbook(io.BytesIO(build_evaluation(rets, forms)[0]))
     for sheet, ret in zip(book.worksheets[1:], sorted(rets, key=lambda r: (r.form.order, r.park_name))):
         column_a = [c.value for c in sheet["A"]]
         titles = [s.title for s in ret.form.evaluation.sections]
@@ -313,7 +313,7 @@ def test_a_park_name_with_characters_no_workbook_holds(forms, bad):
     evaluation, _ = build_evaluation(included(result, True), forms, guard=guard)
     result.findings.extend(guard.findings)
     summary, extra = build_summary(result, forms)
-    books = [openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))) for wb in (summary, evaluation)]  # saved once
+    books = [openpyxl.load_workbook(io.BytesIO(data)) for data in (workbook_to_bytes(summary), evaluation)]
     for back in books:
         text = "".join(str(c.value) for ws in back.worksheets for row in ws.iter_rows() for c in row if c.value)
         assert bad not in text and bad not in "".join(back.sheetnames)
@@ -364,8 +364,8 @@ def test_blind_workbook_hides_the_region_unless_asked(batch, forms):
     rets = included(batch, False)
     region = f"所在地区：{rets[0].city}"
 
-    def texts(wb):
-        return all_text(openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb))))
+    def texts(data):
+        return all_text(openpyxl.load_workbook(io.BytesIO(data)))
 
     assert region in texts(build_evaluation(rets, forms)[0])
     hidden = texts(build_evaluation(rets, forms, blind=True)[0])

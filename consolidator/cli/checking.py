@@ -163,7 +163,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         result.findings.extend(guard.findings)  # reported in the summary's 问题清单
         summary, _ = build_summary(result, forms, include_errors=include_errors, include_unlisted=include_unlisted)
         out.add("summary.xlsx", workbook_to_bytes(summary))
-        out.add("evaluation.xlsx", workbook_to_bytes(evaluation))
+        out.add("evaluation.xlsx", evaluation)
         if key is not None:
             keys.add("评审编号对照表.xlsx", workbook_to_bytes(key))
         if with_word:

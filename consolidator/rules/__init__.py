@@ -1,8 +1,9 @@
 """rules/: the schema of the rule files, their loading, and the compiled Form/Field/Rule model."""
 
 from .interval import Interval, parse_interval
-from .load import DEFAULT_RULES_DIR, YAML_LOADER, RuleFileError, load_forms, rule_files
+from .load import DEFAULT_RULES_DIR, YAML_LOADER, RuleFileError, form_in, load_forms, rule_files, share_forms
 from .model import Block, EnterpriseList, Field, Form, ListCategory, Rule, Sheet
 
 __all__ = ["Block", "DEFAULT_RULES_DIR", "EnterpriseList", "Field", "Form", "Interval", "ListCategory",
-           "Rule", "RuleFileError", "Sheet", "YAML_LOADER", "load_forms", "parse_interval", "rule_files"]
+           "Rule", "RuleFileError", "Sheet", "YAML_LOADER", "form_in", "load_forms", "parse_interval", "rule_files",
+           "share_forms"]

@@ -53,9 +53,31 @@ CONTINUED = "\n（续）"
 PRINT_COPY = "（全文）"  # the caption of the lines a long text is printed in
 
 
+def _wide_class(blocks: list[tuple[int, int]]) -> re.Pattern:
+    """The characters of `blocks` that are wide (W) or full-width (F), as one character class: where most of
+    a Chinese text's characters are, so that text_width need not look them up one by one."""
+    wide = [cp for lo, hi in blocks for cp in range(lo, hi + 1) if unicodedata.east_asian_width(chr(cp)) in "WF"]
+    runs, start = [], wide[0]
+    for prev, cp in zip(wide, wide[1:] + [-1]):
+        if cp != prev + 1:  # a run ends at prev
+            runs.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+            start = cp
+    return re.compile(f"[{''.join(runs)}]+")
+
+
+# CJK symbols and punctuation, CJK unified ideographs, full-width forms
+_COMMON_WIDE = _wide_class([(0x3000, 0x303F), (0x4E00, 0x9FFF), (0xFF01, 0xFF60)])
+
+
 def text_width(text: str) -> int:
-    """Display width in Excel column units: CJK and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Display width in Excel column units: CJK and full-width characters (east Asian width W or F) count two."""
+    if text.isascii():
+        return len(text)
+    rest = _COMMON_WIDE.sub("", text)
+    wide = len(text) - len(rest)
+    if not rest.isascii():
+        wide += sum(1 for ch in rest if not ch.isascii() and unicodedata.east_asian_width(ch) in "WF")
+    return len(text) + wide
 
 
 def rows_height(text: str, width_units: float, font_pt: float = 11) -> float:

@@ -91,6 +91,23 @@ def load_forms(rules_dir: Path | str = DEFAULT_RULES_DIR) -> dict[str, Form]:
     return dict(sorted(forms.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
+_IN_PROCESS: dict[tuple[str, str], Form] = {}
+
+
+def share_forms(forms: Iterable[Form]) -> None:
+    """Keep `forms` for form_in: worker processes forked after this have them without loading them again."""
+    _IN_PROCESS.update(((f.rules_dir, f.category_id), f) for f in forms)
+
+
+def form_in(rules_dir: str, category_id: str) -> Form:
+    """A category's form in a worker process: the one the parent shared (forked workers), else loaded once per
+    process (spawned workers)."""
+    key = (rules_dir, category_id)
+    if key not in _IN_PROCESS:
+        share_forms(load_forms(rules_dir).values())
+    return _IN_PROCESS[key]
+
+
 def _require_references(rules_dir: Path, forms: Iterable[Form]) -> None:
     """A rules folder whose fields or list columns are industry codes must carry the code table."""
     uses = any(f.format == "industry" for form in forms for f in form.fields.values()) or any(

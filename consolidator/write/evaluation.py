@@ -21,27 +21,29 @@ from copy import copy
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.formatting.rule import FormulaRule
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.cell_range import CellRange
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.pagebreak import Break
 
 from ..check.results import CheckedReturn
-from ..rules import Form
+from ..cores import map_on_cores
+from ..findings import Finding
+from ..rules import Form, form_in, share_forms
 from ..rules.model import EvaluationSection
-from .styles import BORDER, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
+from .sheetxml import AddedSheet, Formula, Packed, SheetFrame, SheetXml, cell_xml, deflated, with_sheets
+from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
 from .xlsx import (
     TextGuard,
     cell,
     column_pt,
-    new_sheet,
     page_body_pt,
     print_setup,
     set_text,
     sheet_title,
+    style_id,
+    workbook_to_bytes,
 )
 
 WIDTHS = [22, 16, 16, 16, 16, 18]  # A-F, about the width of an A4 page
@@ -78,6 +80,22 @@ class Entry:
     sheet: str
 
 
+@dataclass
+class Park:
+    """What a park sheet shows of a return; sent to the worker process that writes the sheet."""
+
+    values: dict
+    file: str
+    park_name: str
+    city: str
+    rules_dir: str
+    category_id: str
+
+    @classmethod
+    def of(cls, ret: CheckedReturn) -> "Park":
+        return cls(dict(ret.values), ret.file, ret.park_name, ret.city, ret.form.rules_dir, ret.form.category_id)
+
+
 def _sheet_name(text: str, used: set[str]) -> str:
     base = sheet_title(text, 28) or "园区"
     name, n = base, 2
@@ -88,9 +106,9 @@ def _sheet_name(text: str, used: set[str]) -> str:
     return name
 
 
-def _redactor(ret: CheckedReturn):
-    identifying = ret.form.evaluation.identifying
-    secrets = sorted({str(ret.values.get(fid) or "").strip() for fid in identifying} - {""}, key=len, reverse=True)
+def _redactor(values: dict, form: Form):
+    identifying = form.evaluation.identifying
+    secrets = sorted({str(values.get(fid) or "").strip() for fid in identifying} - {""}, key=len, reverse=True)
     secrets = [s for s in secrets if len(s) >= 2]
 
     def redact(text):
@@ -103,25 +121,79 @@ def _redactor(ret: CheckedReturn):
     return redact
 
 
+# The styles of a park sheet, by name: (font, fill, border, alignment, number format, locked). Registered once in
+# the workbook (palette); a sheet's cells name them, so that sheets can be made apart from it (on other cores).
+STYLES = {
+    "cell": (BODY, None, True, WRAP_MIDDLE, None, True),
+    "head_cell": (BODY, HEAD_FILL, True, WRAP_MIDDLE, None, True),
+    "label": (LABEL, None, True, WRAP_MIDDLE, None, True),
+    "label_head": (LABEL, HEAD_FILL, True, WRAP_MIDDLE, None, True),
+    "column_head": (HEAD10, HEAD_FILL, True, CENTERED_WRAP, None, True),
+    "score_head": (HEAD10, HEAD_FILL, True, CENTERED, None, True),
+    "integer": (BODY, None, True, RIGHT, "0", True),
+    "decimal": (BODY, None, True, RIGHT, "#,##0.00", True),
+    "text_left": (BODY, None, True, LEFT, None, True),
+    "centered": (BODY, None, True, CENTERED, None, True),
+    "weight": (BODY, None, True, CENTERED, "0.##", True),
+    "score": (BODY, INPUT_FILL, True, CENTERED, "0.##", False),
+    "remark": (BODY, INPUT_FILL, True, WRAP_MIDDLE, None, False),
+    "total_label": (HEAD11, None, True, H_CENTER, None, True),
+    "total_weight": (BODY, None, True, H_CENTER, "0.##", True),
+    "total": (HEAD11, None, True, H_CENTER, "0.##", True),
+    # the merged rows across the sheet: no border, text from the top
+    "title": (TITLE, None, False, CENTERED, None, True),
+    "small": (SMALL, None, False, WRAP_TOP, None, True),
+    "heading": (H2, None, False, WRAP_TOP, None, True),
+    "text": (BODY, None, False, WRAP_TOP, None, True),
+    "text_head": (HEAD11, None, False, WRAP_TOP, None, True),
+}
+OVER_MAXIMUM = DifferentialStyle(fill=PatternFill(bgColor=ERROR_BG, fill_type="solid"))  # a score above its weight
+LETTERS = [get_column_letter(i) for i in range(1, len(WIDTHS) + 1)]
+
+
+def palette(ws) -> dict[str, int]:
+    """Each of STYLES registered in the workbook of `ws`: name -> the workbook's style index; and
+    "over_maximum" -> the index of OVER_MAXIMUM among its differential styles."""
+    ids = {}
+    for name, (font, fill, border, align, fmt, locked) in STYLES.items():
+        proto = WriteOnlyCell(ws)
+        proto.font, proto.alignment = font, align
+        if fill is not None:
+            proto.fill = fill
+        if border:
+            proto.border = BORDER
+        if fmt:
+            proto.number_format = fmt
+        if not locked:
+            proto.protection = UNLOCKED
+        ids[name] = style_id(ws, proto)
+    ids["over_maximum"] = ws.parent._differential_styles.add(OVER_MAXIMUM)  # a conditional format's style
+    return ids
+
+
+def _frame_setup(ws) -> None:
+    """What every park sheet has: its columns, A4 portrait fitted to the width, no grid lines, locked but
+    for the score cells (rows and columns may still be resized)."""
+    for i, w in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    print_setup(ws, orientation="portrait", footer=SheetFrame.footer_token())
+    ws.sheet_view.showGridLines = False
+    ws.protection.sheet = True
+    ws.protection.formatRows = False
+    ws.protection.formatColumns = False
+
+
 class _Sheet:
-    """Writes rows top to bottom on an A4-wide grid of six columns.
+    """Writes a park sheet's rows top to bottom on an A4-wide grid of six columns, as XML text (SheetXml):
+    the cells of the current row are kept until the row changes, then written with the row's height."""
 
-    The workbook is write-only (a national round has thousands of park sheets): the cells of the
-    current row are kept until the row changes, then appended; finish() closes the sheet, which
-    moves it out of memory into its part file."""
-
-    def __init__(self, ws, guard: TextGuard, ret: CheckedReturn, redact, styles: dict):
-        self.ws, self.guard, self.ret, self.redact = ws, guard, ret, redact
-        self.styles = styles  # shared by the sheets of one workbook
+    def __init__(self, frame: SheetFrame, styles: dict[str, int], guard: TextGuard, ret, redact):
+        self.out, self.styles, self.guard, self.ret, self.redact = SheetXml(frame), styles, guard, ret, redact
         self._row, self.written, self.pending = 1, 0, {}
-        self.heights: dict[int, float] = {}
+        self.heights: dict[int, float] = {}  # rows with a height of their own
+        self.printed: list[float] = []  # the height of every written row, for the pages
         self.keep: set[int] = set()  # rows that stay on the page of the row below them
         self.footer = ""  # before the page count: "E01　"
-        for i, w in enumerate(WIDTHS, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = w
-        # written with the sheet's first row: set before it
-        print_setup(ws, orientation="portrait")
-        ws.sheet_view.showGridLines = False
 
     @property
     def row(self) -> int:
@@ -133,95 +205,69 @@ class _Sheet:
             self.flush()
         self._row = value
 
-    def _height(self, r: int) -> None:
-        """Row r gets a height of its own (the default where none was set), and it is noted for the pages."""
-        dim = self.ws.row_dimensions[r]
-        if dim.height is None:
-            dim.height = ROW_PT
-        self.heights[r] = dim.height
+    def height(self, pt: float) -> None:
+        """The current row's height."""
+        self.heights[self._row] = pt
 
     def flush(self) -> None:
         if not self.pending:
             return
         while self.written < self._row - 1:
-            self._height(self.written + 1)
-            self.ws.append([])
-            self.written += 1
-        self._height(self._row)
-        self.ws.append([self.pending.get(col) for col in range(1, max(self.pending) + 1)])
-        self.written += 1
+            self._write(self.written + 1, {})
+        self._write(self._row, self.pending)
         self.pending = {}
+
+    def _write(self, r: int, cells: dict) -> None:
+        pt = self.heights.get(r, ROW_PT)
+        self.printed.append(pt)
+        self.out.row(r, [cell_xml(f"{LETTERS[c - 1]}{r}", v, sid) for c, (v, sid) in sorted(cells.items())], pt)
+        self.written += 1
 
     def keep_together(self, first: int, last: int) -> None:
         """Rows first..last print on one page (when they fit on one)."""
         self.keep.update(range(first, last))
 
     def finish(self) -> int:
-        """Write the last row, the page breaks and the footer, and close the sheet; returns its pages."""
+        """Write the last row, the page breaks and the footer; returns the sheet's pages."""
         self.flush()
-        heights = [self.heights.get(r, ROW_PT) for r in range(1, self.written + 1)]
-        breaks = page_breaks(heights, self.keep, PAGE_PT)
-        for r in breaks:
-            self.ws.row_breaks.append(Break(id=r))
-        self.ws.oddFooter.center.text = f"{self.footer}第 &P 页，共 {len(breaks) + 1} 页"
-        self.ws.close()
-        # written to the sheet's part file by close(); nothing reads them again
-        self.ws.row_dimensions.clear()
-        self.ws.merged_cells.ranges.clear()
-        self.ws.data_validations.dataValidation.clear()
-        self.ws.row_breaks.brk.clear()
-        return len(breaks) + 1
+        self.out.breaks = page_breaks(self.printed, self.keep, PAGE_PT)
+        self.out.footer = f"{self.footer}第 &P 页，共 {len(self.out.breaks) + 1} 页"
+        return len(self.out.breaks) + 1
 
     def text(self, value, label=""):
         value = self.redact(value)
         return self.guard.clean(value, label=label, file=self.ret.file, park=self.ret.park_name)
 
-    def put(self, col, value, *, font=BODY, fill=None, border=True, align=None, fmt=None, label=""):
-        c = Cell(self.ws, row=self._row, column=col)
-        self.pending[col] = c
-        set_text(c, self.text(value, label) if isinstance(value, str) else value)
-        align = align or WRAP_MIDDLE
-        # openpyxl hashes every style object on every assignment; a sheet per park makes that most of
-        # the work. The style of each combination of (shared) objects is made once and copied.
-        key = (id(font), id(fill), border, id(align), fmt)
-        known = self.styles.get(key)
-        if known is None:
-            c.font = font
-            if fill:
-                c.fill = fill
-            if border:
-                c.border = BORDER
-            c.alignment = align
-            if fmt:
-                c.number_format = fmt
-            self.styles[key] = (copy(c._style), (font, fill, align))  # the objects stay alive: ids stay theirs
-        else:
-            c._style = copy(known[0])
-        return c
+    def put(self, col: int, value, style: str = "cell", label: str = ""):
+        """A cell of the current row in one of STYLES; returns what it holds (text cleaned and redacted)."""
+        if isinstance(value, str) and not isinstance(value, Formula):
+            value = self.text(value, label)
+        self.pending[col] = (value, self.styles[style])
+        return value
+
+    def ref(self, col: int) -> str:
+        return f"{LETTERS[col - 1]}{self._row}"
 
     def merge(self, first: int, last: int, *, border: bool = True) -> None:
-        """Merge columns first..last of the current row. The covered cells get the border themselves
-        (what openpyxl's merge_cells would do, at a fraction of its cost)."""
-        # straight into the set: MultiCellRange.add first compares the range with every one already there
-        self.ws.merged_cells.ranges.add(CellRange(f"{get_column_letter(first)}{self.row}:"
-                                                                 f"{get_column_letter(last)}{self.row}"))
+        """Merge columns first..last of the current row; with a border, the covered cells get it themselves
+        (what Excel shows on a merged cell's edge is their border)."""
+        self.out.merge(f"{LETTERS[first - 1]}{self.row}:{LETTERS[last - 1]}{self.row}")
         if border:
             for col in range(first + 1, last + 1):
                 self.put(col, None)
 
-    def merged(self, value, *, font=BODY, first=1, last=6, height=None, label="", border=False, align=None):
-        self.merge(first, last, border=border)
-        c = self.put(first, value, font=font, border=border, label=label,
-                     align=align or WRAP_TOP)
+    def merged(self, value, style: str = "text", *, first=1, last=6, height=None, label=""):
+        """A row's columns first..last merged, holding `value` (unbordered), as tall as its text needs."""
+        self.merge(first, last, border=False)
+        shown = self.put(first, value, style, label=label)
         width = sum(WIDTHS[first - 1:last])
-        self.ws.row_dimensions[self.row].height = height or max(18, rows_height(str(c.value or ""), width, font.sz or 11))
+        self.height(height or max(18, rows_height(str(shown or ""), width, STYLES[style][0].sz or 11)))
         self.row += 1
-        return c
 
     def heading(self, text):
         self.row += 1
         self.keep.add(self.row)
-        self.merged(text, font=H2, height=22)
+        self.merged(text, "heading", height=22)
 
     def paragraphs(self, text, label):
         """Long text, one row per paragraph and per ~13 lines of it (a row cannot be split across pages:
@@ -271,10 +317,8 @@ def _chunks(text: str, width_units: float, max_pt: float = 380) -> list[str]:
     return out
 
 
-def _fmt(f) -> str:
-    if f.type == "integer":
-        return "0"
-    return "#,##0.00"
+def _number_style(f) -> str:
+    return "integer" if f.type == "integer" else "decimal"
 
 
 def _change(f, old, new) -> str:
@@ -299,10 +343,10 @@ def _rows_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
                     for k in range(len(form.families[r.families[0]]))]
             value = r.join.join(r.format.format_map({fam: "" if x is None else x for fam, x in row.items()})
                                 for row in rows if row[r.families[0]])
-        s.put(1, r.label, fill=HEAD_FILL)
+        s.put(1, r.label, "head_cell")
         s.merge(2, 6)
         s.put(2, value, label=r.label)
-        s.ws.row_dimensions[s.row].height = max(18, rows_height(str(value or ""), sum(WIDTHS[1:])))
+        s.height(max(18, rows_height(str(value or ""), sum(WIDTHS[1:]))))
         s.row += 1
 
 
@@ -313,7 +357,7 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
     s.heading(section.title)
     heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
     for i, h in enumerate(heads[:5], start=1):
-        s.put(i, h, font=HEAD10, fill=HEAD_FILL, align=CENTERED_WRAP)
+        s.put(i, h, "column_head")
     s.merge(5, 6)
     s.keep.add(s.row)
     s.row += 1
@@ -323,12 +367,12 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         if f.part_of or f.explains:
             continue
         by_year = {m.year: v.get(m.id) for m in members}
-        s.put(1, f.label, font=LABEL)
+        s.put(1, f.label, "label")
         for i, y in enumerate(years, start=2):
-            s.put(i, by_year.get(y), fmt=_fmt(f), align=RIGHT)
+            s.put(i, by_year.get(y), _number_style(f))
         s.merge(5, 6)
-        s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])), align=CENTERED)
-        s.ws.row_dimensions[s.row].height = max(18, rows_height(f.label, WIDTHS[0], 10))
+        s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])), "centered")
+        s.height(max(18, rows_height(f.label, WIDTHS[0], 10)))
         s.row += 1
 
 
@@ -346,16 +390,15 @@ def _blocks_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         heights = [30.0]
         for j, f in enumerate(pairs[k:k + 2]):
             col = 1 + j * 3
-            s.put(col, f.display_label, font=LABEL, fill=HEAD_FILL)
+            s.put(col, f.display_label, "label_head")
             s.merge(col + 1, col + 2)
-            s.put(col + 1, v.get(f.id), fmt=_fmt(f) if f.is_numeric else None,
-                  align=(RIGHT if f.is_numeric else LEFT))
+            s.put(col + 1, v.get(f.id), _number_style(f) if f.is_numeric else "text_left")
             heights.append(rows_height(f.display_label, WIDTHS[col - 1], 10))  # in its own column's width
-        s.ws.row_dimensions[s.row].height = max(heights)
+        s.height(max(heights))
         s.row += 1
     for f in texts:
         s.keep.add(s.row)
-        s.merged(f.display_label, font=HEAD11)
+        s.merged(f.display_label, "text_head")
         s.paragraphs(v.get(f.id), f.display_label)
 
 
@@ -366,45 +409,39 @@ def _text_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
 
 def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[str, str]:
     """The criteria with open score cells (limited to each weight) and the total; criterion id -> cell."""
-    ev, ws = form.evaluation, s.ws
+    ev = form.evaluation
     start = s.row + 1
     s.heading(section.title)
     if ev.instructions:
-        s.merged(ev.instructions, font=SMALL)
+        s.merged(ev.instructions, "small")
     for i, h in enumerate(["评分项", "评分要点", "", "满分", "得分", "备注"], start=1):
-        s.put(i, h, font=HEAD10, fill=HEAD_FILL, align=CENTERED)
+        s.put(i, h, "score_head")
     s.merge(2, 3)
     s.row += 1
     cells, first = {}, s.row
     for c in ev.criteria:
-        s.put(1, c.label, align=CENTERED)
+        s.put(1, c.label, "centered")
         s.merge(2, 3)
-        s.put(2, c.description, font=LABEL)
-        s.put(4, c.weight, align=CENTERED, fmt="0.##")
-        score = s.put(5, None, fill=INPUT_FILL, align=CENTERED, fmt="0.##")
-        score.protection = UNLOCKED
-        s.put(6, None, fill=INPUT_FILL).protection = UNLOCKED
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(c.weight), allow_blank=True,
-                            showErrorMessage=True, errorTitle="分数超出范围", error=f"{c.label}的得分应在0到{c.weight}之间")
-        ws.data_validations.append(dv)
-        dv.add(score.coordinate)
-        ws.row_dimensions[s.row].height = max(30, rows_height(c.description, WIDTHS[1] + WIDTHS[2], 10))
-        cells[c.id] = score.coordinate
+        s.put(2, c.description, "label")
+        s.put(4, c.weight, "weight")
+        s.put(5, None, "score")
+        s.put(6, None, "remark")
+        s.out.decimal_between(s.ref(5), 0, c.weight, "分数超出范围", f"{c.label}的得分应在0到{c.weight}之间")
+        s.height(max(30, rows_height(c.description, WIDTHS[1] + WIDTHS[2], 10)))
+        cells[c.id] = s.ref(5)
         s.row += 1
     last = s.row - 1
-    s.put(1, "总分", font=HEAD11, align=H_CENTER)
+    s.put(1, "总分", "total_label")
     s.merge(2, 3)
     s.put(2, "")
-    s.put(4, sum(c.weight for c in ev.criteria), fmt="0.##", align=H_CENTER)
-    total = s.put(5, None, font=HEAD11, align=H_CENTER, fmt="0.##")
-    total.value = f'=IF(COUNT(E{first}:E{last})=0,"",SUM(E{first}:E{last}))'
+    s.put(4, sum(c.weight for c in ev.criteria), "total_weight")
+    s.put(5, Formula(f'IF(COUNT(E{first}:E{last})=0,"",SUM(E{first}:E{last}))'), "total")
     s.put(6, "")
-    cells["total"] = total.coordinate
+    cells["total"] = s.ref(5)
     s.row += 2
     s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24)
     s.keep_together(start, s.row - 1)
-    ws.conditional_formatting.add(f"E{first}:E{last}", FormulaRule(
-        formula=[f"AND(ISNUMBER(E{first}),E{first}>D{first})"], fill=PatternFill(bgColor="FFC7CE", fill_type="solid")))
+    s.out.formula_rule(f"E{first}:E{last}", f"AND(ISNUMBER(E{first}),E{first}>D{first})", s.styles["over_maximum"])
     return cells
 
 
@@ -412,23 +449,35 @@ SECTIONS = {"rows": _rows_section, "years": _years_section, "blocks": _blocks_se
             "scoring": _scoring_section}
 
 
-def _park_sheet(s: _Sheet, entry: Entry, form: Form, blind: bool, show_region: bool = False) -> dict[str, str]:
+def _park_sheet(s: _Sheet, number: str, form: Form, blind: bool, show_region: bool = False) -> dict[str, str]:
     """Fill one park's sheet with the sections of rules/common.yaml (evaluation.sections); returns
     criterion id -> score cell ("D40") and "total" -> the total's cell."""
-    ret, ws = entry.ret, s.ws
-    s.merged(form.evaluation.title, font=TITLE, height=28, align=CENTERED)
-    who = f"评审编号：{entry.number}" if blind else f"园区：{ret.park_name}　评审编号：{entry.number}"
+    ret = s.ret
+    s.merged(form.evaluation.title, "title", height=28)
+    who = f"评审编号：{number}" if blind else f"园区：{ret.park_name}　评审编号：{number}"
     region = f"　所在地区：{ret.city}" if show_region or not blind else ""
-    s.merged(f"{who}　类别：{form.category_name}{region}", font=SMALL)
+    s.merged(f"{who}　类别：{form.category_name}{region}", "small")
     cells: dict[str, str] = {}
     for section in form.evaluation.sections:
         cells.update(SECTIONS[section.show](s, section, form) or {})
-    ws.protection.sheet = True
-    ws.protection.formatRows = False
-    ws.protection.formatColumns = False
-    ws.print_area = f"A1:F{s.row - 1}"
-    s.footer = f"{entry.number}　"
+    s.footer = f"{number}　"
     return cells
+
+
+SheetJob = tuple  # (Park, number, blind, show_region, SheetFrame, styles)
+
+
+def park_part(job: SheetJob) -> tuple[Packed, str, dict[str, str], list[Finding]]:
+    """One park's sheet, in a worker process: (the part deflated, its print area, criterion id -> score cell,
+    what the text guard reported)."""
+    park, number, blind, show_region, frame, styles = job
+    form = form_in(park.rules_dir, park.category_id)
+    guard = TextGuard()
+    s = _Sheet(frame, styles, guard, park, _redactor(park.values, form) if blind else (lambda t: t))
+    cells = _park_sheet(s, number, form, blind, show_region)
+    area = f"A1:F{s.row - 1}"
+    s.finish()
+    return deflated(s.out.xml()), area, cells, guard.findings
 
 
 def panel_order(rets: list[CheckedReturn]) -> list[tuple[CheckedReturn, str]]:
@@ -529,20 +578,24 @@ def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
 
 
 def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
-                     show_region: bool = False, guard: TextGuard | None = None) -> tuple[Workbook, Workbook | None]:
-    """The panel's workbook and, when blind, the key from numbers to parks (to be kept apart from the
-    workbook). A blind workbook shows the parks' region only when show_region."""
+                     show_region: bool = False, guard: TextGuard | None = None) -> tuple[bytes, Workbook | None]:
+    """The panel's workbook (.xlsx bytes) and, when blind, the key from numbers to parks (to be kept apart
+    from the workbook). A blind workbook shows the parks' region only when show_region. The park sheets are
+    written on all cores."""
     guard = guard or TextGuard()
     wb = Workbook(write_only=True)
     overview = _Overview(wb, next(iter(forms.values())), blind, len(rets), guard)
+    styles = palette(overview.ws)
     entries = _entries(rets, blind, {overview.ws.title})
-    styles: dict = {}
-    for r, e in enumerate(entries, start=2):
-        redact = _redactor(e.ret) if blind else (lambda t: t)
-        s = _Sheet(new_sheet(wb, e.sheet), guard, e.ret, redact, styles)
-        cells = _park_sheet(s, e, e.ret.form, blind, show_region)
-        s.finish()
-        overview.add(r, e, redact, cells)
+    frame = SheetFrame.of(_frame_setup)
+    share_forms(forms.values())
+    jobs = [(Park.of(e.ret), e.number, blind, show_region, frame, styles) for e in entries]
+    parts = map_on_cores(park_part, jobs, least=25, chunk=25)
+    for r, (e, (_, _, cells, found)) in enumerate(zip(entries, parts), start=2):
+        guard.absorb(found)
+        overview.add(r, e, _redactor(e.ret.values, e.ret.form) if blind else (lambda t: t), cells)
     if blind:
         overview.note(blind_note(show_region))
-    return wb, (_key_workbook(entries, guard) if blind else None)
+    book = with_sheets(workbook_to_bytes(wb), [AddedSheet(e.sheet, part, area)
+                                              for e, (part, area, _, _) in zip(entries, parts)])
+    return book, (_key_workbook(entries, guard) if blind else None)

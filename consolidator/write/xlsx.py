@@ -65,6 +65,14 @@ class TextGuard:
             text = text[:MAX_CELL_CHARS]
         return text
 
+    def absorb(self, findings: list[Finding]) -> None:
+        """Findings of a guard in another process (a worker that wrote some of the text), each once."""
+        for f in findings:
+            key = (f.code, f.file, f.label)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.findings.append(f)
+
     def _report(self, code: str, **kw) -> None:
         key = (code, kw.get("file"), kw.get("label"))
         if key not in self._seen:

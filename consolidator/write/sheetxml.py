@@ -1,0 +1,236 @@
+"""Worksheets written as XML text, for a workbook of thousands of sheets alike (the panel's park sheets).
+
+Through openpyxl's object model a park sheet costs about 6 ms and its share of the save about 1 ms; as text it
+is a fraction of that, and it can be made on every core. What all the sheets share (columns, view, print set-up,
+protection) is still openpyxl's: SheetFrame has openpyxl write one sheet so set up and keeps its XML around the
+rows. The workbook itself (styles, the sheets openpyxl writes) is saved by openpyxl; with_sheets adds the text
+sheets to that package.
+
+Text stays text: a string is an inline string, never a formula; a Formula is one.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import math
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter, quote_sheetname
+
+from .xlsx import xml_text
+
+_EPOCH = dt.datetime(1899, 12, 30)
+_FOOTER_TOKEN = "Q7FOOTERQ7"  # ASCII, in no text of ours: stands for a sheet's own footer in the frame
+Packed = tuple[bytes, int, int]  # a part deflated: (data, CRC-32, size)
+
+
+class Formula(str):
+    """A cell's formula (without "="): the only text that becomes one."""
+
+
+def number_text(x: float) -> str:
+    """A number as openpyxl writes it ("%.16g")."""
+    return "%.16g" % x
+
+
+def cell_xml(ref: str, value: Any, sid: int) -> str:
+    """One cell: numbers as numbers, dates as dates, text as inline text; None, "" and NaN as an empty cell
+    that keeps its style."""
+    s = f' s="{sid}"' if sid else ""
+    if isinstance(value, Formula):
+        return f'<c r="{ref}"{s}><f>{escape(value)}</f><v></v></c>'
+    if isinstance(value, str):
+        if not value:
+            return f'<c r="{ref}"{s}/>'
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(xml_text(value))}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, dt.datetime):
+        return f'<c r="{ref}"{s}><v>{number_text((value - _EPOCH).total_seconds() / 86400)}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}"{s}><v>{(value - _EPOCH.date()).days}</v></c>'
+    if value is None or not math.isfinite(x := float(value)):
+        return f'<c r="{ref}"{s}/>'
+    return f'<c r="{ref}"{s}><v>{number_text(x)}</v></c>'
+
+
+@dataclass
+class SheetFrame:
+    """A worksheet part around its rows, as openpyxl writes a sheet that `setup(ws)` has set up (and whose
+    footer text it set to footer_token()): the part up to the rows, the sheet protection after them, and the
+    print set-up with the footer to fill in."""
+
+    head: str
+    protection: str
+    page: str
+
+    @classmethod
+    def of(cls, setup: Callable) -> "SheetFrame":
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("frame")
+        setup(ws)
+        ws.append([])
+        buf = io.BytesIO()
+        wb.save(buf)
+        with zipfile.ZipFile(buf) as z:
+            part = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        head, _, rest = part.partition("<sheetData")
+        rest = rest[rest.index("</sheetData>") + len("</sheetData>"):] if "</sheetData>" in rest else rest[rest.index("/>") + 2:]
+        protection, sep, page = rest.partition("<printOptions")
+        if not sep or _FOOTER_TOKEN not in page or not page.endswith("</worksheet>"):
+            raise ValueError("the frame's sheet has no print set-up or footer")
+        return cls(head, protection, sep + page.removesuffix("</worksheet>"))
+
+    @staticmethod
+    def footer_token() -> str:
+        return _FOOTER_TOKEN
+
+
+@dataclass
+class SheetXml:
+    """The rows of a sheet, top to bottom, and what goes with them; xml() makes the part in its frame."""
+
+    frame: SheetFrame
+    rows: list[str] = field(default_factory=list)  # <row> elements, in order
+    merges: list[str] = field(default_factory=list)
+    validations: list[str] = field(default_factory=list)
+    conditionals: list[str] = field(default_factory=list)
+    breaks: list[int] = field(default_factory=list)
+    footer: str = ""
+
+    def row(self, r: int, cells: list[str], height: float | None) -> None:
+        ht = f' ht="{number_text(height)}" customHeight="1"' if height is not None else ""
+        self.rows.append(f'<row r="{r}"{ht}>{"".join(cells)}</row>')
+
+    def merge(self, ref: str) -> None:
+        self.merges.append(f'<mergeCell ref="{ref}"/>')
+
+    def decimal_between(self, ref: str, low: float, high: float, title: str, error: str) -> None:
+        """A decimal in low..high (blank allowed), refused with a message otherwise."""
+        self.validations.append(
+            f'<dataValidation sqref="{ref}" showDropDown="0" showInputMessage="0" showErrorMessage="1" allowBlank="1" '
+            f'errorTitle={quoteattr(xml_text(title))} error={quoteattr(xml_text(error))} type="decimal" '
+            f'operator="between"><formula1>{number_text(low)}</formula1><formula2>{high}</formula2></dataValidation>')
+
+    def formula_rule(self, ref: str, formula: str, dxf: int) -> None:
+        """A conditional format: the differential style dxf where the formula holds."""
+        self.conditionals.append(f'<conditionalFormatting sqref="{ref}"><cfRule type="expression" '
+                                 f'priority="{len(self.conditionals) + 1}" dxfId="{dxf}"><formula>{escape(formula)}'
+                                 '</formula></cfRule></conditionalFormatting>')
+
+    def xml(self) -> bytes:
+        f = self.frame
+        parts = [f.head, "<sheetData>", *self.rows, "</sheetData>", f.protection]
+        if self.merges:
+            parts += [f'<mergeCells count="{len(self.merges)}">', *self.merges, "</mergeCells>"]
+        parts += self.conditionals
+        if self.validations:
+            parts += [f'<dataValidations count="{len(self.validations)}">', *self.validations, "</dataValidations>"]
+        parts.append(f.page.replace(_FOOTER_TOKEN, escape(xml_text(self.footer))))
+        if self.breaks:
+            parts.append(f'<rowBreaks count="{len(self.breaks)}" manualBreakCount="{len(self.breaks)}">')
+            parts += [f'<brk id="{r}" min="0" max="16383" man="1"/>' for r in self.breaks]
+            parts.append("</rowBreaks>")
+        parts.append("</worksheet>")
+        return "".join(parts).encode("utf-8")
+
+
+def column_letters(n: int) -> list[str]:
+    return [get_column_letter(i) for i in range(1, n + 1)]
+
+
+# ---- the package ------------------------------------------------------------------------------------
+def deflated(body: bytes) -> Packed:
+    """What ZIP_DEFLATED at zipfile's default level makes of `body`: (data, CRC-32, size). Done where the part
+    is made (a worker), so that the workbook is put together without compressing anything again."""
+    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return c.compress(body) + c.flush(), zlib.crc32(body), len(body)
+
+
+def put_deflated(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) -> None:
+    """A member whose deflated bytes are known, written as ZipFile.writestr would write it (same header, same
+    central-directory entry) without compressing it again. Uses zipfile's own header writer;
+    tests/test_personal.py holds the result to writestr's byte for byte."""
+    data, crc, size = packed
+    zi = copy.copy(info)
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.CRC, zi.compress_size, zi.file_size = crc, len(data), size
+    zi.header_offset = dst.fp.tell()
+    dst._writecheck(zi)
+    dst._didModify = True
+    dst.fp.write(zi.FileHeader(zip64=False))
+    dst.fp.write(data)
+    dst.filelist.append(zi)
+    dst.NameToInfo[zi.filename] = zi
+    dst.start_dir = dst.fp.tell()
+
+
+@dataclass
+class AddedSheet:
+    title: str  # unique in the workbook, valid as a sheet name
+    part: Packed  # the worksheet part, deflated
+    print_area: str | None = None  # "A1:F57"
+
+
+_WS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_WS_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def with_sheets(package: bytes, sheets: list[AddedSheet]) -> bytes:
+    """The workbook openpyxl saved, with `sheets` after its own: each listed in the workbook, its
+    relationships and content types, with its print area; the other parts copied as they are."""
+    src = zipfile.ZipFile(io.BytesIO(package))
+    workbook = src.read("xl/workbook.xml").decode("utf-8")
+    first = workbook.count("<sheet ") + 1  # openpyxl's parts are sheet1.xml … in the order of the list
+    names = [f"xl/worksheets/sheet{first + k}.xml" for k in range(len(sheets))]
+    edits = {
+        "xl/workbook.xml": _workbook_xml(workbook, sheets, first),
+        "xl/_rels/workbook.xml.rels": _insert(src.read("xl/_rels/workbook.xml.rels").decode("utf-8"), "</Relationships>",
+                                              "".join(f'<Relationship Type="{_WS_TYPE}" Target="/{n}" Id="rIdP{k}"/>'
+                                                      for k, n in enumerate(names, start=1))),
+        "[Content_Types].xml": _insert(src.read("[Content_Types].xml").decode("utf-8"), "</Types>",
+                                       "".join(f'<Override PartName="/{n}" ContentType="{_WS_CONTENT}"/>' for n in names)),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = edits.get(info.filename)
+            dst.writestr(info, src.read(info) if body is None else body.encode("utf-8"), zipfile.ZIP_DEFLATED)
+        for name, sheet in zip(names, sheets):
+            put_deflated(dst, zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), sheet.part)
+    return out.getvalue()
+
+
+def _insert(text: str, before: str, addition: str) -> str:
+    i = text.rindex(before)
+    return text[:i] + addition + text[i:]
+
+
+def _workbook_xml(workbook: str, sheets: list[AddedSheet], first: int) -> str:
+    entries = "".join(f'<sheet xmlns:r="{_R_NS}" name={quoteattr(s.title)} sheetId="{first + k}" state="visible" '
+                      f'r:id="rIdP{k + 1}"/>' for k, s in enumerate(sheets))
+    workbook = _insert(workbook, "</sheets>", entries)
+    areas = "".join(f'<definedName name="_xlnm.Print_Area" localSheetId="{first - 1 + k}">'
+                    f'{escape(quote_sheetname(s.title))}!{_absolute(s.print_area)}</definedName>'
+                    for k, s in enumerate(sheets) if s.print_area)
+    if not areas:
+        return workbook
+    if "</definedNames>" in workbook:
+        return _insert(workbook, "</definedNames>", areas)
+    return workbook.replace("</sheets>", f"</sheets><definedNames>{areas}</definedNames>", 1)
+
+
+def _absolute(ref: str) -> str:
+    """A1:F57 -> $A$1:$F$57."""
+    def one(c: str) -> str:
+        i = next(k for k, ch in enumerate(c) if ch.isdigit())
+        return f"${c[:i]}${c[i:]}"
+    return ":".join(one(c) for c in ref.split(":"))
