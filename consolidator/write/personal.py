@@ -8,13 +8,12 @@ gives (tests/test_personal.py compares them), at a few milliseconds instead of ~
 
 from __future__ import annotations
 
-import copy
 import io
 import zipfile
-import zlib
 from xml.sax.saxutils import escape
 
 from ..rules.model import Form
+from .sheetxml import deflated, put_deflated
 from .template import workbook_bytes
 from .xlsx import xml_text
 
@@ -34,7 +33,7 @@ def _skeleton(form: Form) -> list:
         for info in z.infolist():
             body = z.read(info)
             tokened = b"Q7" in body
-            parts.append((info, body, tokened, None if tokened else _deflated(body)))
+            parts.append((info, body, tokened, None if tokened else deflated(body)))
         _SKELETONS[key] = parts
     return _SKELETONS[key]
 
@@ -50,31 +49,8 @@ def personal_bytes(form: Form, *, park_id: str, park_name: str, city: str, count
             if tokened:
                 dst.writestr(info, _filled(body, values))
             else:
-                _put_compressed(dst, info, packed)
+                put_deflated(dst, info, packed)
     return out.getvalue()
-
-
-def _put_compressed(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: tuple[bytes, int, int]) -> None:
-    """A member whose deflated bytes are known, written as ZipFile.writestr would write it (same header, same
-    central-directory entry) without compressing it again: deflate is most of the time of a copy. Uses
-    zipfile's own header writer; tests/test_personal.py holds the result to writestr's byte for byte."""
-    data, crc, size = packed
-    zi = copy.copy(info)
-    zi.CRC, zi.compress_size, zi.file_size = crc, len(data), size
-    zi.header_offset = dst.fp.tell()
-    dst._writecheck(zi)
-    dst._didModify = True
-    dst.fp.write(zi.FileHeader(zip64=False))
-    dst.fp.write(data)
-    dst.filelist.append(zi)
-    dst.NameToInfo[zi.filename] = zi
-    dst.start_dir = dst.fp.tell()
-
-
-def _deflated(body: bytes) -> tuple[bytes, int, int]:
-    """What ZIP_DEFLATED at zipfile's default level makes of `body`: (data, CRC-32, size)."""
-    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-    return c.compress(body) + c.flush(), zlib.crc32(body), len(body)
 
 
 def _filled(body: bytes, values: dict[str, str]) -> bytes:
