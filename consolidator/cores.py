@@ -1,4 +1,5 @@
-"""Work spread over the machine's cores: the Word documents of a batch, the annotated copies of feedback."""
+"""Work spread over the machine's cores: the Word documents of a batch, the annotated copies of feedback, the
+panel's park sheets, the rows of the summary's large tables."""
 
 from __future__ import annotations
 
@@ -15,9 +16,55 @@ def map_on_cores(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 8, chu
     """[fn(job) for job in jobs], in worker processes when there are enough jobs (at least `least` a worker):
     forked where the system forks, else spawned (Windows), so `fn` is a module-level function of picklable
     arguments."""
+    return start_on_cores(fn, jobs, least=least, chunk=chunk).results()
+
+
+class Started:
+    """Jobs under way on the workers; results() waits for them (and ends the workers)."""
+
+    def __init__(self, fn: Callable[[T], R], jobs: Sequence[T], least: int, chunk: int):
+        workers = min(os.cpu_count() or 1, max(1, len(jobs) // least))
+        self.pool, self._results = None, None
+        if workers <= 1:
+            self._results = [fn(job) for job in jobs]
+            return
+        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        self.pool = ProcessPoolExecutor(workers, mp_context=get_context(method))
+        self._pending = self.pool.map(fn, jobs, chunksize=chunk)  # all submitted now
+
+    def results(self) -> list:
+        if self._results is None:
+            try:
+                self._results = list(self._pending)
+            finally:
+                self.pool.shutdown()
+        return self._results
+
+
+def start_on_cores(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 8, chunk: int = 4) -> Started:
+    """map_on_cores, started: this process goes on with other work while the workers do the jobs (when there
+    are too few jobs for workers, they are done here and now)."""
+    return Started(fn, jobs, least, chunk)
+
+
+_SHARED: list[tuple[Callable, Sequence]] = []  # what forked workers call (they have it: forked after it was set)
+
+
+def _run_shared(k: int):
+    fn, jobs = _SHARED[-1]
+    return fn(jobs[k])
+
+
+def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1, chunk: int = 1) -> list[R]:
+    """[fn(job) for job in jobs], in worker processes forked from this one where the system forks: fn and the
+    jobs are not sent to them (the workers have this process's memory as it was), so fn may be a closure over
+    large data; only the results come back. Where the system does not fork (Windows), in this process."""
     workers = min(os.cpu_count() or 1, max(1, len(jobs) // least))
-    if workers <= 1:
+    if workers <= 1 or "fork" not in get_all_start_methods():
         return [fn(job) for job in jobs]
-    method = "fork" if "fork" in get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
-        return list(pool.map(fn, jobs, chunksize=chunk))
+    _SHARED.append((fn, jobs))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            return list(pool.map(_run_shared, range(len(jobs)), chunksize=chunk))
+    finally:
+        _SHARED.pop()

@@ -153,15 +153,17 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
     with OutputSet(out_dir) as out, keys_out as keys, _ledger(ledger) as book:  # claimed before the returns are read
         result = _checked_batch(returns_dir, forms, parks, False, release=True, ledger=book,
                                 preload=("consolidator.write.evaluation", "consolidator.write.summary"))
-        from ..write.evaluation import build_evaluation
+        from ..write.evaluation import Panel
         from ..write.summary import build_summary, counted_returns, included, unlisted
         from ..write.xlsx import TextGuard, workbook_to_bytes
 
         guard = TextGuard()
         rets = counted_returns(result, include_errors, include_unlisted)
-        evaluation, key = build_evaluation(rets, forms, blind=blind, show_region=show_region, guard=guard)
-        result.findings.extend(guard.findings)  # reported in the summary's 问题清单
-        summary, _ = build_summary(result, forms, include_errors=include_errors, include_unlisted=include_unlisted)
+        panel = Panel(rets, forms, blind=blind, show_region=show_region, guard=guard)  # its park sheets under way
+        summary, _ = build_summary(result, forms, include_errors=include_errors, include_unlisted=include_unlisted,
+                                   more_findings=lambda: panel.finish() and guard.findings)  # in the 问题清单
+        evaluation, key = panel.finish()
+        result.findings.extend(guard.findings)
         out.add("summary.xlsx", workbook_to_bytes(summary))
         out.add("evaluation.xlsx", evaluation)
         if key is not None:

@@ -28,15 +28,18 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.cell_range import CellRange
 
 from ..check.results import CheckedReturn
-from ..cores import map_on_cores
+from ..cores import start_on_cores
 from ..findings import Finding
 from ..rules import Form, form_in, share_forms
 from ..rules.model import EvaluationSection
-from .sheetxml import AddedSheet, Formula, Packed, SheetFrame, SheetXml, cell_xml, deflated, with_sheets
+from .sheetxml import AddedSheet, Packed, SheetFrame, SheetXml, deflated, with_sheets
 from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
 from .xlsx import (
+    LEVEL,
+    Formula,
     TextGuard,
     cell,
+    cell_xml,
     column_pt,
     page_body_pt,
     print_setup,
@@ -477,7 +480,7 @@ def park_part(job: SheetJob) -> tuple[Packed, str, dict[str, str], list[Finding]
     cells = _park_sheet(s, number, form, blind, show_region)
     area = f"A1:F{s.row - 1}"
     s.finish()
-    return deflated(s.out.xml()), area, cells, guard.findings
+    return deflated(s.out.xml(), LEVEL), area, cells, guard.findings
 
 
 def panel_order(rets: list[CheckedReturn]) -> list[tuple[CheckedReturn, str]]:
@@ -577,25 +580,42 @@ def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
     return key
 
 
+class Panel:
+    """evaluation.xlsx in the making: its park sheets are started on the workers when it is made, so that this
+    process can write something else meanwhile; finish() puts the workbook together."""
+
+    def __init__(self, rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
+                 show_region: bool = False, guard: TextGuard | None = None):
+        self.blind, self.show_region = blind, show_region
+        self.guard = guard or TextGuard()
+        self.wb = Workbook(write_only=True)
+        self.overview = _Overview(self.wb, next(iter(forms.values())), blind, len(rets), self.guard)
+        styles = palette(self.overview.ws)
+        self.entries = _entries(rets, blind, {self.overview.ws.title})
+        frame = SheetFrame.of(_frame_setup)
+        share_forms(forms.values())
+        jobs = [(Park.of(e.ret), e.number, blind, show_region, frame, styles) for e in self.entries]
+        self.parts = start_on_cores(park_part, jobs, least=25, chunk=25)
+        self.done: tuple[bytes, Workbook | None] | None = None
+
+    def finish(self) -> tuple[bytes, Workbook | None]:
+        """The workbook's bytes and, when blind, the key; the text guard then has all the park sheets' findings."""
+        if self.done is None:
+            parts = self.parts.results()
+            for r, (e, (_, _, cells, found)) in enumerate(zip(self.entries, parts), start=2):
+                self.guard.absorb(found)
+                self.overview.add(r, e, _redactor(e.ret.values, e.ret.form) if self.blind else (lambda t: t), cells)
+            if self.blind:
+                self.overview.note(blind_note(self.show_region))
+            book = with_sheets(workbook_to_bytes(self.wb), [AddedSheet(e.sheet, part, area)
+                                                           for e, (part, area, _, _) in zip(self.entries, parts)])
+            self.done = book, (_key_workbook(self.entries, self.guard) if self.blind else None)
+        return self.done
+
+
 def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
                      show_region: bool = False, guard: TextGuard | None = None) -> tuple[bytes, Workbook | None]:
     """The panel's workbook (.xlsx bytes) and, when blind, the key from numbers to parks (to be kept apart
     from the workbook). A blind workbook shows the parks' region only when show_region. The park sheets are
     written on all cores."""
-    guard = guard or TextGuard()
-    wb = Workbook(write_only=True)
-    overview = _Overview(wb, next(iter(forms.values())), blind, len(rets), guard)
-    styles = palette(overview.ws)
-    entries = _entries(rets, blind, {overview.ws.title})
-    frame = SheetFrame.of(_frame_setup)
-    share_forms(forms.values())
-    jobs = [(Park.of(e.ret), e.number, blind, show_region, frame, styles) for e in entries]
-    parts = map_on_cores(park_part, jobs, least=25, chunk=25)
-    for r, (e, (_, _, cells, found)) in enumerate(zip(entries, parts), start=2):
-        guard.absorb(found)
-        overview.add(r, e, _redactor(e.ret.values, e.ret.form) if blind else (lambda t: t), cells)
-    if blind:
-        overview.note(blind_note(show_region))
-    book = with_sheets(workbook_to_bytes(wb), [AddedSheet(e.sheet, part, area)
-                                              for e, (part, area, _, _) in zip(entries, parts)])
-    return book, (_key_workbook(entries, guard) if blind else None)
+    return Panel(rets, forms, blind=blind, show_region=show_region, guard=guard).finish()

@@ -13,9 +13,8 @@ import zipfile
 from xml.sax.saxutils import escape
 
 from ..rules.model import Form
-from .sheetxml import deflated, put_deflated
 from .template import workbook_bytes
-from .xlsx import xml_text
+from .xlsx import deflated, put_deflated, xml_text
 
 # what a personal copy fills in, each with a token no text of the form contains (ASCII: XML keeps it as is)
 TOKENS = {"park_id": "Q7PARKIDQ7", "park_name": "Q7PARKNAMEQ7", "city": "Q7CITYQ7", "county": "Q7COUNTYQ7"}

@@ -6,59 +6,28 @@ protection) is still openpyxl's: SheetFrame has openpyxl write one sheet so set 
 rows. The workbook itself (styles, the sheets openpyxl writes) is saved by openpyxl; with_sheets adds the text
 sheets to that package.
 
-Text stays text: a string is an inline string, never a formula; a Formula is one.
+Text stays text: a string is an inline string, never a formula; a Formula is one (xlsx.cell_xml).
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import io
-import math
 import zipfile
-import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter, quote_sheetname
 
-from .xlsx import xml_text
+from .xlsx import Packed, deflated, put_deflated, xml_text
 
-_EPOCH = dt.datetime(1899, 12, 30)
 _FOOTER_TOKEN = "Q7FOOTERQ7"  # ASCII, in no text of ours: stands for a sheet's own footer in the frame
-Packed = tuple[bytes, int, int]  # a part deflated: (data, CRC-32, size)
-
-
-class Formula(str):
-    """A cell's formula (without "="): the only text that becomes one."""
 
 
 def number_text(x: float) -> str:
-    """A number as openpyxl writes it ("%.16g")."""
+    """A row height as openpyxl writes it ("%.16g")."""
     return "%.16g" % x
-
-
-def cell_xml(ref: str, value: Any, sid: int) -> str:
-    """One cell: numbers as numbers, dates as dates, text as inline text; None, "" and NaN as an empty cell
-    that keeps its style."""
-    s = f' s="{sid}"' if sid else ""
-    if isinstance(value, Formula):
-        return f'<c r="{ref}"{s}><f>{escape(value)}</f><v></v></c>'
-    if isinstance(value, str):
-        if not value:
-            return f'<c r="{ref}"{s}/>'
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(xml_text(value))}</t></is></c>'
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, dt.datetime):
-        return f'<c r="{ref}"{s}><v>{number_text((value - _EPOCH).total_seconds() / 86400)}</v></c>'
-    if isinstance(value, dt.date):
-        return f'<c r="{ref}"{s}><v>{(value - _EPOCH.date()).days}</v></c>'
-    if value is None or not math.isfinite(x := float(value)):
-        return f'<c r="{ref}"{s}/>'
-    return f'<c r="{ref}"{s}><v>{number_text(x)}</v></c>'
 
 
 @dataclass
@@ -147,31 +116,6 @@ def column_letters(n: int) -> list[str]:
 
 
 # ---- the package ------------------------------------------------------------------------------------
-def deflated(body: bytes) -> Packed:
-    """What ZIP_DEFLATED at zipfile's default level makes of `body`: (data, CRC-32, size). Done where the part
-    is made (a worker), so that the workbook is put together without compressing anything again."""
-    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-    return c.compress(body) + c.flush(), zlib.crc32(body), len(body)
-
-
-def put_deflated(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) -> None:
-    """A member whose deflated bytes are known, written as ZipFile.writestr would write it (same header, same
-    central-directory entry) without compressing it again. Uses zipfile's own header writer;
-    tests/test_personal.py holds the result to writestr's byte for byte."""
-    data, crc, size = packed
-    zi = copy.copy(info)
-    zi.compress_type = zipfile.ZIP_DEFLATED
-    zi.CRC, zi.compress_size, zi.file_size = crc, len(data), size
-    zi.header_offset = dst.fp.tell()
-    dst._writecheck(zi)
-    dst._didModify = True
-    dst.fp.write(zi.FileHeader(zip64=False))
-    dst.fp.write(data)
-    dst.filelist.append(zi)
-    dst.NameToInfo[zi.filename] = zi
-    dst.start_dir = dst.fp.tell()
-
-
 @dataclass
 class AddedSheet:
     title: str  # unique in the workbook, valid as a sheet name
@@ -225,6 +169,8 @@ def _workbook_xml(workbook: str, sheets: list[AddedSheet], first: int) -> str:
         return workbook
     if "</definedNames>" in workbook:
         return _insert(workbook, "</definedNames>", areas)
+    if "<definedNames/>" in workbook:
+        return workbook.replace("<definedNames/>", f"<definedNames>{areas}</definedNames>", 1)
     return workbook.replace("</sheets>", f"</sheets><definedNames>{areas}</definedNames>", 1)
 
 

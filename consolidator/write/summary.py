@@ -19,7 +19,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -58,7 +58,7 @@ from .styles import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, rows_height, text_w
 from .template import number_format
 from .xlsx import (
     HeightOf,
-    LazyRows,
+    ColumnRows,
     TextGuard,
     cell,
     column_pt,
@@ -374,18 +374,27 @@ def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: li
     col_fmt = [(formats[i] if formats and i < len(formats) else None) for i in range(len(headers))]
     wrap = lay.wrap
 
-    def style_of(r: int, i: int, v) -> int:
-        if i == colour_col and ("colour", v) in protos:
-            return protos[("colour", v)]
+    def style(font: int, i: int, v) -> int:
         fmt = col_fmt[i] if i < len(col_fmt) else None
         if isinstance(v, (dt.date, dt.datetime)):
             fmt = "yyyy-mm-dd"
         elif fmt is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)):
             fmt = None
-        return protos[(fmt, id(fonts[r]) if fonts and fonts[r] is not None else id(None),
-                       i < len(wrap) and wrap[i] and isinstance(v, str))]
+        return protos[(fmt, font, i < len(wrap) and wrap[i] and isinstance(v, str))]
 
-    defer_rows(ws, head_rows + 1, rows, style_of, lay.height_of())
+    known: dict[tuple, int] = {}  # (row font, column, type of value) -> style: a table has a handful
+
+    def style_of(r: int, i: int, v) -> int:
+        if i == colour_col and ("colour", v) in protos:
+            return protos[("colour", v)]
+        font = id(fonts[r]) if fonts and fonts[r] is not None else id(None)
+        key = (font, i, type(v))
+        sid = known.get(key)
+        if sid is None:
+            sid = known[key] = style(font, i, v)
+        return sid
+
+    defer_rows(ws, head_rows + 1, rows, style_of, lay.height_of(), by_type=not fonts and colour_col is None)
 
 
 def _groups_row(prefix: int, cols: list[Column]) -> list[str]:
@@ -443,9 +452,12 @@ def _not_aggregable_note(form: Form) -> str:
 
 # ---- the workbook ------------------------------------------------------------------------------
 def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors: bool = False,
-                  include_unlisted: bool = False, generated: dt.datetime | None = None) -> tuple[Workbook, list[Finding]]:
+                  include_unlisted: bool = False, generated: dt.datetime | None = None,
+                  more_findings: Callable[[], list[Finding]] | None = None) -> tuple[Workbook, list[Finding]]:
     """summary.xlsx and what writing it had to change in the parks' texts. The totals are made of
-    counted_returns(result, include_errors, include_unlisted)."""
+    counted_returns(result, include_errors, include_unlisted). more_findings() gives what writing another
+    workbook had to change; it is called when the 问题清单 is written (last), so that the other workbook may
+    be written meanwhile."""
     guard = TextGuard()
     wb = Workbook(write_only=True)
     counted = {id(r) for r in counted_returns(result, include_errors, include_unlisted)}
@@ -485,7 +497,7 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
     _status_sheet(wb, result, counted, include_unlisted, guard)
     _chart_sheet(wb, result, counted, first, guard)
     # 问题清单 last, with what writing this workbook had to change
-    findings = [*result.skipped, *result.findings, *guard.findings]
+    findings = [*result.skipped, *result.findings, *(more_findings() if more_findings else ()), *guard.findings]
     headers = [COLUMNS_ZH[c] for c in FINDING_COLUMNS]
     rows = []
     for f in findings:
@@ -615,18 +627,13 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
         texts = [park_text(shown(c)) for c in columns]
         code_list = texts[[c.id for c in columns].index(key)] if key else [""] * len(ret_ids)
 
-        def row(k: int) -> list:
-            i = ret_ids[k]
-            name, city, cat, file = per_ret[i]
-            code = code_list[k]
-            return [name, city, cat, *(t[k] for t in texts), others.get(code), file]
-
-        rows = LazyRows(len(ret_ids), row)
+        of_park = [[per_ret[i][j] for i in ret_ids] for j in range(4)]  # name, city, category, file
+        rows = ColumnRows([*of_park[:3], *texts, [others.get(code) for code in code_list], of_park[3]])
     # a sheet holds 1,048,576 rows: a longer list goes on over further sheets
     per_sheet = MAX_SHEET_ROWS - 1
     for k in range(0, max(len(rows), 1), per_sheet):
         title = "企业清单汇总" if k == 0 else f"企业清单汇总（{k // per_sheet + 1}）"
-        part = rows if len(rows) <= per_sheet else LazyRows(min(per_sheet, len(rows) - k), lambda j, k=k: rows[k + j])
+        part = rows if len(rows) <= per_sheet else rows.part(k, min(per_sheet, len(rows) - k))
         # not wrapped: Excel and LibreOffice would fit each of up to a million rows to its text on opening
         _write_table(wb, title, None, headers, part, freeze_cols=2, widths_max=40, wrap_text=False)
 

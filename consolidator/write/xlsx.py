@@ -7,17 +7,20 @@ longer than a cell can hold is cut at the limit; both are reported as findings, 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import math
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from typing import Any, Callable, Iterable
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
+from ..cores import map_forked
 from ..findings import Finding, make_finding
 from ..read.package import sheet_files
 from .styles import BODY_FONT, BORDER, text_width
@@ -152,71 +155,228 @@ def style_id(ws, proto) -> int:
     return ws.parent._cell_styles.add(proto._style)
 
 
-def defer_rows(ws, first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, height: HeightOf | None = None) -> None:
+def defer_rows(ws, first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, height: HeightOf | None = None,
+               by_type: bool = False) -> None:
     """Rows first_row, first_row+1... of a write-only sheet, written by workbook_to_bytes; `height` gives a
-    row its height (LibreOffice does not fit a row to its wrapped text when it opens a workbook)."""
+    row its height (LibreOffice does not fit a row to its wrapped text when it opens a workbook). by_type: a
+    cell's style depends only on its column and the type of its value (a ColumnRows table is then written
+    column by column)."""
     getattr(ws.parent, _BULK, None) or setattr(ws.parent, _BULK, {})
-    getattr(ws.parent, _BULK)[ws.title] = (first_row, rows, style_of, height)
+    getattr(ws.parent, _BULK)[ws.title] = (first_row, rows, style_of, height, by_type)
 
 
-def _escape(text: str) -> str:
-    text = xml_text(text)  # last resort: park text is cleaned and reported by TextGuard
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;"))
+# what a text cell must have escaped or removed (NOT_XML), and what needs xml:space="preserve" kept
+_UNSAFE = re.compile(f"[&<>\r]|{NOT_XML.pattern}")
 
 
-def _cell_xml(ref: str, v: Any, sid: int) -> str:
+class Formula(str):
+    """A cell's formula (without "="): the only text cell_xml writes as one."""
+
+
+def _text(v: str) -> str:
+    if _UNSAFE.search(v):  # last resort: park text is cleaned and reported by TextGuard
+        v = xml_text(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return v
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def cell_xml(ref: str, v: Any, sid: int) -> str:
+    """One cell of a sheet written as text: numbers as numbers, dates as dates, text as inline text (never a
+    formula, unless a Formula); None, "" and NaN as an empty cell that keeps its style."""
     s = f' s="{sid}"' if sid else ""
+    t = type(v)
+    if t is str and v:
+        space = ' xml:space="preserve"' if v[0] in " \t\n" or v[-1] in " \t\n" else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_text(v)}</t></is></c>'
+    if (t is float or t is int) and math.isfinite(v):
+        return f'<c r="{ref}"{s}><v>{_number(float(v))}</v></c>'
+    if isinstance(v, Formula):
+        return f'<c r="{ref}"{s}><f>{_text(v)}</f><v></v></c>'
     if isinstance(v, str):
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_escape(v)}</t></is></c>'
+        return cell_xml(ref, str(v), sid) if v else f'<c r="{ref}"{s}/>'
     if isinstance(v, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>'
     if isinstance(v, dt.datetime):
         return f'<c r="{ref}"{s}><v>{(v - _EXCEL_EPOCH).total_seconds() / 86400!r}</v></c>'
     if isinstance(v, dt.date):
         return f'<c r="{ref}"{s}><v>{(v - _EXCEL_EPOCH.date()).days}</v></c>'
-    x = float(v)
-    if not math.isfinite(x):
-        return ""
-    return f'<c r="{ref}"{s}><v>{int(x) if x.is_integer() and abs(x) < 1e15 else repr(x)}</v></c>'
+    if v is None or not math.isfinite(x := float(v)):
+        return f'<c r="{ref}"{s}/>'
+    return f'<c r="{ref}"{s}><v>{_number(x)}</v></c>'
 
 
-class LazyRows(Sequence):
-    """n rows made one at a time by row(k) when the sheet is written: a table of most of a million
-    rows never exists as lists of lists."""
+class ColumnRows(Sequence):
+    """A table held as its columns (rows start..start+n of them): the list of a national round, written
+    column by column (_columns_xml) without a list per row."""
 
-    def __init__(self, n: int, row: Callable[[int], list[Any]]):
-        self.n, self.row = n, row
+    def __init__(self, columns: list[list[Any]], start: int = 0, n: int | None = None):
+        self.columns, self.start = columns, start
+        self.n = (len(columns[0]) if columns else 0) - start if n is None else n
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, k):
         if isinstance(k, slice):
-            return [self.row(i) for i in range(*k.indices(self.n))]
+            return [self[i] for i in range(*k.indices(self.n))]
         if not -self.n <= k < self.n:
             raise IndexError(k)
-        return self.row(k % self.n)
+        k = self.start + k % self.n
+        return [c[k] for c in self.columns]
+
+    def part(self, start: int, n: int) -> "ColumnRows":
+        return ColumnRows(self.columns, self.start + start, n)
 
 
-def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf,
-              height: HeightOf | None = None) -> Iterable[bytes]:
+def _plain(v: str) -> bool:
+    """Text that goes into a cell as it is: nothing to escape or remove, no space to keep at either end."""
+    return v[0] not in " \t\n" and v[-1] not in " \t\n" and not _UNSAFE.search(v)
+
+
+def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int, stop: int) -> str:
+    """Rows start..stop of a table whose style depends on the column and the type of value only: a column's
+    texts are looked at together (most need nothing done to them), its cells made in one loop."""
+    refs = [str(first_row + k) for k in range(start, stop)]
+    columns = []
+    for i, column in enumerate(rows.columns):
+        letter, sids, cells = get_column_letter(i + 1), {}, []
+        values = column[rows.start + start:rows.start + stop]
+        texts = [v for v in values if type(v) is str and v]
+        sid = style_of(start, i, texts[0]) if texts else 0
+        plain = bool(sid) and not _UNSAFE.search("\n".join(texts))
+        for r, v in zip(refs, values):
+            if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n":
+                cells.append(f'<c r="{letter}{r}" s="{sid}" t="inlineStr"><is><t>{v}</t></is></c>')
+            elif v is None or v == "":
+                cells.append("")
+            else:
+                t = type(v)
+                if t not in sids:
+                    sids[t] = style_of(start, i, v)
+                cells.append(cell_xml(f"{letter}{r}", v, sids[t]))
+        columns.append(cells)
+    return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(refs, *columns))
+
+
+def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, height: HeightOf | None = None,
+              by_type: bool = False, start: int = 0, stop: int | None = None) -> str:
+    """Rows start..stop (offsets into `rows`) as XML."""
+    stop = len(rows) if stop is None else stop
+    if isinstance(rows, ColumnRows) and height is None and by_type:
+        return _columns_xml(first_row, rows, style_of, start, stop)
     letters: list[str] = []
-    chunk: list[str] = []
-    for k, row in enumerate(rows):
+    out: list[str] = []
+    for k in range(start, stop):
+        row = rows[k]
         while len(letters) < len(row):
             letters.append(get_column_letter(len(letters) + 1))
         r = first_row + k
         pt = height(k, row) if height is not None else None
-        chunk.append(f'<row r="{r}" ht="{pt:.1f}" customHeight="1">' if pt else f'<row r="{r}">')
+        out.append(f'<row r="{r}" ht="{pt:.1f}" customHeight="1">' if pt else f'<row r="{r}">')
         for i, v in enumerate(row):
             if v is None or v == "":
                 continue
-            chunk.append(_cell_xml(f"{letters[i]}{r}", v, style_of(k, i, v)))
-        chunk.append("</row>")
-        if len(chunk) > 20000:
-            yield "".join(chunk).encode("utf-8", "replace")
-            chunk = []
-    yield "".join(chunk).encode("utf-8", "replace")
+            sid = style_of(k, i, v)
+            if type(v) is str and sid and _plain(v):
+                out.append(f'<c r="{letters[i]}{r}" s="{sid}" t="inlineStr"><is><t>{v}</t></is></c>')  # most cells
+            else:
+                out.append(cell_xml(f"{letters[i]}{r}", v, sid))
+        out.append("</row>")
+    return "".join(out)
+
+
+Packed = tuple[bytes, int, int]  # a part deflated: (data, CRC-32, size)
+
+
+def deflated(body: bytes, level: int = zlib.Z_DEFAULT_COMPRESSION) -> Packed:
+    """What ZIP_DEFLATED at zipfile's default level (or `level`) makes of `body`: (data, CRC-32, size). Done
+    where the part is made (a worker), so that the workbook is put together without compressing anything again."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(body) + c.flush(), zlib.crc32(body), len(body)
+
+
+def put_deflated(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) -> None:
+    """A member whose deflated bytes are known, written as ZipFile.writestr would write it (same header, same
+    central-directory entry) without compressing it again. Uses zipfile's own header writer;
+    tests/test_personal.py holds the result to writestr's byte for byte."""
+    data, crc, size = packed
+    zi = copy.copy(info)
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.CRC, zi.compress_size, zi.file_size = crc, len(data), size
+    zi.header_offset = dst.fp.tell()
+    dst._writecheck(zi)
+    dst._didModify = True
+    dst.fp.write(zi.FileHeader(zip64=size > zipfile.ZIP64_LIMIT or len(data) > zipfile.ZIP64_LIMIT))
+    dst.fp.write(data)
+    dst.filelist.append(zi)
+    dst.NameToInfo[zi.filename] = zi
+    dst.start_dir = dst.fp.tell()
+
+
+CHUNK_CELLS = 40_000  # the rows of a large table are written in pieces of about this many cells, on all cores
+LEVEL = 3  # deflate level of large tables and many sheets: most of the size for a fraction of the default's time
+
+
+def _pieces(spec: tuple) -> list[tuple[int, int]]:
+    rows = spec[1]
+    n = len(rows)
+    width = max(1, len(rows[0])) if n else 1
+    step = max(1, CHUNK_CELLS // width)
+    return [(a, min(n, a + step)) for a in range(0, n, step)] or [(0, 0)]
+
+
+def _deflate(data: bytes, last: bool) -> tuple[bytes, int, int]:
+    """Raw deflate of one piece of a part, ended on a byte boundary (not the last) so that pieces compressed
+    apart join into one stream; (data, CRC-32, size)."""
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH), zlib.crc32(data), len(data)
+
+
+def _joined(pieces: list[tuple[bytes, int, int]]) -> tuple[bytes, int, int]:
+    crc, size = 0, 0
+    for _, c, n in pieces:
+        crc, size = crc32_combine(crc, c, n), size + n
+    return b"".join(p for p, _, _ in pieces), crc, size
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of a + b from crc32(a), crc32(b) and len(b) (zlib's crc32_combine, which Python's zlib does not
+    offer): pieces of a part are compressed on different cores, each with its own CRC."""
+    if len2 <= 0:
+        return crc1
+
+    def times(mat: list[int], vec: int) -> int:
+        s, i = 0, 0
+        while vec:
+            if vec & 1:
+                s ^= mat[i]
+            vec >>= 1
+            i += 1
+        return s
+
+    def square(mat: list[int]) -> list[int]:
+        return [times(mat, mat[n]) for n in range(32)]
+
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    even = square(odd)  # two zero bits
+    odd = square(even)  # four
+    while True:  # apply len2 zero bytes to crc1
+        even = square(odd)
+        if len2 & 1:
+            crc1 = times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = square(even)
+        if len2 & 1:
+            crc1 = times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
 
 
 def new_sheet(wb, title: str):
@@ -234,30 +394,33 @@ def new_sheet(wb, title: str):
 
 
 def workbook_to_bytes(wb) -> bytes:
+    """The workbook's .xlsx bytes; the rows handed to defer_rows are written into their sheets on all cores."""
     buf = io.BytesIO()
     wb.save(buf)
     deferred = getattr(wb, _BULK, None)
     if not deferred:
         return buf.getvalue()
+    jobs = [(title, a, b) for title, spec in deferred.items() for a, b in _pieces(spec)]
+    done = map_forked(lambda job: _deflate(_rows_xml(*deferred[job[0]], job[1], job[2]).encode("utf-8", "replace"),
+                                           last=False), jobs, least=2)
+    rows_of: dict[str, list] = {}
+    for (title, _, _), piece in zip(jobs, done):
+        rows_of.setdefault(title, []).append(piece)
     out = io.BytesIO()
-    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as zout:
-        parts = {title: part for part, title in sheet_files(zin).items()}
-        by_part = {parts[title]: spec for title, spec in deferred.items()}
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        titles = sheet_files(zin)
         for info in zin.infolist():
             data = zin.read(info)
-            spec = by_part.get(info.filename)
-            if spec is None:
+            title = titles.get(info.filename)
+            if title not in deferred:
                 zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
                 continue
             head, sep, tail = data.partition(b"</sheetData>")
             if not sep:  # a sheet without rows: <sheetData/>
                 head, sep, tail = data.partition(b"<sheetData/>")
                 head += b"<sheetData>"
-            with zout.open(info.filename, "w", force_zip64=True) as fh:
-                fh.write(head)
-                for block in _rows_xml(*spec):
-                    fh.write(block)
-                fh.write(b"</sheetData>" + tail)
+            put_deflated(zout, info, _joined([_deflate(head, False), *rows_of[title],
+                                              _deflate(b"</sheetData>" + tail, True)]))
     return out.getvalue()
 
 

@@ -1,0 +1,94 @@
+"""Sheets written as XML text: the large tables in pieces on all cores, and sheets added to a package."""
+
+import datetime as dt
+import io
+import os
+import random
+import zlib
+
+import openpyxl
+import pytest
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+import consolidator.write.xlsx as xlsx
+from consolidator.write.sheetxml import AddedSheet, SheetFrame, SheetXml, with_sheets
+from consolidator.write.xlsx import (
+    ColumnRows,
+    Formula,
+    cell_xml,
+    crc32_combine,
+    defer_rows,
+    deflated,
+    style_id,
+    workbook_to_bytes,
+)
+
+
+def test_crc32_of_pieces_joins_into_the_crc32_of_the_whole():
+    rng = random.Random(5)
+    for _ in range(200):
+        a, b = os.urandom(rng.randint(0, 5000)), os.urandom(rng.randint(0, 5000))
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+ROWS = [["甲园区", " 前后有空格 ", 12.5, None, "a<b&c>"],
+        ["乙园区", "", 3, "=SUM(A1)", "回车\r换行"],
+        ["丙园区", "x\x01y", float("nan"), dt.date(2026, 5, 1), True]]
+EXPECTED = [["甲园区", " 前后有空格 ", 12.5, None, "a<b&c>"],
+            ["乙园区", None, 3, "=SUM(A1)", "回车\n换行"],
+            ["丙园区", "xy", None, 46143, True]]  # a date is its serial number (the table's style formats it)
+
+
+@pytest.mark.parametrize("table", ["rows", "columns"])
+def test_a_large_table_written_in_pieces_reads_back_as_given(table, monkeypatch):
+    """Rows in pieces of a few cells (so that every piece boundary is crossed), compressed apart and joined:
+    text stays text (a leading "=" is no formula), what no workbook holds is removed, numbers stay numbers."""
+    monkeypatch.setattr(xlsx, "CHUNK_CELLS", 5)
+    rows = ROWS * 20
+    data = rows if table == "rows" else ColumnRows([list(c) for c in zip(*rows)])
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("表")
+    ws.append(["名称", "说明", "数值", "其他", "备注"])
+    proto = WriteOnlyCell(ws)
+    proto.font = Font(name="宋体", bold=True)
+    sid = style_id(ws, proto)
+    defer_rows(ws, 2, data, lambda k, i, v: sid, by_type=True)
+    back = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb)))["表"]
+    got = [[c.value for c in row] for row in back.iter_rows(min_row=2, max_col=5)]
+    assert got == EXPECTED * 20
+    assert back.cell(row=3, column=4).data_type == "s"  # "=SUM(A1)" is text
+    assert back.cell(row=2, column=1).font.b and back.cell(row=4, column=5).font.b
+
+
+def test_cells_as_text():
+    assert cell_xml("A1", Formula('IF(A2="","",A2)'), 3) == '<c r="A1" s="3"><f>IF(A2="","",A2)</f><v></v></c>'
+    assert cell_xml("B2", "=1+1", 0) == '<c r="B2" t="inlineStr"><is><t>=1+1</t></is></c>'
+    assert cell_xml("C3", None, 4) == '<c r="C3" s="4"/>' and cell_xml("C3", float("inf"), 0) == '<c r="C3"/>'
+    assert cell_xml("D4", 0.1 + 0.2, 0) == '<c r="D4"><v>0.30000000000000004</v></c>'  # the exact value
+
+
+def test_sheets_added_to_a_package_open_with_their_print_areas():
+    wb = Workbook(write_only=True)
+    wb.create_sheet("总表").append(["x"])
+
+    def setup(ws):
+        ws.print_options.gridLines = False
+        ws.oddFooter.center.text = SheetFrame.footer_token()
+
+    frame = SheetFrame.of(setup)
+    added = []
+    for n, title in enumerate(["01 甲&乙", "02 <丙>"], start=1):
+        sheet = SheetXml(frame)
+        sheet.row(1, [cell_xml("A1", f"第{n}个", 0)], 20.0)
+        sheet.merge("A1:C1")
+        sheet.breaks = [1]
+        sheet.footer = f"E{n}　第 &P 页"
+        added.append(AddedSheet(title, deflated(sheet.xml()), "A1:C1"))
+    book = openpyxl.load_workbook(io.BytesIO(with_sheets(workbook_to_bytes(wb), added)))
+    assert book.sheetnames == ["总表", "01 甲&乙", "02 <丙>"]
+    ws = book["02 <丙>"]
+    assert ws["A1"].value == "第2个" and "A1:C1" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws.row_dimensions[1].height == 20 and [b.id for b in ws.row_breaks.brk] == [1]
+    assert ws.oddFooter.center.text == "E2　第 &P 页" and "$A$1:$C$1" in str(ws.print_area)
