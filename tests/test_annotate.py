@@ -174,3 +174,23 @@ def test_the_mail_and_the_copy_agree(case):
 
 def test_a_file_that_is_not_a_workbook_gets_no_copy():
     assert annotate(b"not a workbook", []) is None
+
+
+def test_merged_borders_made_once_give_the_copy_openpyxl_gives(case, monkeypatch):
+    """Loading a return, the covered cells of each merged range get its borders; annotate does it once per
+    combination instead of once per cell. The copy must be the one openpyxl's own way makes, part for part
+    (but the time stamp of docProps/core.xml)."""
+    import contextlib
+
+    import consolidator.write.annotate as module
+
+    data, findings = case["path"].read_bytes(), case["findings"]
+
+    def parts(copy):
+        with zipfile.ZipFile(io.BytesIO(copy)) as z:
+            return {i.filename: z.read(i) for i in z.infolist() if i.filename != "docProps/core.xml"}
+
+    fast = parts(annotate(data, findings))
+    monkeypatch.setattr(module, "_merged_borders_remembered", contextlib.nullcontext)
+    assert parts(annotate(data, findings)) == fast
+    assert module.MergedCellRange.format is not module._format_merged  # put back after loading

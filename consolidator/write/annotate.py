@@ -15,6 +15,7 @@ is a plain .xlsx).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import warnings
@@ -22,11 +23,15 @@ import zipfile
 from collections import defaultdict
 
 import openpyxl
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
+from openpyxl.styles import Border
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.merge import MergedCellRange
 
 from ..findings import CATALOGUE, ERROR, WARNING, Finding
 from .styles import BORDER, ERROR_FILL, HEAD_FILL, HEAD_FONT, WARNING_FILL, text_width
@@ -47,7 +52,7 @@ def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
     """A copy of the return with a 问题清单 sheet first and each problem cell coloured and commented; None
     when the file is not an .xlsx/.xlsm openpyxl can open."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _merged_borders_remembered():
             warnings.simplefilter("ignore")
             wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False)
     except Exception:
@@ -58,6 +63,50 @@ def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
     buf = io.BytesIO()
     wb.save(buf)
     return _place_comments(buf.getvalue(), wb)
+
+
+@contextlib.contextmanager
+def _merged_borders_remembered():
+    """openpyxl's MergedCellRange.format, which gives the cells a merged range covers the borders of its first
+    cell as a workbook is loaded, with each combination of borders made once a workbook instead of once a cell
+    (Border objects are hashed and compared each time): it was more than half of the time of a copy. The
+    copies are byte for byte those of openpyxl's own method (tests/test_annotate.py)."""
+    original = MergedCellRange.format
+    MergedCellRange.format = _format_merged
+    try:
+        yield
+    finally:
+        MergedCellRange.format = original
+
+
+def _format_merged(self: MergedCellRange) -> None:
+    """MergedCellRange.format (openpyxl 3.1), remembering the border index each combination gives."""
+    ws, start = self.ws, self.start_cell
+    memo = ws.parent.__dict__.setdefault("_merged_borders", {})
+
+    def covered(coord):
+        cell = ws._cells.get(coord)
+        if cell is None:
+            cell = ws._cells[coord] = MergedCell(ws, row=coord[0], column=coord[1])
+        if not getattr(cell, "_style"):
+            cell._style = StyleArray()
+        return cell
+
+    for name in ("top", "left", "right", "bottom"):
+        side = getattr(start.border, name)
+        if side and side.style is None:
+            continue  # no border on that side
+        for coord in getattr(self, name):
+            cell = covered(coord)
+            key = (cell._style.borderId, name, start._style.borderId)
+            if key in memo:
+                cell._style.borderId = memo[key]
+            else:
+                cell.border += Border(**{name: side})
+                memo[key] = cell._style.borderId
+    protection = start._style.protectionId  # what setting a copy of the first cell's protection gives
+    for coord in self.cells:
+        covered(coord)._style.protectionId = protection
 
 
 def _mark_cells(wb, problems: list[Finding]) -> dict[int, tuple[str, str]]:
