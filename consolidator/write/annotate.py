@@ -71,12 +71,32 @@ def _merged_borders_remembered():
     cell as a workbook is loaded, with each combination of borders made once a workbook instead of once a cell
     (Border objects are hashed and compared each time): it was more than half of the time of a copy. The
     copies are byte for byte those of openpyxl's own method (tests/test_annotate.py)."""
-    original = MergedCellRange.format
-    MergedCellRange.format = _format_merged
+    original = MergedCellRange.format, MergedCellRange._get_borders
+    MergedCellRange.format, MergedCellRange._get_borders = _format_merged, _first_cell_borders
     try:
         yield
     finally:
-        MergedCellRange.format = original
+        MergedCellRange.format, MergedCellRange._get_borders = original
+
+
+def _first_cell_borders(self: MergedCellRange) -> None:
+    """MergedCellRange._get_borders (openpyxl 3.1): the first cell of the range (made when missing) gets the
+    right and bottom borders of its last cell; remembered like _format_merged's."""
+    ws = self.ws
+    self.start_cell = ws._cells.get((self.min_row, self.min_col)) or ws.cell(row=self.min_row, column=self.min_col)
+    end = ws._cells.get((self.max_row, self.max_col))
+    if end is None:
+        return
+    start = self.start_cell
+    if not getattr(start, "_style"):
+        start._style = StyleArray()
+    memo = ws.parent.__dict__.setdefault("_merged_borders", {})
+    key = (start._style.borderId, "first", end._style.borderId if getattr(end, "_style") else 0)
+    if key in memo:
+        start._style.borderId = memo[key]
+    else:
+        start.border += Border(right=end.border.right, bottom=end.border.bottom)
+        memo[key] = start._style.borderId
 
 
 def _format_merged(self: MergedCellRange) -> None:
