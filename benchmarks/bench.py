@@ -17,7 +17,7 @@ same files, in the same run:
 
 Each figure is the median of --rounds (3) interleaved rounds, with min and max: floor, tight floor, check
 and summarize run one after the other in every round. Then: the shared-enterprise case, the ledger's
-incremental re-check, distribute for 1,000 parks and word for 1,000 returns.
+incremental re-check, distribute for 1,000 parks, word and feedback for 1,000 returns.
 
 The floor and consolidator use all cores; the naive baseline is one process, as naive code is.
 The corpus is kept in --workdir and reused when it is already there.
@@ -160,8 +160,8 @@ def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
 
 
 def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
-    """distribute for n parks (the .eml files and personal workbooks) and word for the n returns of the
-    corpus, each the median of `rounds` runs."""
+    """distribute for n parks (the .eml files and personal workbooks), word and feedback (the .eml files and
+    annotated copies) for the n returns of the corpus, each the median of `rounds` runs."""
     import csv
 
     print(f"Other commands, N = {n}")
@@ -182,8 +182,24 @@ def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
     make_corpus(folder, n)
     word = [run_timed([exe, "word", str(folder), "--out", str(workdir / f"out_word_{n}"), "--no-pdf"])
             for _ in range(rounds)]
+    # feedback to the parks of the corpus (every return has something to point out: an annotated copy each)
+    parks = workdir / f"roster_returns_{n}.csv"
+    with parks.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["园区编号", "园区名称", "所在城市", "所在区县", "类别", "联系人", "电子邮箱"])
+        for i in range(n):
+            w.writerow([f"P{i:05d}", f"基准园区{i:05d}", "江苏省苏州市", "工业园区",
+                        ("提高开放合作水平类", "推动绿色安全发展类")[i % 2], "王伟", f"park{i}@example.gov.cn"])
+    back = workdir / f"feedback_{n}"
+    feedback = []
+    for _ in range(rounds):
+        shutil.rmtree(back, ignore_errors=True)
+        feedback.append(run_timed([exe, "feedback", str(folder), "--roster", str(parks), "--out", str(back), "--from",
+                                   "gyc@example.gov.cn", "--office-name", "省工信厅"]))
+    copies = len(list((back / "问题标注").glob("*.xlsx")))
     print(f"  distribute {_spread(dist)} s ({n / _med(dist):,.0f} parks/s); word (check + documents) {_spread(word)} s "
-          f"({n / _med(word):,.0f} returns/s)")
+          f"({n / _med(word):,.0f} returns/s); feedback {_spread(feedback)} s ({n / _med(feedback):,.0f} returns/s, "
+          f"{copies:,} annotated copies)")
 
 
 def make_corpus(folder: Path, n: int) -> None:
@@ -340,7 +356,7 @@ def main() -> None:
     ap.add_argument("--naive-sample", type=int, default=300, help="files timed for the naive baseline")
     ap.add_argument("--shared", type=int, default=5000, help="returns of the shared-enterprise case (0: skip it)")
     ap.add_argument("--incremental", type=int, default=1000, help="returns of the ledger's re-check case (0: skip it)")
-    ap.add_argument("--others", type=int, default=1000, help="parks and returns for distribute and word (0: skip)")
+    ap.add_argument("--others", type=int, default=1000, help="parks and returns for distribute, word and feedback (0: skip)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per N (median, min and max)")
     args = ap.parse_args()
     # the command installed beside this interpreter (a version manager's shim would add its own start-up)
