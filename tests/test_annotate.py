@@ -16,7 +16,8 @@ from consolidator.findings import ERROR, WARNING
 from consolidator.mail.compose import DEFAULT_TEMPLATES
 from consolidator.mail.plan import plan_feedback
 from consolidator.read.roster import Park
-from consolidator.write.annotate import LIST_SHEET, annotate
+import consolidator.write.annotate_direct as direct
+from consolidator.write.annotate import LIST_SHEET, annotate, annotate_with_openpyxl
 from consolidator.write.styles import ERROR_FILL, WARNING_FILL
 from consolidator.write.template import filled_workbook_bytes
 
@@ -25,10 +26,11 @@ from .conftest import layout_of, raw_return, sample
 PARK = Park("P1", "甲园区", "江苏省苏州市", "工业园区", "green_safety", "王伟", "p1@x.cn", 2)
 
 
-@pytest.fixture(scope="module")
-def case(forms, tmp_path_factory):
+@pytest.fixture(scope="module", params=["direct", "openpyxl"])
+def case(request, forms, tmp_path_factory):
     """A return with errors (an overwritten formula, a bad e-mail, all enterprises 1: a cascade) and a
-    warning, sent through the feedback as the office does it."""
+    warning, sent through the feedback as the office does it; the copy made on the package itself (direct) or
+    through openpyxl (what a package the direct way does not handle gets)."""
     form = forms["green_safety"]
     s = sample(form, 17, park_name=PARK.name)
     s.values["total_enterprises"] = 1
@@ -46,7 +48,21 @@ def case(forms, tmp_path_factory):
     raw.source.path = path
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     result = check_batch([raw], forms, [PARK])
-    (out,), _ = plan_feedback(result, forms, DEFAULT_TEMPLATES, {"office": "省工信厅"})
+    made = []
+
+    def direct_way(data, problems):
+        copy = package_way(data, problems)
+        made.append(copy)
+        return copy
+
+    def refused(data, problems):
+        raise direct.Unhandled("refused by the test")
+
+    package_way = direct.annotate_package
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(direct, "annotate_package", direct_way if request.param == "direct" else refused)
+        (out,), _ = plan_feedback(result, forms, DEFAULT_TEMPLATES, {"office": "省工信厅"})
+    assert len(made) == (request.param == "direct")  # the direct way made it (an Unhandled would fall back)
     (name, data), = out.attachments
     return {"form": form, "path": path, "before": before, "findings": result.returns[0].findings,
             "data": data, "name": name, "mail": out}
@@ -190,7 +206,33 @@ def test_merged_borders_made_once_give_the_copy_openpyxl_gives(case, monkeypatch
         with zipfile.ZipFile(io.BytesIO(copy)) as z:
             return {i.filename: z.read(i) for i in z.infolist() if i.filename != "docProps/core.xml"}
 
-    fast = parts(annotate(data, findings))
+    fast = parts(annotate_with_openpyxl(data, findings))
     monkeypatch.setattr(module, "_merged_borders_remembered", contextlib.nullcontext)
-    assert parts(annotate(data, findings)) == fast
+    assert parts(annotate_with_openpyxl(data, findings)) == fast
     assert module.MergedCellRange.format is not module._format_merged  # put back after loading
+
+
+def test_a_return_saved_by_libreoffice_is_annotated_on_its_own_package(case, soffice, tmp_path):
+    """A return as another program writes it (shared strings, its own part names and styles): the copy is made
+    the direct way, and LibreOffice opens it with 问题清单 first, the cells filled and every comment there."""
+    import subprocess
+
+    from .conftest import libreoffice_resave
+
+    resaved = libreoffice_resave(soffice, case["path"], tmp_path / "lo")
+    problems = _problems(case)
+    copy = direct.annotate_package(resaved.read_bytes(), problems)  # no Unhandled: no fall back to openpyxl
+    wb = _open(copy)
+    assert wb.sheetnames[0] == LIST_SHEET and wb.sheetnames[1:] == _open(resaved.read_bytes()).sheetnames
+    marked = {(f.sheet, f.cell) for f in problems if f.cell}
+    for sheet, coord in marked:
+        first = next((str(r).split(":")[0] for r in wb[sheet].merged_cells.ranges if coord in r), coord)
+        assert _fill(wb[sheet][first]) in (ERROR_FILL.fgColor.rgb[-6:], WARNING_FILL.fgColor.rgb[-6:])
+        assert wb[sheet][first].comment.author == "报送检查"
+    (tmp_path / "copy.xlsx").write_bytes(copy)
+    exe, profile = soffice
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "ods",
+                    "--outdir", str(tmp_path / "ods"), str(tmp_path / "copy.xlsx")], capture_output=True, timeout=180)
+    with zipfile.ZipFile(tmp_path / "ods" / "copy.ods") as z:
+        content = z.read("content.xml").decode("utf-8")
+    assert content.count("<office:annotation") == len({p for p in marked}) and "问题清单" in content

@@ -43,6 +43,11 @@ WORDS = {ERROR: "错误", WARNING: "需要核实"}  # as the feedback mail says 
 FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
 # the comment box: its width in pixels, and how many display units (text_width) fit on one of its lines
 COMMENT_PX, COMMENT_UNITS, LINE_PX = 300, 40, 16
+LIST_HEADS = ("序号", "类型", "位置", "栏目", "填写内容", "应为", "问题说明", "怎么改")
+LIST_WIDTHS = (6, 10, 22, 24, 20, 20, 48, 36)
+LIST_GUIDE = ("标红的单元格是错误，必须改正；标橙的需要核实，确认无误的在该行“情况说明”中写明原因。"
+              "点击“位置”跳到该单元格，单元格的批注写明了问题。改正后请重新发送整个文件。")
+LIST_FOOTER = "第 &P 页，共 &N 页"
 # what to do, for a cross-field rule (its own code is not in the catalogue)
 RULE_ACTION = {ERROR: "按问题说明改正后重新发送；这是强制要求，填写情况说明不能代替改正。",
                WARNING: "核实数值和单位；确认无误的，在该行“情况说明”中写明具体原因。"}
@@ -50,7 +55,19 @@ RULE_ACTION = {ERROR: "按问题说明改正后重新发送；这是强制要求
 
 def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
     """A copy of the return with a 问题清单 sheet first and each problem cell coloured and commented; None
-    when the file is not an .xlsx/.xlsm openpyxl can open."""
+    when the file is not an .xlsx/.xlsm openpyxl can open. Made on the package itself (annotate_direct) where
+    it can be, else through openpyxl."""
+    from .annotate_direct import annotate_package
+
+    try:
+        return annotate_package(data, [f for f in findings if f.severity in (ERROR, WARNING)])
+    except Exception:  # noqa: BLE001 (Unhandled, or a package unlike any it expects: openpyxl decides)
+        pass
+    return annotate_with_openpyxl(data, findings)
+
+
+def annotate_with_openpyxl(data: bytes, findings: list[Finding]) -> bytes | None:
+    """annotate() through openpyxl's object model: for every package."""
     try:
         with warnings.catch_warnings(), _merged_borders_remembered():
             warnings.simplefilter("ignore")
@@ -210,19 +227,14 @@ def _problem_sheet(wb, problems: list[Finding], places: dict[int, tuple[str, str
         other.sheet_view.tabSelected = False
     wb.active = 0
     ws.sheet_view.tabSelected = True
-    errors, warns = sum(f.severity == ERROR for f in problems), sum(f.severity == WARNING for f in problems)
-    file = next((f.file for f in problems if f.file), "")
-    ws["A1"] = xml_text(f"问题清单：{file}（错误 {errors} 项，需要核实 {warns} 项）")
+    ws["A1"] = list_title(problems)
     ws["A1"].font = Font(name=HEAD_FONT.name, size=14, bold=True)
-    ws["A2"] = ("标红的单元格是错误，必须改正；标橙的需要核实，确认无误的在该行“情况说明”中写明原因。"
-                "点击“位置”跳到该单元格，单元格的批注写明了问题。改正后请重新发送整个文件。")
+    ws["A2"] = LIST_GUIDE
     ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells("A1:H1")
     ws.merge_cells("A2:H2")
     ws.row_dimensions[2].height = 32
-    heads = ("序号", "类型", "位置", "栏目", "填写内容", "应为", "问题说明", "怎么改")
-    widths = (6, 10, 22, 24, 20, 20, 48, 36)
-    for k, (head, width) in enumerate(zip(heads, widths), 1):
+    for k, (head, width) in enumerate(zip(LIST_HEADS, LIST_WIDTHS), 1):
         c = ws.cell(3, k, head)
         c.font, c.fill, c.border = HEAD_FONT, HEAD_FILL, BORDER
         c.alignment = Alignment(horizontal="center", vertical="center")
@@ -238,14 +250,32 @@ def _problem_sheet(wb, problems: list[Finding], places: dict[int, tuple[str, str
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = LIST_FOOTER
 
 
-def _problem_row(ws, row: int, n: int, f: Finding, place: tuple[str, str] | None) -> None:
+def problem_entry(n: int, f: Finding, place: tuple[str, str] | None) -> tuple[tuple, float]:
+    """A row of 问题清单: (序号, 类型, 位置, 栏目, 填写内容, 应为, 问题说明, 怎么改) and its height (pt)."""
     entry = CATALOGUE.get(f.code)
     action = entry.action if entry else RULE_ACTION[f.severity]
     where = f"{place[0]} {place[1]}" if place else (f"{f.sheet} {f.cell}".strip() or "—")
     values = (n, WORDS[f.severity], where, f.label, f.value, f.expected, f.message, action)
+    longest = max(text_width(str(v)) / max(w - 1, 1) for v, w in zip(values[3:], LIST_WIDTHS[3:]))
+    return values, max(1, math.ceil(longest * 1.1)) * 15 + 6
+
+
+def list_title(problems: list[Finding]) -> str:
+    errors, warns = sum(f.severity == ERROR for f in problems), sum(f.severity == WARNING for f in problems)
+    file = next((f.file for f in problems if f.file), "")
+    return xml_text(f"问题清单：{file}（错误 {errors} 项，需要核实 {warns} 项）")
+
+
+def link_location(place: tuple[str, str]) -> str:
+    sheet = place[0].replace("'", "''")
+    return f"'{sheet}'!{place[1]}"
+
+
+def _problem_row(ws, row: int, n: int, f: Finding, place: tuple[str, str] | None) -> None:
+    values, height = problem_entry(n, f, place)
     for k, v in enumerate(values, 1):
         c = ws.cell(row, k, xml_text(v) if isinstance(v, str) else v)
         c.alignment = Alignment(wrap_text=True, vertical="top")
@@ -253,11 +283,9 @@ def _problem_row(ws, row: int, n: int, f: Finding, place: tuple[str, str] | None
     ws.cell(row, 2).fill = FILLS[f.severity]
     if place:
         link = ws.cell(row, 3)
-        sheet = place[0].replace("'", "''")
-        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{place[1]}", display=where)
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=link_location(place), display=values[2])
         link.font = Font(color="0563C1", underline="single")
-    longest = max(text_width(str(v)) / max(w - 1, 1) for v, w in zip(values[3:], (24, 20, 20, 48, 36)))
-    ws.row_dimensions[row].height = max(1, math.ceil(longest * 1.1)) * 15 + 6
+    ws.row_dimensions[row].height = height
 
 
 # ---- comments beside their cells ---------------------------------------------------------------------
@@ -297,15 +325,22 @@ def _place_comments(data: bytes, wb) -> bytes:
 
 def _vml(ws, cells: list, block: int) -> bytes:
     """The comment boxes of a sheet: each to the right of its cell (of its merged range), top at its row."""
-    widths = _Widths(ws)
-    parts = [_VML_HEAD.format(block=block)]
-    for k, cell in enumerate(cells):
+    boxes = []
+    for cell in cells:
         right = cell.column
         for rng in ws.merged_cells.ranges:
             if cell.coordinate in rng:
                 right = rng.max_col
-        col0, row0 = right, max(cell.row - 1, 0)  # 0-based: the column after the cell, the row of the cell
-        w_px, h_px = cell.comment.width, cell.comment.height
+        boxes.append((cell.row, cell.column, right, cell.comment.width, cell.comment.height))
+    return vml_part(Widths.of_sheet(ws), boxes, block)
+
+
+def vml_part(widths: "Widths", boxes: list[tuple[int, int, int, int, int]], block: int) -> bytes:
+    """The VML part of a sheet's comment boxes, each (row, column, last column of its merged range, width and
+    height in pixels): to the right of the cell, top at its row."""
+    parts = [_VML_HEAD.format(block=block)]
+    for k, (row, column, right, w_px, h_px) in enumerate(boxes):
+        col0, row0 = right, max(row - 1, 0)  # 0-based: the column after the cell, the row of the cell
         end_col, end_dx = widths.walk_cols(col0, 15 + w_px)
         end_row, end_dy = widths.walk_rows(row0, 4 + h_px)
         left = (widths.col_x(col0) + 15) * 0.75
@@ -313,31 +348,40 @@ def _vml(ws, cells: list, block: int) -> bytes:
         parts.append(_VML_SHAPE.format(
             sid=1024 * block + k + 1, left=round(left, 2), top=round(top, 2), width=round(w_px * 0.75, 2),
             height=round(h_px * 0.75, 2), z=k + 1, anchor=f"{col0}, 15, {row0}, 4, {end_col}, {end_dx}, {end_row}, {end_dy}",
-            row=cell.row - 1, col=cell.column - 1))
+            row=row - 1, col=column - 1))
     parts.append("</xml>")
     return "".join(parts).encode("utf-8")
 
 
-class _Widths:
-    """Column widths and row heights of a sheet in pixels, as Excel lays them out (0-based indices)."""
+class Widths:
+    """Column widths and row heights of a sheet in pixels, as Excel lays them out (0-based indices), from its
+    columns and rows (1-based: width or height, hidden) and its default width and height."""
 
-    def __init__(self, ws):
-        fmt = ws.sheet_format
-        self.ws = ws
-        self.col_default = _col_px(fmt.defaultColWidth or 8.43)
-        self.row_default = (fmt.defaultRowHeight or 15) * 4 / 3
+    def __init__(self, cols: dict[int, tuple[float | None, bool]], rows: dict[int, tuple[float | None, bool]],
+                 default_width: float | None, default_height: float | None):
+        self.cols, self.rows = cols, rows
+        self.col_default = _col_px(default_width or 8.43)
+        self.row_default = (default_height or 15) * 4 / 3
+
+    @classmethod
+    def of_sheet(cls, ws) -> "Widths":
+        from openpyxl.utils import column_index_from_string
+
+        cols = {column_index_from_string(k): (d.width, bool(d.hidden)) for k, d in ws.column_dimensions.items()}
+        rows = {r: (d.height, bool(d.hidden)) for r, d in ws.row_dimensions.items()}
+        return cls(cols, rows, ws.sheet_format.defaultColWidth, ws.sheet_format.defaultRowHeight)
 
     def col(self, i: int) -> float:
-        dim = self.ws.column_dimensions.get(get_column_letter(i + 1))
-        if dim is not None and dim.hidden:
+        width, hidden = self.cols.get(i + 1, (None, False))
+        if hidden:
             return 0
-        return _col_px(dim.width) if dim is not None and dim.width else self.col_default
+        return _col_px(width) if width else self.col_default
 
     def row(self, i: int) -> float:
-        dim = self.ws.row_dimensions.get(i + 1)
-        if dim is not None and dim.hidden:
+        height, hidden = self.rows.get(i + 1, (None, False))
+        if hidden:
             return 0
-        return dim.height * 4 / 3 if dim is not None and dim.height else self.row_default
+        return height * 4 / 3 if height else self.row_default
 
     def col_x(self, i: int) -> float:
         return sum(self.col(k) for k in range(i))

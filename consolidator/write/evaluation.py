@@ -32,15 +32,17 @@ from ..cores import start_on_cores
 from ..findings import Finding
 from ..rules import Form, form_in, share_forms
 from ..rules.model import EvaluationSection
-from .sheetxml import AddedSheet, Packed, SheetFrame, SheetXml, deflated, with_sheets
+from .sheetxml import AddedSheet, SheetFrame, SheetXml, with_sheets
 from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
 from .xlsx import (
     LEVEL,
     Formula,
+    Packed,
     TextGuard,
     cell,
     cell_xml,
     column_pt,
+    deflated,
     page_body_pt,
     print_setup,
     set_text,

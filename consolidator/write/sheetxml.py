@@ -18,9 +18,9 @@ from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import quote_sheetname
 
-from .xlsx import Packed, deflated, put_deflated, xml_text
+from .xlsx import Packed, put_deflated, xml_text
 
 _FOOTER_TOKEN = "Q7FOOTERQ7"  # ASCII, in no text of ours: stands for a sheet's own footer in the frame
 
@@ -71,6 +71,7 @@ class SheetXml:
     merges: list[str] = field(default_factory=list)
     validations: list[str] = field(default_factory=list)
     conditionals: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
     breaks: list[int] = field(default_factory=list)
     footer: str = ""
 
@@ -88,6 +89,11 @@ class SheetXml:
             f'errorTitle={quoteattr(xml_text(title))} error={quoteattr(xml_text(error))} type="decimal" '
             f'operator="between"><formula1>{number_text(low)}</formula1><formula2>{high}</formula2></dataValidation>')
 
+    def link(self, ref: str, location: str, display: str) -> None:
+        """A link from the cell to a place in the workbook ('Sheet'!B5)."""
+        self.links.append(f'<hyperlink ref="{ref}" location={quoteattr(xml_text(location))} '
+                          f'display={quoteattr(xml_text(display))}/>')
+
     def formula_rule(self, ref: str, formula: str, dxf: int) -> None:
         """A conditional format: the differential style dxf where the formula holds."""
         self.conditionals.append(f'<conditionalFormatting sqref="{ref}"><cfRule type="expression" '
@@ -102,6 +108,8 @@ class SheetXml:
         parts += self.conditionals
         if self.validations:
             parts += [f'<dataValidations count="{len(self.validations)}">', *self.validations, "</dataValidations>"]
+        if self.links:
+            parts += ["<hyperlinks>", *self.links, "</hyperlinks>"]
         parts.append(f.page.replace(_FOOTER_TOKEN, escape(xml_text(self.footer))))
         if self.breaks:
             parts.append(f'<rowBreaks count="{len(self.breaks)}" manualBreakCount="{len(self.breaks)}">')
@@ -109,10 +117,6 @@ class SheetXml:
             parts.append("</rowBreaks>")
         parts.append("</worksheet>")
         return "".join(parts).encode("utf-8")
-
-
-def column_letters(n: int) -> list[str]:
-    return [get_column_letter(i) for i in range(1, n + 1)]
 
 
 # ---- the package ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Sequence
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
