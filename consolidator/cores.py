@@ -22,14 +22,19 @@ def map_on_cores(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 8, chu
 class Started:
     """Jobs under way on the workers; results() waits for them (and ends the workers)."""
 
-    def __init__(self, fn: Callable[[T], R], jobs: Sequence[T], least: int, chunk: int):
+    def __init__(self, fn: Callable[[T], R], jobs: Sequence[T], least: int, chunk: int, fresh: tuple[str, ...] | None):
         workers = min(os.cpu_count() or 1, max(1, len(jobs) // least))
         self.pool, self._results = None, None
         if workers <= 1:
             self._results = [fn(job) for job in jobs]
             return
-        method = "fork" if "fork" in get_all_start_methods() else "spawn"
-        self.pool = ProcessPoolExecutor(workers, mp_context=get_context(method))
+        methods = get_all_start_methods()
+        if fresh is not None and "forkserver" in methods:
+            context = get_context("forkserver")
+            context.set_forkserver_preload(list(fresh))
+        else:
+            context = get_context("fork" if "fork" in methods else "spawn")
+        self.pool = ProcessPoolExecutor(workers, mp_context=context)
         self._pending = self.pool.map(fn, jobs, chunksize=chunk)  # all submitted now
 
     def results(self) -> list:
@@ -41,10 +46,14 @@ class Started:
         return self._results
 
 
-def start_on_cores(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 8, chunk: int = 4) -> Started:
+def start_on_cores(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 8, chunk: int = 4,
+                   fresh: tuple[str, ...] | None = None) -> Started:
     """map_on_cores, started: this process goes on with other work while the workers do the jobs (when there
-    are too few jobs for workers, they are done here and now)."""
-    return Started(fn, jobs, least, chunk)
+    are too few jobs for workers, they are done here and now). fresh: the workers share nothing of this
+    process's memory (forked from a server that has imported these modules, where the system has one): a
+    forked worker keeps its own copy of every page this process writes to while it runs, which at 10,000
+    returns is most of the batch again."""
+    return Started(fn, jobs, least, chunk, fresh)
 
 
 _SHARED: list[tuple[Callable, Sequence]] = []  # what forked workers call (they have it: forked after it was set)
@@ -55,16 +64,27 @@ def _run_shared(k: int):
     return fn(jobs[k])
 
 
-def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1, chunk: int = 1) -> list[R]:
-    """[fn(job) for job in jobs], in worker processes forked from this one where the system forks: fn and the
-    jobs are not sent to them (the workers have this process's memory as it was), so fn may be a closure over
-    large data; only the results come back. Where the system does not fork (Windows), in this process."""
-    workers = min(os.cpu_count() or 1, max(1, len(jobs) // least))
-    if workers <= 1 or "fork" not in get_all_start_methods():
+def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1) -> list[R]:
+    """[fn(job) for job in jobs], on all cores: this process and workers forked from it where the system forks.
+    fn and the jobs are not sent to the workers (they have this process's memory as it was), so fn may be a
+    closure over large data; only the results come back. This process does jobs too (from the end, the workers
+    from the start): one worker fewer, and a forked worker's copy of the pages it touches is memory twice.
+    Where the system does not fork (Windows), all in this process."""
+    workers = min(os.cpu_count() or 1, max(1, len(jobs) // least)) - 1
+    if workers < 1 or "fork" not in get_all_start_methods():
         return [fn(job) for job in jobs]
     _SHARED.append((fn, jobs))
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            return list(pool.map(_run_shared, range(len(jobs)), chunksize=chunk))
+            futures = [pool.submit(_run_shared, k) for k in range(len(jobs))]
+            results: list = [None] * len(jobs)
+            for k in reversed(range(len(jobs))):
+                if not futures[k].cancel():  # a worker has it
+                    break
+                results[k] = fn(jobs[k])
+            for k, future in enumerate(futures):
+                if not future.cancelled():
+                    results[k] = future.result()
+            return results
     finally:
         _SHARED.pop()

@@ -317,6 +317,7 @@ def put_deflated(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) ->
 
 
 CHUNK_CELLS = 40_000  # the rows of a large table are written in pieces of about this many cells, on all cores
+FORKED_CELLS = 3_000_000  # up to this many cells in a workbook's large tables (1,000 returns: 0.7 million)
 LEVEL = 3  # deflate level of large tables and many sheets: most of the size for a fraction of the default's time
 
 
@@ -401,8 +402,14 @@ def workbook_to_bytes(wb) -> bytes:
     if not deferred:
         return buf.getvalue()
     jobs = [(title, a, b) for title, spec in deferred.items() for a, b in _pieces(spec)]
-    done = map_forked(lambda job: _deflate(_rows_xml(*deferred[job[0]], job[1], job[2]).encode("utf-8", "replace"),
-                                           last=False), jobs, least=2)
+    cells = sum((b - a) * max(1, len(deferred[t][1][a])) for t, a, b in jobs if b > a)
+
+    def piece(job):
+        return _deflate(_rows_xml(*deferred[job[0]], job[1], job[2]).encode("utf-8", "replace"), last=False)
+
+    # a forked worker copies every page of the tables it reads or this process writes: beyond FORKED_CELLS the
+    # memory (a national round's, at most 1 GiB) counts more than the seconds
+    done = map_forked(piece, jobs, least=2) if cells <= FORKED_CELLS else [piece(job) for job in jobs]
     rows_of: dict[str, list] = {}
     for (title, _, _), piece in zip(jobs, done):
         rows_of.setdefault(title, []).append(piece)
