@@ -41,11 +41,13 @@ EXPECTED = [["甲园区", " 前后有空格 ", 12.5, None, "a<b&c>"],
             ["丙园区", "xy", None, 46143, True]]  # a date is its serial number (the table's style formats it)
 
 
+@pytest.mark.parametrize("forked", [3_000_000, 0])
 @pytest.mark.parametrize("table", ["rows", "columns"])
-def test_a_large_table_written_in_pieces_reads_back_as_given(table, monkeypatch):
+def test_a_large_table_written_in_pieces_reads_back_as_given(table, forked, monkeypatch):
     """Rows in pieces of a few cells (so that every piece boundary is crossed), compressed apart and joined:
     text stays text (a leading "=" is no formula), what no workbook holds is removed, numbers stay numbers."""
     monkeypatch.setattr(xlsx, "CHUNK_CELLS", 5)
+    monkeypatch.setattr(xlsx, "FORKED_CELLS", forked)  # pieces on a forked worker and here, or all here
     rows = ROWS * 20
     data = rows if table == "rows" else ColumnRows([list(c) for c in zip(*rows)])
     wb = Workbook(write_only=True)
@@ -92,3 +94,4 @@ def test_sheets_added_to_a_package_open_with_their_print_areas():
     assert ws["A1"].value == "第2个" and "A1:C1" in {str(r) for r in ws.merged_cells.ranges}
     assert ws.row_dimensions[1].height == 20 and [b.id for b in ws.row_breaks.brk] == [1]
     assert ws.oddFooter.center.text == "E2　第 &P 页" and "$A$1:$C$1" in str(ws.print_area)
+

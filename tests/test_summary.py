@@ -372,3 +372,19 @@ def test_blind_workbook_hides_the_region_unless_asked(batch, forms):
     assert "所在地区：" not in hidden and "所在地区也未显示" in hidden
     shown = texts(build_evaluation(rets, forms, blind=True, show_region=True)[0])
     assert region in shown and "所在地区仍然显示" in shown
+
+
+def test_park_sheets_from_workers_of_their_own_memory_are_the_same(batch, forms, monkeypatch):
+    """A national round's park sheets are written by workers forked from a server (they share nothing of the
+    batch); the workbook is the one forked workers make."""
+    import consolidator.write.evaluation as evaluation
+
+    rets = included(batch, False) * 10  # enough park sheets for two workers
+
+    def parts(data):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {i.filename: z.read(i) for i in z.infolist() if i.filename != "docProps/core.xml"}
+
+    forked = parts(evaluation.build_evaluation(rets, forms)[0])
+    monkeypatch.setattr(evaluation, "FRESH_WORKERS_FROM", 1)
+    assert parts(evaluation.build_evaluation(rets, forms)[0]) == forked
