@@ -162,16 +162,8 @@ def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
 def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
     """distribute for n parks (the .eml files and personal workbooks), word and feedback (the .eml files and
     annotated copies) for the n returns of the corpus, each the median of `rounds` runs."""
-    import csv
-
     print(f"Other commands, N = {n}")
-    roster = workdir / f"roster_{n}.csv"
-    with roster.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["园区编号", "园区名称", "所在城市", "所在区县", "类别", "联系人", "电子邮箱"])
-        for i in range(n):
-            w.writerow([f"P{i:05d}", f"测试{i:05d}经济技术开发区", "江苏省苏州市", "工业园区",
-                        ("推动绿色安全发展类", "提高开放合作水平类")[i % 2], "王伟", f"park{i}@example.gov.cn"])
+    roster = _roster(workdir / f"roster_{n}.csv", n, "测试{:05d}经济技术开发区", ("推动绿色安全发展类", "提高开放合作水平类"))
     outbox = workdir / f"outbox_{n}"
     dist = []
     for _ in range(rounds):
@@ -183,13 +175,7 @@ def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
     word = [run_timed([exe, "word", str(folder), "--out", str(workdir / f"out_word_{n}"), "--no-pdf"])
             for _ in range(rounds)]
     # feedback to the parks of the corpus (every return has something to point out: an annotated copy each)
-    parks = workdir / f"roster_returns_{n}.csv"
-    with parks.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["园区编号", "园区名称", "所在城市", "所在区县", "类别", "联系人", "电子邮箱"])
-        for i in range(n):
-            w.writerow([f"P{i:05d}", f"基准园区{i:05d}", "江苏省苏州市", "工业园区",
-                        ("提高开放合作水平类", "推动绿色安全发展类")[i % 2], "王伟", f"park{i}@example.gov.cn"])
+    parks = _roster(workdir / f"roster_returns_{n}.csv", n, "基准园区{:05d}", ("提高开放合作水平类", "推动绿色安全发展类"))
     back = workdir / f"feedback_{n}"
     feedback = []
     for _ in range(rounds):
@@ -200,6 +186,19 @@ def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
     print(f"  distribute {_spread(dist)} s ({n / _med(dist):,.0f} parks/s); word (check + documents) {_spread(word)} s "
           f"({n / _med(word):,.0f} returns/s); feedback {_spread(feedback)} s ({n / _med(feedback):,.0f} returns/s, "
           f"{copies:,} annotated copies)")
+
+
+def _roster(path: Path, n: int, name: str, categories: tuple[str, str]) -> Path:
+    """A roster of n parks named name.format(i), of the two categories in turn."""
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["园区编号", "园区名称", "所在城市", "所在区县", "类别", "联系人", "电子邮箱"])
+        for i in range(n):
+            w.writerow([f"P{i:05d}", name.format(i), "江苏省苏州市", "工业园区", categories[i % 2], "王伟",
+                        f"park{i}@example.gov.cn"])
+    return path
 
 
 def make_corpus(folder: Path, n: int) -> None:

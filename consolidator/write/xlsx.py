@@ -361,22 +361,13 @@ def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     def square(mat: list[int]) -> list[int]:
         return [times(mat, mat[n]) for n in range(32)]
 
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
-    even = square(odd)  # two zero bits
-    odd = square(even)  # four
-    while True:  # apply len2 zero bytes to crc1
-        even = square(odd)
+    op = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    op = square(square(op))  # four zero bits
+    while len2:  # apply len2 zero bytes to crc1: the operators of 1, 2, 4 … zero bytes, by the bits of len2
+        op = square(op)
         if len2 & 1:
-            crc1 = times(even, crc1)
+            crc1 = times(op, crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = square(even)
-        if len2 & 1:
-            crc1 = times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
     return crc1 ^ crc2
 
 
