@@ -224,6 +224,7 @@ def test_a_return_saved_by_libreoffice_is_annotated_on_its_own_package(case, sof
     copy = direct.annotate_package(resaved.read_bytes(), problems)  # no Unhandled: no fall back to openpyxl
     wb = _open(copy)
     assert wb.sheetnames[0] == LIST_SHEET and wb.sheetnames[1:] == _open(resaved.read_bytes()).sheetnames
+    assert [ws.sheet_view.tabSelected for ws in wb.worksheets] == [True] + [False] * (len(wb.worksheets) - 1)
     marked = {(f.sheet, f.cell) for f in problems if f.cell}
     for sheet, coord in marked:
         first = next((str(r).split(":")[0] for r in wb[sheet].merged_cells.ranges if coord in r), coord)
@@ -236,3 +237,66 @@ def test_a_return_saved_by_libreoffice_is_annotated_on_its_own_package(case, sof
     with zipfile.ZipFile(tmp_path / "ods" / "copy.ods") as z:
         content = z.read("content.xml").decode("utf-8")
     assert content.count("<office:annotation") == len({p for p in marked}) and "问题清单" in content
+
+
+def _small_return(edit=None) -> bytes:
+    """A small workbook: a sheet 表 with numbers in B2:B6 under a conditional format B2>5, and a page set-up."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表"
+    for r in range(2, 7):
+        ws.cell(row=r, column=2, value=r * 2)
+    ws.conditional_formatting.add("B2:B6", FormulaRule(formula=["B2>5"], fill=PatternFill(bgColor="FFC7CE", fill_type="solid")))
+    ws.page_setup.orientation = "portrait"
+    buf = io.BytesIO()
+    wb.save(buf)
+    if edit is None:
+        return buf.getvalue()
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            dst.writestr(info, edit(body.decode("utf-8")).encode("utf-8") if info.filename == "xl/worksheets/sheet1.xml"
+                         else body)
+    return out.getvalue()
+
+
+def _problem_at(cell: str):
+    from consolidator.findings import make_finding
+
+    return make_finding("required", file="小.xlsx", sheet="表", cell=cell, label="数值")
+
+
+@pytest.mark.parametrize("way", ["direct", "openpyxl"])
+def test_a_conditional_format_keeps_its_meaning_when_its_first_cell_is_marked(way):
+    """A conditional format's formula is relative to the first cell of its ranges: with B2 marked, the format
+    goes on over B3:B6, its formula written from B3 (not B2>5 there, which would test each cell's neighbour)."""
+    data = _small_return()
+    make = direct.annotate_package if way == "direct" else annotate_with_openpyxl
+    ws = _open(make(data, [_problem_at("B2")]))["表"]
+    (cf,) = list(ws.conditional_formatting)
+    assert str(cf.sqref).split() == ["B3", "B4", "B5", "B6"] and cf.rules[0].formula == ["B3>5"]
+
+
+def test_xml_written_otherwise_is_marked_the_same():
+    """Line breaks inside tags, LibreOffice's tabSelected="true", the page set-up of a custom view before the
+    sheet's own: the cell is still filled, 问题清单 alone selected, the sheet's own set-up prints the comments."""
+    def edit(xml):
+        xml = xml.replace("<worksheet ", "<worksheet\n ", 1).replace('<c r="B3"', '<c\n r="B3"')
+        xml = xml.replace('<sheetView ', '<sheetView tabSelected="true" ', 1) if "tabSelected" not in xml else \
+            xml.replace('tabSelected="1"', 'tabSelected="true"')
+        custom = ('<customSheetViews><customSheetView guid="{00000000-0000-0000-0000-000000000001}">'
+                  '<pageSetup orientation="landscape"/></customSheetView></customSheetViews>')
+        return xml.replace("</sheetData>", "</sheetData>" + custom, 1)
+
+    copy = direct.annotate_package(_small_return(edit), [_problem_at("B3")])
+    wb = _open(copy)
+    assert [ws.sheet_view.tabSelected for ws in wb.worksheets] == [True, False]
+    assert _fill(wb["表"]["B3"]) == ERROR_FILL.fgColor.rgb[-6:] and wb["表"]["B3"].comment is not None
+    with zipfile.ZipFile(io.BytesIO(copy)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    own = sheet[sheet.index("</customSheetViews>"):]
+    assert 'cellComments="atEnd"' in own and 'cellComments' not in sheet[:sheet.index("</customSheetViews>")]

@@ -388,3 +388,18 @@ def test_park_sheets_from_workers_of_their_own_memory_are_the_same(batch, forms,
     forked = parts(evaluation.build_evaluation(rets, forms)[0])
     monkeypatch.setattr(evaluation, "FRESH_WORKERS_FROM", 1)
     assert parts(evaluation.build_evaluation(rets, forms)[0]) == forked
+
+
+def test_an_enterprise_name_no_workbook_holds_is_cleaned_in_the_list_and_reported(forms):
+    """The list's texts are looked at a column at a time (most need nothing done); one that does is cleaned
+    and reported like any other text."""
+    g = forms["green_safety"]
+    s = sample(g, 330, park_name="清单园区")
+    s.enterprises[0]["name"] = "坏\x07企业\r名称"
+    result = check_batch([raw_return(g, s.values, s.enterprises, file="a.xlsx")], forms)
+    wb, extra = build_summary(result, forms)
+    book = openpyxl.load_workbook(io.BytesIO(workbook_to_bytes(wb)))
+    names = [c.value for row in book["企业清单汇总"].iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("坏")]
+    assert names == ["坏企业\n名称"]
+    assert ("text_cleaned", "企业清单") in {(f.code, f.label) for f in extra}

@@ -16,6 +16,7 @@ is a plain .xlsx).
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import math
 import warnings
@@ -28,6 +29,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Border
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formula.translate import Translator
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -212,9 +214,25 @@ def _drop_conditional_formats(ws, coords: set[str]) -> None:
             else:
                 ranges += [c for c in cells if c not in coords]
         if ranges:
+            old, new = first_cell_of(str(cf.sqref)), first_cell_of(ranges[0])
             for rule in cf.rules:
+                if old != new and rule.formula:  # relative to the first cell: written from the new one
+                    rule = copy.copy(rule)
+                    rule.formula = [shifted_formula(f, old, new) for f in rule.formula]
                 kept.add(" ".join(ranges), rule)
     ws.conditional_formatting = kept
+
+
+def first_cell_of(sqref: str) -> str:
+    """The first cell of a list of ranges ("B2:B6 D2" -> "B2"), to which a conditional format's formula is
+    relative."""
+    return sqref.split()[0].split(":")[0].replace("$", "")
+
+
+def shifted_formula(formula: str, old: str, new: str) -> str:
+    """A conditional format's formula (relative to cell `old`) as it reads relative to `new`: taking the first
+    cell off a range moves what the formula is relative to."""
+    return Translator("=" + formula, origin=old).translate_formula(new)[1:]
 
 
 def _problem_sheet(wb, problems: list[Finding], places: dict[int, tuple[str, str]]) -> None:

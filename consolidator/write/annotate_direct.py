@@ -8,8 +8,9 @@ appended), the workbook's sheet list and names, the relationships and content ty
 and all. The copy shows what openpyxl's does (tests/test_annotate.py holds both to the same checks).
 
 What this does not know how to change safely it leaves to openpyxl, by raising Unhandled: macros, external
-links, a marked sheet that has comments or drawings of its own, a prefixed main namespace, a problem cell that
-is not in its sheet's XML. Every part it writes is parsed before the copy is given out.
+links, comments of the park's own, a prefixed main namespace, a problem cell that is not in its sheet's XML, a
+conditional format whose formula is not relative to the first cell of its ranges. Every part it writes is parsed
+(namespaces included) before the copy is given out. The calculation chain is left out (Excel rebuilds it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import xml.parsers.expat
 import zipfile
 from collections import defaultdict
 from functools import lru_cache
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape, quoteattr, unescape
 
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname
 
@@ -38,9 +39,11 @@ from .annotate import (
     WORDS,
     Widths,
     _comment_height,
+    first_cell_of,
     link_location,
     list_title,
     problem_entry,
+    shifted_formula,
     vml_part,
 )
 from .sheetxml import SheetFrame, SheetXml
@@ -55,6 +58,7 @@ _CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 _AFTER_LEGACY = ("<legacyDrawingHF", "<drawingHF", "<picture", "<oleObjects", "<controls", "<webPublishItems",
                  "<tableParts", "</worksheet>")  # and the worksheet's own <extLst> (_top_extension)
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_SELECTED = re.compile(r'\btabSelected="(?:1|true)"')
 
 
 class Unhandled(Exception):
@@ -64,8 +68,9 @@ class Unhandled(Exception):
 def annotate_package(data: bytes, problems: list[Finding]) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     names = src.namelist()
-    if any(n.endswith((".bin", ".vml")) or n.startswith("xl/externalLinks/") for n in names):
-        raise Unhandled("macros, external links or drawings")
+    lower = [n.lower() for n in names]
+    if any(n.endswith(("vbaproject.bin", ".vml")) or n.startswith("xl/externallinks/") for n in lower):
+        raise Unhandled("macros, external links or comments of its own")
     edits: dict[str, str] = {}
 
     def text(name: str) -> str:
@@ -86,22 +91,26 @@ def annotate_package(data: bytes, problems: list[Finding]) -> bytes:
         comments, vml = _free_name(taken, "xl/comments/comment", ".xml"), _free_name(taken, "xl/drawings/commentsDrawing", ".vml")
         edits[part], new_parts[comments], new_parts[vml] = _mark_sheet(text(part), sheet, cells, styles, block)
         _sheet_rels(src, edits, part, comments, vml)
-    for part in parts:  # 问题清单 is the one selected
-        if 'tabSelected="1"' in src.read(part).decode("utf-8", "replace"):
-            edits[part] = text(part).replace('tabSelected="1"', 'tabSelected="0"')
+    for part in parts:  # 问题清单 is the one selected ("1" or "true": LibreOffice writes the word)
+        if _SELECTED.search(src.read(part).decode("utf-8", "replace")):
+            edits[part] = _SELECTED.sub('tabSelected="0"', text(part))
     title = _list_title(set(part_of))
     list_part = _free_name(names, "xl/worksheets/sheet", ".xml")
     rows = len(problems) + 3
     new_parts[list_part] = _list_sheet(problems, marks.places, styles)
     edits["xl/workbook.xml"] = _workbook(workbook, title, rows)
-    edits["xl/_rels/workbook.xml.rels"] = _insert(text("xl/_rels/workbook.xml.rels"), "</Relationships>",
-                                                 f'<Relationship Id="rIdQ7List" Type="{_TYPE}worksheet" '
-                                                 f'Target="/{list_part}"/>')
+    rels = text("xl/_rels/workbook.xml.rels")
+    if "rIdQ7" in rels:
+        raise Unhandled("relationship ids")
+    rels = re.sub(r'<Relationship\b[^>]*\bType="[^"]*/calcChain"[^>]*/>', "", rels)  # the chain: left out
+    edits["xl/_rels/workbook.xml.rels"] = _insert(rels, "</Relationships>", f'<Relationship Id="rIdQ7List" '
+                                                  f'Type="{_TYPE}worksheet" Target="/{list_part}"/>')
     edits["xl/styles.xml"] = styles.text
     edits["[Content_Types].xml"] = _content_types(text("[Content_Types].xml"), list_part, new_parts)
+    dropped = {n for n in names if n.lower() == "xl/calcchain.xml"}
     for name, body in [*edits.items(), *new_parts.items()]:
         _well_formed(name, body)
-    return _package(data, src, edits, new_parts)
+    return _package(data, src, edits, new_parts, dropped)
 
 
 def _require_main(text: str, root: str) -> None:
@@ -248,10 +257,17 @@ def _mark_sheet(xml: str, sheet: str, cells: dict[str, list[Finding]], styles: _
         cells_of = _covered(ranges, coord)
         covered |= cells_of
         boxes.append((r, c, max(j for _, j in cells_of), COMMENT_PX, _comment_height(text)))
+    if len(boxes) >= 1024:
+        raise Unhandled("more comment boxes than one VML block holds")
     xml = _drop_conditional_formats(xml, covered)
     xml = _comments_at_end(xml)
-    if 'xmlns:r="' not in xml[:xml.index(">", xml.index("<worksheet"))]:
-        xml = xml.replace("<worksheet ", f'<worksheet xmlns:r="{REL}" ', 1)
+    root = re.search(r"<worksheet\b[^>]*>", xml)
+    if root is None:
+        raise Unhandled("no worksheet element")
+    if not re.search(rf'\sxmlns:r="{re.escape(REL)}"', root.group(0)):
+        if "xmlns:r=" in root.group(0):
+            raise Unhandled("the prefix r bound to something else")
+        xml = xml[:root.start()] + f'<worksheet xmlns:r="{REL}"' + xml[root.start() + len("<worksheet"):]
     at = min(i for i in (*(xml.find(t) for t in _AFTER_LEGACY), _top_extension(xml)) if i >= 0)
     xml = xml[:at] + '<legacyDrawing r:id="rIdQ7Vml"/>' + xml[at:]
     body = (f'<comments xmlns="{MAIN}"><authors><author>{COMMENT_AUTHOR}</author></authors><commentList>'
@@ -283,7 +299,7 @@ def _restyle(xml: str, coord: str, styles: _Styles, severity: str) -> str:
     tag = m.group(0)
     s = re.search(r'\ss="(\d+)"', tag)
     sid = styles.marked(int(s.group(1)) if s else 0, severity)
-    new = re.sub(r'\ss="\d+"', "", tag).replace("<c ", f'<c s="{sid}" ', 1)
+    new = re.sub(r"^<c\b", f'<c s="{sid}"', re.sub(r'\ss="\d+"', "", tag))
     return xml[:m.start()] + new + xml[m.end():]
 
 
@@ -304,16 +320,24 @@ def _drop_conditional_formats(xml: str, covered: set[tuple[int, int]]) -> str:
                 kept.append(ref)
             else:
                 kept += [f"{get_column_letter(c)}{r}" for r, c in cells if (r, c) not in covered]
-        return m.group(1) + " ".join(kept) + m.group(3) if kept else ""
+        if not kept:
+            return ""
+        body, old, new = m.group(3), first_cell_of(m.group(2)), first_cell_of(kept[0])
+        if old != new:  # the formulas are relative to the first cell: written from the new one
+            body = re.sub(r"(<formula>)(.*?)(</formula>)", lambda f: f.group(1) + escape(shifted_formula(
+                unescape(f.group(2)), old, new)) + f.group(3), body, flags=re.S)
+        return m.group(1) + " ".join(kept) + body
 
     return re.sub(r'(<conditionalFormatting\b[^>]*?\bsqref=")([^"]*)("[^>]*>.*?</conditionalFormatting>)', one, xml,
                   flags=re.S)
 
 
 def _comments_at_end(xml: str) -> str:
-    m = re.search(r"<pageSetup\b[^>]*?(/?)>", xml)
-    if not m:
-        raise Unhandled("a marked sheet without page set-up")
+    """The sheet's own page set-up (after its custom views, which have theirs) prints the comments at the end."""
+    found = list(re.finditer(r"<pageSetup\b[^>]*?(/?)>", xml))
+    m = found[-1] if found else None
+    if m is None or m.start() < xml.rfind("</customSheetViews>"):
+        raise Unhandled("a marked sheet without page set-up of its own")
     tag = re.sub(r'\scellComments="[^"]*"', "", m.group(0)).replace("<pageSetup", '<pageSetup cellComments="atEnd"', 1)
     return xml[:m.start()] + tag + xml[m.end():]
 
@@ -352,9 +376,10 @@ def _sheet_rels(src: zipfile.ZipFile, edits: dict[str, str], part: str, comments
 
 
 def _free_name(names: list[str], stem: str, suffix: str) -> str:
-    """stem + the first number whose part the package does not have."""
+    """stem + the first number whose part the package does not have (part names are not case-sensitive)."""
+    taken = {n.lower() for n in names}
     k = 1
-    while f"{stem}{k}{suffix}" in names:
+    while f"{stem}{k}{suffix}".lower() in taken:
         k += 1
     return f"{stem}{k}{suffix}"
 
@@ -428,14 +453,17 @@ def _workbook(xml: str, title: str, rows: int) -> str:
         xml = _insert(xml, "</definedNames>", names)
     elif "<definedNames/>" in xml:
         xml = xml.replace("<definedNames/>", f"<definedNames>{names}</definedNames>", 1)
-    else:
-        xml = xml.replace("</sheets>", f"</sheets><definedNames>{names}</definedNames>", 1)
+    else:  # after the sheets, the function groups and the external references (CT_Workbook's order)
+        at = max(xml.find(t) + len(t) if xml.find(t) >= 0 else -1
+                 for t in ("</sheets>", "</functionGroups>", "<functionGroups/>", "</externalReferences>"))
+        xml = xml[:at] + f"<definedNames>{names}</definedNames>" + xml[at:]
     for _ in range(2):  # activeTab and firstSheet: their default, 0, is 问题清单
         xml = re.sub(r'(<workbookView\b[^>]*?)\s(?:activeTab|firstSheet)="\d+"', r"\1", xml)
     return xml
 
 
 def _content_types(xml: str, list_part: str, new_parts: dict[str, bytes]) -> str:
+    xml = re.sub(r'<Override\b[^>]*\bPartName="/xl/calcChain\.xml"[^>]*/>', "", xml, flags=re.I)
     added = [f'<Override PartName="/{list_part}" ContentType="{_CONTENT}worksheet+xml"/>']
     added += [f'<Override PartName="/{n}" ContentType="{_CONTENT}comments+xml"/>' for n in new_parts
               if n.startswith("xl/comments/")]
@@ -452,7 +480,7 @@ def _insert(text: str, before: str, addition: str) -> str:
 
 
 def _well_formed(name: str, body: str | bytes) -> None:
-    parser = xml.parsers.expat.ParserCreate()
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")  # an unbound prefix is an error
     try:
         parser.Parse(body.encode("utf-8") if isinstance(body, str) else body, True)
     except xml.parsers.expat.ExpatError as exc:
@@ -460,11 +488,14 @@ def _well_formed(name: str, body: str | bytes) -> None:
 
 
 # ---- the package -------------------------------------------------------------------------------------
-def _package(data: bytes, src: zipfile.ZipFile, edits: dict[str, str], new_parts: dict[str, bytes]) -> bytes:
+def _package(data: bytes, src: zipfile.ZipFile, edits: dict[str, str], new_parts: dict[str, bytes],
+             dropped: set[str]) -> bytes:
     """The copy: edited parts compressed anew, the others' compressed bytes copied, then the new parts."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            if info.filename in dropped:
+                continue
             fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             if info.filename in edits:
                 put_deflated(dst, fresh, deflated(edits[info.filename].encode("utf-8")))

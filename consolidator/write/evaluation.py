@@ -17,7 +17,6 @@ Each park sheet is paginated here: its rows have known heights, a page break goe
 from __future__ import annotations
 
 import math
-from copy import copy
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -42,6 +41,7 @@ from .xlsx import (
     cell,
     cell_xml,
     column_pt,
+    defer_rows,
     deflated,
     page_body_pt,
     print_setup,
@@ -505,7 +505,8 @@ def _entries(rets: list[CheckedReturn], blind: bool, used: set[str]) -> list[Ent
 
 
 class _Overview:
-    """评分汇总: a row per park, its scores collected by formula and ranked."""
+    """评分汇总: a row per park, its scores collected by formula and ranked. The rows are written with the
+    workbook (xlsx.defer_rows), as text like the park sheets."""
 
     def __init__(self, wb: Workbook, form: Form, blind: bool, rows: int, guard: TextGuard):
         self.ws, self.blind, self.last, self.guard = wb.create_sheet("评分汇总"), blind, rows + 1, guard
@@ -522,42 +523,45 @@ class _Overview:
         # the headers wrap: their row gets its height here (LibreOffice does not fit rows to wrapped text)
         ws.row_dimensions[1].height = max(rows_height(h, w, 11) for h, w in zip(heads, self.widths))
         ws.append([cell(ws, h, font=HEAD11, fill=HEAD_FILL, alignment=CENTERED_WRAP) for h in heads])
-        self.text_proto, self.formula_proto = WriteOnlyCell(ws), WriteOnlyCell(ws)
-        self.text_proto.border = self.formula_proto.border = BORDER
-        self.text_proto.alignment = WRAP_MIDDLE
-
-    def styled(self, proto, value):
-        c = WriteOnlyCell(self.ws, value=value)
-        c._style = copy(proto._style)
-        return c
+        self.texts = 3 + (not blind)  # the text columns, then the formulas
+        text, formula = WriteOnlyCell(ws), WriteOnlyCell(ws)
+        text.border = formula.border = BORDER
+        text.alignment = WRAP_MIDDLE
+        self.styles = {"text": style_id(ws, text), "formula": style_id(ws, formula),
+                       "note": style_id(ws, cell(ws, None, font=SMALL, border=None, alignment=WRAP_TOP))}
+        self.rows: list[list] = []
+        self.heights: list[float] = []
 
     def add(self, r: int, e: Entry, redact, cells: dict[str, str]) -> None:
         form = e.ret.form
         row = [e.number] + ([] if self.blind else [e.ret.park_name]) + \
             [form.category_name, redact(e.ret.values.get(form.roles["practice_name"]) or "")]
-        out = []
-        for value in row:
-            c = self.styled(self.text_proto, self.guard.clean(value, label=self.practice, file=e.ret.file,
-                                                              park=e.ret.park_name))
-            if isinstance(c.value, str):
-                c.data_type = "s"
-            out.append(c)
-        practice = out[len(row) - 1].value or ""
-        self.ws.row_dimensions[r].height = max(ROW_PT, rows_height(str(practice), self.widths[len(row) - 1]))
+        out = [self.guard.clean(value, label=self.practice, file=e.ret.file, park=e.ret.park_name) for value in row]
+        self.heights.append(max(ROW_PT, rows_height(str(out[-1] or ""), self.widths[len(row) - 1])))
         for ref in [cells[crit.id] for crit in self.criteria] + [cells["total"]]:
             ref = f"{quote_sheetname(e.sheet)}!{ref}"
-            out.append(self.styled(self.formula_proto, f'=IF({ref}="","",{ref})'))
+            out.append(Formula(f'IF({ref}="","",{ref})'))
         tl = get_column_letter(len(out))
-        out.append(self.styled(self.formula_proto, f'=IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${self.last}),"")'))
-        self.ws.append(out)
+        out.append(Formula(f'IF(ISNUMBER({tl}{r}),RANK({tl}{r},${tl}$2:${tl}${self.last}),"")'))
+        self.rows.append(out)
 
     def note(self, text: str) -> None:
         """A line below the table (the rows above are the parks, which the formulas count on)."""
-        ws, r = self.ws, self.last + 2
-        ws.append([])
-        ws.merged_cells.ranges.add(CellRange(f"A{r}:{get_column_letter(len(self.widths))}{r}"))
-        ws.row_dimensions[r].height = rows_height(text, sum(self.widths), 10)
-        ws.append([cell(ws, text, font=SMALL, border=None, alignment=WRAP_TOP)])
+        r = self.last + 2
+        self.ws.merged_cells.ranges.add(CellRange(f"A{r}:{get_column_letter(len(self.widths))}{r}"))
+        self.rows += [[], [text]]
+        self.heights += [ROW_PT, rows_height(text, sum(self.widths), 10)]
+
+    def finish(self) -> None:
+        """The rows handed to the workbook, to be written when it is saved."""
+        parks = self.last - 1
+
+        def style_of(k: int, i: int, v) -> int:
+            if k >= parks:
+                return self.styles["note"]
+            return self.styles["text" if i < self.texts else "formula"]
+
+        defer_rows(self.ws, 2, self.rows, style_of, lambda k, row: self.heights[k] if row else None)
 
 
 def blind_note(show_region: bool) -> str:
@@ -614,6 +618,7 @@ class Panel:
                 self.overview.add(r, e, _redactor(e.ret.values, e.ret.form) if self.blind else (lambda t: t), cells)
             if self.blind:
                 self.overview.note(blind_note(self.show_region))
+            self.overview.finish()
             book = with_sheets(workbook_to_bytes(self.wb), [AddedSheet(e.sheet, part, area)
                                                            for e, (part, area, _, _) in zip(self.entries, parts)])
             self.done = book, (_key_workbook(self.entries, self.guard) if self.blind else None)

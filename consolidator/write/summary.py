@@ -616,8 +616,10 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
         others = {code: len(rets) - 1 for code, rets in result.shared.items()}  # the parks: 多园区填报企业
 
         def park_text(column: list) -> list:
-            return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
-                    for v, i in zip(column, ret_ids)]
+            def each() -> list:
+                return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
+                        for v, i in zip(column, ret_ids)]
+            return guard.clean_column(column, each)
 
         def shown(c) -> list:  # a category as its label (the text as typed where it names none)
             if c.type == "choice":

@@ -68,6 +68,16 @@ class TextGuard:
             text = text[:MAX_CELL_CHARS]
         return text
 
+    def clean_column(self, values: list, one_by_one: Callable[[], list]) -> list:
+        """`values` cleaned: as they are when none of their texts needs anything done (most columns: no carriage
+        return, nothing a workbook cannot hold, none too long), seen in one pass; else one_by_one(), which cleans
+        (and reports) each."""
+        texts = [v for v in values if isinstance(v, str)]
+        joined = "\n".join(texts)
+        if "\r" not in joined and not NOT_XML.search(joined) and max(map(len, texts), default=0) <= MAX_CELL_CHARS:
+            return values
+        return one_by_one()
+
     def absorb(self, findings: list[Finding]) -> None:
         """Findings of a guard in another process (a worker that wrote some of the text), each once."""
         for f in findings:
@@ -275,7 +285,7 @@ def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, heig
             letters.append(get_column_letter(len(letters) + 1))
         r = first_row + k
         pt = height(k, row) if height is not None else None
-        out.append(f'<row r="{r}" ht="{pt:.1f}" customHeight="1">' if pt else f'<row r="{r}">')
+        out.append(f'<row r="{r}" ht="{pt:.16g}" customHeight="1">' if pt else f'<row r="{r}">')
         for i, v in enumerate(row):
             if v is None or v == "":
                 continue
