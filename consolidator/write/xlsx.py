@@ -248,26 +248,28 @@ def _plain(v: str) -> bool:
 
 def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int, stop: int) -> str:
     """Rows start..stop of a table whose style depends on the column and the type of value only: a column's
-    texts are looked at together (most need nothing done to them), its cells made in one loop."""
+    texts are looked at together (most need nothing done to them), its cells made in one comprehension."""
     refs = [str(first_row + k) for k in range(start, stop)]
     columns = []
     for i, column in enumerate(rows.columns):
-        letter, sids, cells = get_column_letter(i + 1), {}, []
+        letter, sids = get_column_letter(i + 1), {}
         values = column[rows.start + start:rows.start + stop]
         texts = [v for v in values if type(v) is str and v]
         sid = style_of(start, i, texts[0]) if texts else 0
         plain = bool(sid) and not _UNSAFE.search("\n".join(texts))
-        for r, v in zip(refs, values):
-            if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n":
-                cells.append(f'<c r="{letter}{r}" s="{sid}" t="inlineStr"><is><t>{v}</t></is></c>')
-            elif v is None or v == "":
-                cells.append("")
-            else:
-                t = type(v)
-                if t not in sids:
-                    sids[t] = style_of(start, i, v)
-                cells.append(cell_xml(f"{letter}{r}", v, sids[t]))
-        columns.append(cells)
+
+        def other(r: str, v) -> str:
+            if v is None or v == "":
+                return ""
+            t = type(v)
+            if t not in sids:
+                sids[t] = style_of(start, i, v)
+            return cell_xml(f"{letter}{r}", v, sids[t])
+
+        head, mid = f'<c r="{letter}', f'" s="{sid}" t="inlineStr"><is><t>'
+        columns.append([head + r + mid + v + "</t></is></c>"
+                        if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n"
+                        else other(r, v) for r, v in zip(refs, values)])
     return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(refs, *columns))
 
 
