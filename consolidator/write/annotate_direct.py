@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import xml.parsers.expat
 import zipfile
 from collections import defaultdict
@@ -48,7 +47,7 @@ from .annotate import (
 )
 from .sheetxml import SheetFrame, SheetXml
 from .styles import BORDER, ERROR_FILL, HEAD_FILL, WARNING_FILL
-from .xlsx import cell_xml, deflated, print_setup, put_deflated, xml_text
+from .xlsx import cell_xml, copy_member, deflated, print_setup, put_deflated, xml_text
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -496,16 +495,11 @@ def _package(data: bytes, src: zipfile.ZipFile, edits: dict[str, str], new_parts
         for info in src.infolist():
             if info.filename in dropped:
                 continue
-            fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             if info.filename in edits:
+                fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 put_deflated(dst, fresh, deflated(edits[info.filename].encode("utf-8")))
-            elif info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x1:
-                h = info.header_offset
-                name_len, extra_len = struct.unpack("<HH", data[h + 26:h + 30])
-                start = h + 30 + name_len + extra_len
-                put_deflated(dst, fresh, (data[start:start + info.compress_size], info.CRC, info.file_size))
             else:
-                dst.writestr(fresh, src.read(info))
+                copy_member(data, src, info, dst)
         for name, body in new_parts.items():
             put_deflated(dst, zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), deflated(body))
         for name in sorted(set(edits) - set(src.namelist())):  # new relationship parts

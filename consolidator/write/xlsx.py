@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import math
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -328,6 +329,19 @@ def put_deflated(dst: zipfile.ZipFile, info: zipfile.ZipInfo, packed: Packed) ->
     dst.start_dir = dst.fp.tell()
 
 
+def copy_member(data: bytes, src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+    """A member of the package `data` (opened as src) into dst as it is: a deflated one's compressed bytes
+    copied, not inflated and deflated again."""
+    fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x1:
+        h = info.header_offset
+        name_len, extra_len = struct.unpack("<HH", data[h + 26:h + 30])
+        start = h + 30 + name_len + extra_len
+        put_deflated(dst, fresh, (data[start:start + info.compress_size], info.CRC, info.file_size))
+    else:
+        dst.writestr(fresh, src.read(info), zipfile.ZIP_DEFLATED)
+
+
 CHUNK_CELLS = 40_000  # the rows of a large table are written in pieces of about this many cells, on all cores
 FORKED_CELLS = 3_000_000  # up to this many cells in a workbook's large tables (1,000 returns: 0.7 million)
 LEVEL = 3  # deflate level of large tables and many sheets: most of the size for a fraction of the default's time
@@ -416,15 +430,15 @@ def workbook_to_bytes(wb) -> bytes:
     rows_of: dict[str, list] = {}
     for (title, _, _), piece in zip(jobs, done):
         rows_of.setdefault(title, []).append(piece)
-    out = io.BytesIO()
+    out, saved = io.BytesIO(), buf.getvalue()
     with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         titles = sheet_files(zin)
         for info in zin.infolist():
-            data = zin.read(info)
             title = titles.get(info.filename)
             if title not in deferred:
-                zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                copy_member(saved, zin, info, zout)
                 continue
+            data = zin.read(info)
             head, sep, tail = data.partition(b"</sheetData>")
             if not sep:  # a sheet without rows: <sheetData/>
                 head, sep, tail = data.partition(b"<sheetData/>")
