@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import math
 import warnings
 import zipfile
 from collections import defaultdict
@@ -26,43 +25,44 @@ from collections import defaultdict
 import openpyxl
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Border
-from openpyxl.styles.cell_style import StyleArray
 from openpyxl.formatting.formatting import ConditionalFormattingList
-from openpyxl.formula.translate import Translator
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Border, Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.merge import MergedCellRange
 
-from ..findings import CATALOGUE, ERROR, WARNING, Finding
-from .styles import BORDER, ERROR_FILL, HEAD_FILL, HEAD_FONT, WARNING_FILL, text_width
+from ..findings import ERROR, WARNING, Finding
+from . import annotate_direct
+from .annotation import (
+    COMMENT_AUTHOR,
+    COMMENT_PX,
+    FILLS,
+    LIST_FOOTER,
+    LIST_GUIDE,
+    LIST_HEADS,
+    LIST_SHEET,
+    LIST_WIDTHS,
+    WORDS,
+    Widths,
+    comment_height,
+    first_cell_of,
+    link_location,
+    list_title,
+    problem_entry,
+    shifted_formula,
+    vml_part,
+)
+from .styles import BORDER, HEAD_FILL, HEAD_FONT
 from .xlsx import xml_text
-
-COMMENT_AUTHOR = "报送检查"
-LIST_SHEET = "问题清单"
-WORDS = {ERROR: "错误", WARNING: "需要核实"}  # as the feedback mail says them (mail/plan.py)
-FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
-# the comment box: its width in pixels, and how many display units (text_width) fit on one of its lines
-COMMENT_PX, COMMENT_UNITS, LINE_PX = 300, 40, 16
-LIST_HEADS = ("序号", "类型", "位置", "栏目", "填写内容", "应为", "问题说明", "怎么改")
-LIST_WIDTHS = (6, 10, 22, 24, 20, 20, 48, 36)
-LIST_GUIDE = ("标红的单元格是错误，必须改正；标橙的需要核实，确认无误的在该行“情况说明”中写明原因。"
-              "点击“位置”跳到该单元格，单元格的批注写明了问题。改正后请重新发送整个文件。")
-LIST_FOOTER = "第 &P 页，共 &N 页"
-# what to do, for a cross-field rule (its own code is not in the catalogue)
-RULE_ACTION = {ERROR: "按问题说明改正后重新发送；这是强制要求，填写情况说明不能代替改正。",
-               WARNING: "核实数值和单位；确认无误的，在该行“情况说明”中写明具体原因。"}
 
 
 def annotate(data: bytes, findings: list[Finding]) -> bytes | None:
     """A copy of the return with a 问题清单 sheet first and each problem cell coloured and commented; None
     when the file is not an .xlsx/.xlsm openpyxl can open. Made on the package itself (annotate_direct) where
     it can be, else through openpyxl."""
-    from .annotate_direct import annotate_package
-
     try:
-        return annotate_package(data, [f for f in findings if f.severity in (ERROR, WARNING)])
+        return annotate_direct.annotate_package(data, [f for f in findings if f.severity in (ERROR, WARNING)])
     except Exception:  # noqa: BLE001 (Unhandled, or a package unlike any it expects: openpyxl decides)
         pass
     return annotate_with_openpyxl(data, findings)
@@ -167,7 +167,7 @@ def _mark_cells(wb, problems: list[Finding]) -> dict[int, tuple[str, str]]:
         text = "\n".join(f"【{WORDS[f.severity]}】{f.message}" for f in items)
         old = cell.comment.text + "\n" if cell.comment else ""
         comment = Comment(xml_text(old + text), COMMENT_AUTHOR)
-        comment.width, comment.height = COMMENT_PX, _comment_height(old + text)
+        comment.width, comment.height = COMMENT_PX, comment_height(old + text)
         cell.comment = comment
         marked[sheet].update(_merged_cells(ws, coord))
     for sheet, coords in marked.items():
@@ -193,11 +193,6 @@ def _merged_cells(ws, coord: str) -> list[str]:
     return [coord]
 
 
-def _comment_height(text: str) -> int:
-    lines = sum(max(1, math.ceil(text_width(part) / COMMENT_UNITS)) for part in text.split("\n"))
-    return LINE_PX * lines + 14
-
-
 def _drop_conditional_formats(ws, coords: set[str]) -> None:
     """Take the sheet's conditional formats off these cells (each keeps them everywhere else), so that
     the fill set here is the one shown."""
@@ -221,18 +216,6 @@ def _drop_conditional_formats(ws, coords: set[str]) -> None:
                     rule.formula = [shifted_formula(f, old, new) for f in rule.formula]
                 kept.add(" ".join(ranges), rule)
     ws.conditional_formatting = kept
-
-
-def first_cell_of(sqref: str) -> str:
-    """The first cell of a list of ranges ("B2:B6 D2" -> "B2"), to which a conditional format's formula is
-    relative."""
-    return sqref.split()[0].split(":")[0].replace("$", "")
-
-
-def shifted_formula(formula: str, old: str, new: str) -> str:
-    """A conditional format's formula (relative to cell `old`) as it reads relative to `new`: taking the first
-    cell off a range moves what the formula is relative to."""
-    return Translator("=" + formula, origin=old).translate_formula(new)[1:]
 
 
 def _problem_sheet(wb, problems: list[Finding], places: dict[int, tuple[str, str]]) -> None:
@@ -271,27 +254,6 @@ def _problem_sheet(wb, problems: list[Finding], places: dict[int, tuple[str, str
     ws.oddFooter.center.text = LIST_FOOTER
 
 
-def problem_entry(n: int, f: Finding, place: tuple[str, str] | None) -> tuple[tuple, float]:
-    """A row of 问题清单: (序号, 类型, 位置, 栏目, 填写内容, 应为, 问题说明, 怎么改) and its height (pt)."""
-    entry = CATALOGUE.get(f.code)
-    action = entry.action if entry else RULE_ACTION[f.severity]
-    where = f"{place[0]} {place[1]}" if place else (f"{f.sheet} {f.cell}".strip() or "—")
-    values = (n, WORDS[f.severity], where, f.label, f.value, f.expected, f.message, action)
-    longest = max(text_width(str(v)) / max(w - 1, 1) for v, w in zip(values[3:], LIST_WIDTHS[3:]))
-    return values, max(1, math.ceil(longest * 1.1)) * 15 + 6
-
-
-def list_title(problems: list[Finding]) -> str:
-    errors, warns = sum(f.severity == ERROR for f in problems), sum(f.severity == WARNING for f in problems)
-    file = next((f.file for f in problems if f.file), "")
-    return xml_text(f"问题清单：{file}（错误 {errors} 项，需要核实 {warns} 项）")
-
-
-def link_location(place: tuple[str, str]) -> str:
-    sheet = place[0].replace("'", "''")
-    return f"'{sheet}'!{place[1]}"
-
-
 def _problem_row(ws, row: int, n: int, f: Finding, place: tuple[str, str] | None) -> None:
     values, height = problem_entry(n, f, place)
     for k, v in enumerate(values, 1):
@@ -307,21 +269,6 @@ def _problem_row(ws, row: int, n: int, f: Finding, place: tuple[str, str] | None
 
 
 # ---- comments beside their cells ---------------------------------------------------------------------
-_VML_HEAD = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"'
-             ' xmlns:x="urn:schemas-microsoft-com:office:excel">'
-             '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{block}"/></o:shapelayout>'
-             '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
-             '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>')
-_VML_SHAPE = ('<v:shape id="_x0000_s{sid}" type="#_x0000_t202" style="position:absolute;margin-left:{left}pt;'
-              'margin-top:{top}pt;width:{width}pt;height:{height}pt;z-index:{z};visibility:hidden"'
-              ' fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
-              '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
-              '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
-              '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-              '<x:Anchor>{anchor}</x:Anchor><x:AutoFill>False</x:AutoFill>'
-              '<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>')
-
-
 def _place_comments(data: bytes, wb) -> bytes:
     """The saved copy with each sheet's comment boxes (VML) anchored beside their cells. openpyxl leaves,
     after saving, each sheet's comments (`_comments`) and the part it wrote their boxes to
@@ -352,77 +299,4 @@ def _vml(ws, cells: list, block: int) -> bytes:
         boxes.append((cell.row, cell.column, right, cell.comment.width, cell.comment.height))
     return vml_part(Widths.of_sheet(ws), boxes, block)
 
-
-def vml_part(widths: "Widths", boxes: list[tuple[int, int, int, int, int]], block: int) -> bytes:
-    """The VML part of a sheet's comment boxes, each (row, column, last column of its merged range, width and
-    height in pixels): to the right of the cell, top at its row."""
-    parts = [_VML_HEAD.format(block=block)]
-    for k, (row, column, right, w_px, h_px) in enumerate(boxes):
-        col0, row0 = right, max(row - 1, 0)  # 0-based: the column after the cell, the row of the cell
-        end_col, end_dx = widths.walk_cols(col0, 15 + w_px)
-        end_row, end_dy = widths.walk_rows(row0, 4 + h_px)
-        left = (widths.col_x(col0) + 15) * 0.75
-        top = (widths.row_y(row0) + 4) * 0.75
-        parts.append(_VML_SHAPE.format(
-            sid=1024 * block + k + 1, left=round(left, 2), top=round(top, 2), width=round(w_px * 0.75, 2),
-            height=round(h_px * 0.75, 2), z=k + 1, anchor=f"{col0}, 15, {row0}, 4, {end_col}, {end_dx}, {end_row}, {end_dy}",
-            row=row - 1, col=column - 1))
-    parts.append("</xml>")
-    return "".join(parts).encode("utf-8")
-
-
-class Widths:
-    """Column widths and row heights of a sheet in pixels, as Excel lays them out (0-based indices), from its
-    columns and rows (1-based: width or height, hidden) and its default width and height."""
-
-    def __init__(self, cols: dict[int, tuple[float | None, bool]], rows: dict[int, tuple[float | None, bool]],
-                 default_width: float | None, default_height: float | None):
-        self.cols, self.rows = cols, rows
-        self.col_default = _col_px(default_width or 8.43)
-        self.row_default = (default_height or 15) * 4 / 3
-
-    @classmethod
-    def of_sheet(cls, ws) -> "Widths":
-        from openpyxl.utils import column_index_from_string
-
-        cols = {column_index_from_string(k): (d.width, bool(d.hidden)) for k, d in ws.column_dimensions.items()}
-        rows = {r: (d.height, bool(d.hidden)) for r, d in ws.row_dimensions.items()}
-        return cls(cols, rows, ws.sheet_format.defaultColWidth, ws.sheet_format.defaultRowHeight)
-
-    def col(self, i: int) -> float:
-        width, hidden = self.cols.get(i + 1, (None, False))
-        if hidden:
-            return 0
-        return _col_px(width) if width else self.col_default
-
-    def row(self, i: int) -> float:
-        height, hidden = self.rows.get(i + 1, (None, False))
-        if hidden:
-            return 0
-        return height * 4 / 3 if height else self.row_default
-
-    def col_x(self, i: int) -> float:
-        return sum(self.col(k) for k in range(i))
-
-    def row_y(self, i: int) -> float:
-        return sum(self.row(k) for k in range(i))
-
-    def walk_cols(self, start: int, px: float) -> tuple[int, int]:
-        """The column (and the offset into it) `px` pixels right of column `start`'s left edge."""
-        i = start
-        while px > self.col(i) and i < 16000:
-            px -= self.col(i)
-            i += 1
-        return i, int(px)
-
-    def walk_rows(self, start: int, px: float) -> tuple[int, int]:
-        i = start
-        while px > self.row(i) and i < 1_000_000:
-            px -= self.row(i)
-            i += 1
-        return i, int(px)
-
-
-def _col_px(width: float) -> float:
-    return math.floor(width * 7 + 5)
 

@@ -27,7 +27,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter, quote_sh
 
 from ..findings import ERROR, WARNING, Finding
 from ..read.package import sheet_files
-from .annotate import (
+from .annotation import (
     COMMENT_AUTHOR,
     COMMENT_PX,
     LIST_FOOTER,
@@ -37,7 +37,7 @@ from .annotate import (
     LIST_WIDTHS,
     WORDS,
     Widths,
-    _comment_height,
+    comment_height,
     first_cell_of,
     link_location,
     list_title,
@@ -255,7 +255,7 @@ def _mark_sheet(xml: str, sheet: str, cells: dict[str, list[Finding]], styles: _
         r, c = _rc(coord)
         cells_of = _covered(ranges, coord)
         covered |= cells_of
-        boxes.append((r, c, max(j for _, j in cells_of), COMMENT_PX, _comment_height(text)))
+        boxes.append((r, c, max(j for _, j in cells_of), COMMENT_PX, comment_height(text)))
     if len(boxes) >= 1024:
         raise Unhandled("more comment boxes than one VML block holds")
     xml = _drop_conditional_formats(xml, covered)
