@@ -21,6 +21,15 @@ from ..write.files import terminate_gracefully
 clitext.install()  # before any option is declared: click names its types when they are made
 
 
+A_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)  # one that is there
+A_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+returns_argument = click.argument("returns_dir", type=A_FOLDER, metavar="报送文件夹")
+
+
+def roster_option(help_text: str, *, required: bool = False):
+    return click.option("--roster", type=A_FILE, required=required, help=help_text)
+
+
 def rules_option(fn):
     @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
                   default=DEFAULT_RULES_DIR,

@@ -20,6 +20,8 @@ from . import (
     cli,
     ledger_option,
     printable,
+    returns_argument,
+    roster_option,
     rules_option,
     say,
 )
@@ -52,9 +54,8 @@ def template(rules_dir: Path, out_dir: Path, categories: tuple[str, ...]):
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="园区名单（.csv 或 .xlsx）：用于核对未报送的园区和园区名称。")
+@returns_argument
+@roster_option("园区名单（.csv 或 .xlsx）：用于核对未报送的园区和园区名称。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="结果输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
 @click.option("-v", "--verbose", is_flag=True, help="逐个文件显示读取情况。")
@@ -106,8 +107,8 @@ def _say_histories(result, limit: int = 20) -> None:
 # Long because it is the command's whole story: where the key goes, the two workbooks, what was left out.
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
+@returns_argument
+@roster_option("园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”。")
 @click.option("--include-errors", is_flag=True, help="有错误的报送也计入合计（在表中标明）。")
@@ -205,8 +206,8 @@ def _expert_documents(result, rets, blind: bool, out_dir: Path) -> list[Path]:
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="园区名单（.csv 或 .xlsx）。")
+@returns_argument
+@roster_option("园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”（工作区中为“检查结果”）；文件写在其中的“Word表单”文件夹。")
 @click.option("--blind", is_flag=True, help="专家评审用：隐去园区名称、填写单位和联系人，按评审编号（与评审表相同）命名。")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from . import (
+    A_FOLDER,
     EXIT_PASSED,
     EXIT_UNFINISHED,
     HELP,
@@ -19,6 +20,8 @@ from . import (
     cli,
     ledger_option,
     printable,
+    returns_argument,
+    roster_option,
     rules_option,
     say,
 )
@@ -31,7 +34,7 @@ def mail_options(fn):
         click.option("--office-name", required=True,
                      help="发件单位名称：邮件的落款和发件人名称（工作区中取自 consolidator.toml 的 office_name）。"),
         click.option("--deadline", default="", help="报送截止时间，如“2026年12月15日”，写入邮件。"),
-        click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+        click.option("--templates", "templates_dir", type=A_FOLDER,
                      default=lambda: str(_default_templates()),
                      help="邮件模板目录（可修改）。默认为工作区的“邮件模板”文件夹，不在工作区时为程序自带的模板。"),
         click.option("--smtp", help="直接发送：邮件服务器 主机:端口，如 smtp.example.gov.cn:465。用户名和密码取自环境变量"
@@ -118,8 +121,7 @@ def _say_where_mails_are(results, out_dir: Path) -> None:
 
 @cli.command(**HELP)
 @_help_option
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="园区名单（.csv 或 .xlsx）。")
+@roster_option("园区名单（.csv 或 .xlsx）。", required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="发件箱目录：个人填报表和 .eml 邮件写在这里。")
 @mail_options
@@ -159,9 +161,8 @@ def distribute(roster, out_dir, sender, office_name, deadline, templates_dir, sm
 
 @cli.command(**HELP)
 @_help_option
-@click.argument("returns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="报送文件夹")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="园区名单（.csv 或 .xlsx），提供收件地址。")
+@returns_argument
+@roster_option("园区名单（.csv 或 .xlsx），提供收件地址。", required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="发件箱目录：问题标注表和 .eml 邮件写在这里。")
 @mail_options
@@ -218,8 +219,7 @@ def feedback(returns_dir, roster, out_dir, sender, office_name, deadline, templa
               help="连接加密方式，默认端口993用 ssl，其他用 starttls；none 只能用于本机服务器。")
 @click.option("--mailbox", default="INBOX", help="邮箱中的文件夹，默认为收件箱 INBOX。")
 @click.option("--mark-seen", is_flag=True, help="把取过的邮件标为已读（默认不改动邮箱）。")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="园区名单（.csv 或 .xlsx）：按发件人和园区名称认出报送的园区。")
+@roster_option("园区名单（.csv 或 .xlsx）：按发件人和园区名称认出报送的园区。", required=True)
 @click.option("--returns", "returns_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="报送文件夹：收到的表格保存在这里，其他附件保存在其中的“附件”文件夹。")
 @rules_option
