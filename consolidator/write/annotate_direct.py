@@ -45,7 +45,7 @@ from .annotation import (
     shifted_formula,
     vml_part,
 )
-from .sheetxml import SheetFrame, SheetXml
+from .sheetxml import SheetFrame, SheetXml, insert_before, with_defined_names
 from .styles import BORDER, ERROR_FILL, HEAD_FILL, WARNING_FILL
 from .xlsx import cell_xml, copy_member, deflated, print_setup, put_deflated, xml_text
 
@@ -448,14 +448,7 @@ def _workbook(xml: str, title: str, rows: int) -> str:
     quoted = escape(quote_sheetname(title))
     names = (f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{quoted}!$3:$3</definedName>'
              f'<definedName name="_xlnm.Print_Area" localSheetId="0">{quoted}!$A$1:$H${rows}</definedName>')
-    if "</definedNames>" in xml:
-        xml = _insert(xml, "</definedNames>", names)
-    elif "<definedNames/>" in xml:
-        xml = xml.replace("<definedNames/>", f"<definedNames>{names}</definedNames>", 1)
-    else:  # after the sheets, the function groups and the external references (CT_Workbook's order)
-        at = max(xml.find(t) + len(t) if xml.find(t) >= 0 else -1
-                 for t in ("</sheets>", "</functionGroups>", "<functionGroups/>", "</externalReferences>"))
-        xml = xml[:at] + f"<definedNames>{names}</definedNames>" + xml[at:]
+    xml = with_defined_names(xml, names)
     for _ in range(2):  # activeTab and firstSheet: their default, 0, is 问题清单
         xml = re.sub(r'(<workbookView\b[^>]*?)\s(?:activeTab|firstSheet)="\d+"', r"\1", xml)
     return xml
@@ -472,10 +465,10 @@ def _content_types(xml: str, list_part: str, new_parts: dict[str, bytes]) -> str
 
 
 def _insert(text: str, before: str, addition: str) -> str:
-    i = text.rfind(before)
-    if i < 0:
-        raise Unhandled(f"no {before}")
-    return text[:i] + addition + text[i:]
+    try:
+        return insert_before(text, before, addition)
+    except ValueError as exc:
+        raise Unhandled(str(exc)) from None
 
 
 def _well_formed(name: str, body: str | bytes) -> None:

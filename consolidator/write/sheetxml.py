@@ -19,15 +19,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
 from openpyxl.utils import quote_sheetname
+from openpyxl.utils.cell import absolute_coordinate
 
-from .xlsx import Packed, put_deflated, xml_text
+from .xlsx import Packed, copy_member, number_text, put_deflated, xml_text
 
 _FOOTER_TOKEN = "Q7FOOTERQ7"  # ASCII, in no text of ours: stands for a sheet's own footer in the frame
-
-
-def number_text(x: float) -> str:
-    """A row height as openpyxl writes it ("%.16g")."""
-    return "%.16g" % x
 
 
 @dataclass
@@ -141,46 +137,49 @@ def with_sheets(package: bytes, sheets: list[AddedSheet]) -> bytes:
     names = [f"xl/worksheets/sheet{first + k}.xml" for k in range(len(sheets))]
     edits = {
         "xl/workbook.xml": _workbook_xml(workbook, sheets, first),
-        "xl/_rels/workbook.xml.rels": _insert(src.read("xl/_rels/workbook.xml.rels").decode("utf-8"), "</Relationships>",
+        "xl/_rels/workbook.xml.rels": insert_before(src.read("xl/_rels/workbook.xml.rels").decode("utf-8"), "</Relationships>",
                                               "".join(f'<Relationship Type="{_WS_TYPE}" Target="/{n}" Id="rIdP{k}"/>'
                                                       for k, n in enumerate(names, start=1))),
-        "[Content_Types].xml": _insert(src.read("[Content_Types].xml").decode("utf-8"), "</Types>",
+        "[Content_Types].xml": insert_before(src.read("[Content_Types].xml").decode("utf-8"), "</Types>",
                                        "".join(f'<Override PartName="/{n}" ContentType="{_WS_CONTENT}"/>' for n in names)),
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            body = edits.get(info.filename)
-            dst.writestr(info, src.read(info) if body is None else body.encode("utf-8"), zipfile.ZIP_DEFLATED)
+            if info.filename in edits:
+                dst.writestr(info, edits[info.filename].encode("utf-8"), zipfile.ZIP_DEFLATED)
+            else:
+                copy_member(package, src, info, dst)
         for name, sheet in zip(names, sheets):
             put_deflated(dst, zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), sheet.part)
     return out.getvalue()
 
 
-def _insert(text: str, before: str, addition: str) -> str:
-    i = text.rindex(before)
+def insert_before(text: str, before: str, addition: str) -> str:
+    """`addition` put in front of the last `before` of a part's text."""
+    i = text.rfind(before)
+    if i < 0:
+        raise ValueError(f"no {before} in the part")
     return text[:i] + addition + text[i:]
+
+
+def with_defined_names(workbook: str, names: str) -> str:
+    """workbook.xml with the <definedName> elements `names` added: to its list, or in a list of their own after
+    the sheets, function groups and external references (CT_Workbook's order)."""
+    if "</definedNames>" in workbook:
+        return insert_before(workbook, "</definedNames>", names)
+    if "<definedNames/>" in workbook:
+        return workbook.replace("<definedNames/>", f"<definedNames>{names}</definedNames>", 1)
+    at = max(workbook.find(t) + len(t) if workbook.find(t) >= 0 else -1
+             for t in ("</sheets>", "</functionGroups>", "<functionGroups/>", "</externalReferences>"))
+    return workbook[:at] + f"<definedNames>{names}</definedNames>" + workbook[at:]
 
 
 def _workbook_xml(workbook: str, sheets: list[AddedSheet], first: int) -> str:
     entries = "".join(f'<sheet xmlns:r="{_R_NS}" name={quoteattr(s.title)} sheetId="{first + k}" state="visible" '
                       f'r:id="rIdP{k + 1}"/>' for k, s in enumerate(sheets))
-    workbook = _insert(workbook, "</sheets>", entries)
+    workbook = insert_before(workbook, "</sheets>", entries)
     areas = "".join(f'<definedName name="_xlnm.Print_Area" localSheetId="{first - 1 + k}">'
-                    f'{escape(quote_sheetname(s.title))}!{_absolute(s.print_area)}</definedName>'
+                    f'{escape(quote_sheetname(s.title))}!{absolute_coordinate(s.print_area)}</definedName>'
                     for k, s in enumerate(sheets) if s.print_area)
-    if not areas:
-        return workbook
-    if "</definedNames>" in workbook:
-        return _insert(workbook, "</definedNames>", areas)
-    if "<definedNames/>" in workbook:
-        return workbook.replace("<definedNames/>", f"<definedNames>{areas}</definedNames>", 1)
-    return workbook.replace("</sheets>", f"</sheets><definedNames>{areas}</definedNames>", 1)
-
-
-def _absolute(ref: str) -> str:
-    """A1:F57 -> $A$1:$F$57."""
-    def one(c: str) -> str:
-        i = next(k for k, ch in enumerate(c) if ch.isdigit())
-        return f"${c[:i]}${c[i:]}"
-    return ":".join(one(c) for c in ref.split(":"))
+    return with_defined_names(workbook, areas) if areas else workbook

@@ -57,8 +57,8 @@ from ..rules import Field, Form
 from .styles import BODY_FONT, CENTER, HEAD_FILL, HEAD_FONT, rows_height, text_width
 from .template import number_format
 from .xlsx import (
-    HeightOf,
     ColumnRows,
+    HeightOf,
     TextGuard,
     cell,
     column_pt,

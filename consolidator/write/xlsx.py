@@ -274,6 +274,11 @@ def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int
     return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(refs, *columns))
 
 
+def number_text(x: float) -> str:
+    """A number written into an attribute as openpyxl writes it ("%.16g"): row heights, validation bounds."""
+    return "%.16g" % x
+
+
 def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, height: HeightOf | None = None,
               by_type: bool = False, start: int = 0, stop: int | None = None) -> str:
     """Rows start..stop (offsets into `rows`) as XML."""
@@ -288,7 +293,7 @@ def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, heig
             letters.append(get_column_letter(len(letters) + 1))
         r = first_row + k
         pt = height(k, row) if height is not None else None
-        out.append(f'<row r="{r}" ht="{pt:.16g}" customHeight="1">' if pt else f'<row r="{r}">')
+        out.append(f'<row r="{r}" ht="{number_text(pt)}" customHeight="1">' if pt else f'<row r="{r}">')
         for i, v in enumerate(row):
             if v is None or v == "":
                 continue
