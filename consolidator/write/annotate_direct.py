@@ -88,7 +88,8 @@ def annotate_package(data: bytes, problems: list[Finding]) -> bytes:
         part = part_of[sheet]
         taken = [*names, *new_parts]
         comments, vml = _free_name(taken, "xl/comments/comment", ".xml"), _free_name(taken, "xl/drawings/commentsDrawing", ".vml")
-        edits[part], new_parts[comments], new_parts[vml] = _mark_sheet(text(part), sheet, cells, styles, block)
+        edits[part], new_parts[comments], new_parts[vml] = _mark_sheet(text(part), sheet, cells, marks.merged[sheet],
+                                                                       styles, block)
         _sheet_rels(src, edits, part, comments, vml)
     for part in parts:  # 问题清单 is the one selected ("1" or "true": LibreOffice writes the word)
         if _SELECTED.search(src.read(part).decode("utf-8", "replace")):
@@ -119,8 +120,8 @@ def _require_main(text: str, root: str) -> None:
 
 # ---- where the problems are --------------------------------------------------------------------------
 class _Marks:
-    """The problem cells by sheet (the first cell of a merged range), the worst severity and the texts of
-    each, and where each problem is (for the links of 问题清单)."""
+    """The problems by sheet and cell (the first cell of a merged range), each sheet's merged ranges, and where
+    each problem is (for the links of 问题清单)."""
 
     def __init__(self, problems: list[Finding], part_of: dict[str, str], text):
         self.by_sheet: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
@@ -237,12 +238,11 @@ _WRAP_TOP = '<alignment wrapText="1" vertical="top"/>'
 
 
 # ---- a marked sheet ----------------------------------------------------------------------------------
-def _mark_sheet(xml: str, sheet: str, cells: dict[str, list[Finding]], styles: _Styles,
-                block: int) -> tuple[str, bytes, bytes]:
+def _mark_sheet(xml: str, sheet: str, cells: dict[str, list[Finding]], ranges: list[tuple[int, int, int, int]],
+                styles: _Styles, block: int) -> tuple[str, bytes, bytes]:
     """The sheet with its problem cells filled and commented; its comments part and their boxes (VML)."""
     if "<legacyDrawing" in xml or "x14:conditionalFormatting" in xml:
         raise Unhandled(f"{sheet}: comments or conditional formats of its own")
-    ranges = _merged_ranges(xml)
     covered: set[tuple[int, int]] = set()
     comments, boxes = [], []
     widths = _widths(xml)
@@ -314,11 +314,8 @@ def _drop_conditional_formats(xml: str, covered: set[tuple[int, int]]) -> str:
                 continue
             if (r2 - r1 + 1) * (c2 - c1 + 1) > 10_000:
                 raise Unhandled(f"a conditional format over {ref}")
-            cells = [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
-            if covered.isdisjoint(cells):
-                kept.append(ref)
-            else:
-                kept += [f"{get_column_letter(c)}{r}" for r, c in cells if (r, c) not in covered]
+            kept += [f"{get_column_letter(c)}{r}" for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                     if (r, c) not in covered]
         if not kept:
             return ""
         body, old, new = m.group(3), first_cell_of(m.group(2)), first_cell_of(kept[0])
