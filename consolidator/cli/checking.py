@@ -162,7 +162,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         rets = counted_returns(result, include_errors, include_unlisted)
         panel = Panel(rets, forms, blind=blind, show_region=show_region, guard=guard)  # its park sheets under way
         summary, _ = build_summary(result, forms, include_errors=include_errors, include_unlisted=include_unlisted,
-                                   more_findings=lambda: panel.finish() and guard.findings)  # in the 问题清单
+                                   more_findings=panel.findings)  # in the 问题清单
         evaluation, key = panel.finish()
         result.findings.extend(guard.findings)
         out.add("summary.xlsx", workbook_to_bytes(summary))

@@ -101,7 +101,7 @@ class Park:
 
     @classmethod
     def of(cls, ret: CheckedReturn) -> "Park":
-        return cls(dict(ret.values), ret.file, ret.park_name, ret.city, ret.form.rules_dir, ret.form.category_id)
+        return cls(ret.values, ret.file, ret.park_name, ret.city, ret.form.rules_dir, ret.form.category_id)
 
 
 def _sheet_name(text: str, used: set[str]) -> str:
@@ -623,6 +623,11 @@ class Panel:
                                                            for e, (part, area, _, _) in zip(self.entries, parts)])
             self.done = book, (_key_workbook(self.entries, self.guard) if self.blind else None)
         return self.done
+
+    def findings(self) -> list[Finding]:
+        """What writing the workbook had to change in the parks' texts (once it is put together)."""
+        self.finish()
+        return self.guard.findings
 
 
 def build_evaluation(rets: list[CheckedReturn], forms: dict[str, Form], *, blind: bool = False,
