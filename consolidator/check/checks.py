@@ -57,18 +57,25 @@ def email(series: pd.Series) -> pd.Series:
     return _judge("email", series)
 
 
+def has_text(texts: pd.Series) -> np.ndarray:
+    """Where a column of texts ("" when empty, None where missing) holds some, for a column of Python
+    strings (numpy compares them at once) or of Arrow strings (measured in Arrow, none made a Python string)."""
+    if isinstance(texts.dtype, pd.ArrowDtype):
+        return texts.str.len().fillna(0).to_numpy(dtype=np.int64) > 0
+    values = texts.to_numpy(dtype=object)
+    return (values != "") & (values != None)  # noqa: E711 (elementwise)
+
+
 @extensions.register_check_method(supported_types=[pd.Series])
 def filled(series: pd.Series) -> pd.Series:
-    """Some text: not empty (a list's texts are "" when empty; numpy compares a column of them at once)."""
-    values = series.to_numpy(dtype=object)
-    return pd.Series((values != "") & (values != None), index=series.index)  # noqa: E711 (elementwise)
+    """Some text: not empty (a list's texts are "" when empty)."""
+    return pd.Series(has_text(series), index=series.index)
 
 
 @extensions.register_check_method(supported_types=[pd.Series])
 def uscc(series: pd.Series) -> pd.Series:
     """A well-formed 统一社会信用代码 with its check character (empty texts are `required`'s business)."""
-    codes = series.tolist()
-    return pd.Series(uscc_valid(codes) | (series.to_numpy() == ""), index=series.index)
+    return pd.Series(uscc_valid(series.array) | ~has_text(series), index=series.index)
 
 
 @extensions.register_check_method(statistics=["rules_dir"], supported_types=[pd.Series])

@@ -12,11 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute
 
 from ..findings import WARNING, Finding, make_finding
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
-from .checks import RowCheck, format_check
+from .checks import RowCheck, format_check, has_text
 from .explain import explain_list
 from .results import CheckedReturn
 from .schema import validate
@@ -26,18 +28,26 @@ from .schema import validate
 def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     """Every list row of the batch: the returns' normalised columns (read.normalize.normalise_list),
     concatenated, with the return's number (`ret`) and the worksheet row (`row`) of each (the sheet and
-    column letters of a row are its return's: ret.raw.enterprises)."""
+    column letters of a row are its return's: ret.raw.enterprises). A column the returns hold as pyarrow
+    arrays becomes an Arrow column made of those arrays (no copy); a flag column, numpy booleans."""
     rets = [(i, r.raw.enterprises) for i, r in current if r.raw.enterprises.rows]
     names = list(rets[0][1].columns) if rets else []
-    ret_ids = np.concatenate([np.full(len(e.rows), i, dtype=np.int64) for i, e in rets]) if rets else []
-    rows = [n for _, e in rets for n in e.rows]
+    lengths = [len(e.rows) for _, e in rets]
+    ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int64), lengths)
+    rows = np.concatenate([np.asarray(e.rows, dtype=np.int64) for _, e in rets]) if rets else np.empty(0, np.int64)
+    arrow = [n for n in names if isinstance(rets[0][1].columns[n], pyarrow.Array)]
+    texts = [n for n in names if n not in arrow]
     # texts as Python objects, said so: letting pandas infer a string dtype scans every column again
-    block = np.empty((len(rows), len(names)), dtype=object)
-    for k, name in enumerate(names):
+    block = np.empty((len(rows), len(texts)), dtype=object)
+    for k, name in enumerate(texts):
         block[:, k] = [v for _, e in rets for v in e.columns[name]]
-    frame = pd.DataFrame(block, columns=names, dtype=object, copy=False)
-    frame.insert(0, "ret", np.asarray(ret_ids, dtype=np.int64))
-    frame.insert(1, "row", np.array(rows, dtype=np.int64))
+    frame = pd.DataFrame(block, columns=texts, dtype=object, copy=False)
+    frame.insert(0, "ret", ret_ids)
+    frame.insert(1, "row", rows)
+    for name in arrow:
+        chunks = pyarrow.chunked_array([e.columns[name] for _, e in rets], type=rets[0][1].columns[name].type)
+        column = chunks.to_numpy() if pyarrow.types.is_boolean(chunks.type) else pd.arrays.ArrowExtensionArray(chunks)
+        frame.insert(2 + names.index(name), name, column)  # in the rules' order
     return frame
 
 
@@ -161,30 +171,57 @@ def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedR
 class _Keyed:
     """The list rows that name a category and an enterprise, each enterprise keyed by its credit code (by
     its name where the code is not valid): one hashing pass over the texts, then every comparison is
-    on integers (a national round lists most of a million rows)."""
+    on integers (a national round lists most of a million rows). The names and codes stay in the list
+    frame until rows are picked for findings (`texts`)."""
 
-    valid: pd.DataFrame  # ret, row, category, name, code (the columns of those roles), key, key_id, cat_id
+    valid: pd.DataFrame  # ret, row, category (the column of that role), key_id, cat_id
     columns: dict[str, str]  # role -> the list's column (rules: enterprise_list.columns[].role)
     code_ok: np.ndarray
     cat_code: dict[str, int]
     pair: np.ndarray  # (return, enterprise) as one integer
+    lists: pd.DataFrame
+
+    def texts(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Picked rows of `valid` with their enterprise's name and credit code (`key`, "" without a key column)."""
+        pick = self.lists.index.get_indexer(rows.index)
+        key = self.lists[self.columns["key"]].take(pick).to_numpy(dtype=object) if self.columns["key"] else ""
+        return rows.assign(name=self.lists[self.columns["name"]].take(pick).to_numpy(dtype=object), key=key)
+
+
+def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
+    """Each text's number among the distinct texts of its column, and how many there are (an Arrow
+    column is hashed by Arrow: no Python string is made)."""
+    if isinstance(texts.dtype, pd.ArrowDtype):
+        arr = pyarrow.array(texts.array)
+        encoded = pyarrow.compute.dictionary_encode(arr)
+        chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
+        if not chunks:
+            return np.zeros(0, np.int64), 0
+        ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int64)
+        return ids, len(chunks[0].dictionary)
+    ids, uniques = pd.factorize(texts)
+    return ids, len(uniques)
 
 
 def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     columns = {role: spec.column(role) for role in ("category", "name", "key")}
-    keep = lists[columns["category"]].notna().to_numpy() & (lists[columns["name"]].to_numpy() != "")
-    valid = lists.loc[keep, ["ret", "row", columns["category"], columns["name"]]]
-    valid.columns = ["ret", "row", "category", "name"]
-    codes = lists.loc[keep, columns["key"]].to_numpy(dtype=object) if columns["key"] else np.full(len(valid), "")
-    valid = valid.assign(code=codes)
-    code_ok = (codes != "") & ~valid.index.isin(list(bad_code))
-    key = codes.copy()
-    key[~code_ok] = ["名称:" + n for n in valid["name"].to_numpy(dtype=object)[~code_ok]]
-    key_id, keys = pd.factorize(key)
+    keep = lists[columns["category"]].notna().to_numpy() & has_text(lists[columns["name"]])
+    valid = lists.loc[keep, ["ret", "row", columns["category"]]]
+    valid.columns = ["ret", "row", "category"]
+    if columns["key"]:
+        code_id, n_codes = _ids(lists[columns["key"]])
+        code_ok = has_text(lists[columns["key"]]) & ~lists.index.isin(list(bad_code))
+    else:
+        code_id, n_codes, code_ok = np.zeros(len(lists), np.int64), 0, np.zeros(len(lists), bool)
+    by_name = keep & ~code_ok  # keyed by the name: its number after the codes'
+    key_id = code_id.copy()
+    key_id[by_name] = n_codes + _ids(lists.loc[by_name, columns["name"]])[0]
+    key_id, code_ok = key_id[keep], code_ok[keep]
+    key_id = pd.factorize(key_id)[0]  # numbered from 0 again, among the rows kept
     cat_id, cats = pd.factorize(valid["category"])
-    valid = valid.assign(key=key, key_id=key_id, cat_id=cat_id)
-    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id
-    return _Keyed(valid, columns, code_ok, {c: i for i, c in enumerate(cats)}, pair)
+    valid = valid.assign(key_id=key_id, cat_id=cat_id)
+    pair = valid["ret"].to_numpy() * max(int(key_id.max()) + 1 if len(key_id) else 1, 1) + key_id
+    return _Keyed(valid, columns, code_ok, {c: i for i, c in enumerate(cats)}, pair, lists)
 
 
 def _duplicates(k: _Keyed, emit) -> None:
@@ -193,7 +230,7 @@ def _duplicates(k: _Keyed, emit) -> None:
     dup = k.valid.duplicated(group, keep="first")
     if dup.any():
         first_row = k.valid.groupby(group, sort=False)["row"].transform("first")
-        for row, other in zip(k.valid[dup].itertuples(), first_row[dup]):
+        for row, other in zip(k.texts(k.valid[dup]).itertuples(), first_row[dup]):
             emit("list_duplicate", row, k.columns["name"], row=row.row, other=other, value=row.name)
 
 
@@ -218,7 +255,7 @@ def _category_pairs(k: _Keyed, current: dict[int, CheckedReturn], emit) -> None:
                                  ("list_expected_subset", spec.expected_subset,
                                   lambda a, b: rows_of(a) & ~pair_in(rows_of(b)))):
             for a, b in pairs:
-                for row in k.valid[hit(a, b)].itertuples():
+                for row in k.texts(k.valid[hit(a, b)]).itertuples():
                     emit(code, row, k.columns["name"], value=row.name, a=spec.category(a).label,
                          b=spec.category(b).label)
 
@@ -232,7 +269,7 @@ def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> d
     shared[coded] = pd.Series(k.valid["key_id"].to_numpy()[coded]).duplicated(keep=False).to_numpy()
     if not shared.any():
         return {}
-    shared = k.valid[shared]
+    shared = k.texts(k.valid[shared])
     rets_of = shared.groupby("key", sort=False)["ret"].agg(list).to_dict()
     said: dict[str, str] = {}  # an enterprise's message is the same in every park's finding: made once
     for row in shared.itertuples():

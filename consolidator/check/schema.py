@@ -146,8 +146,8 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
                 cols[f.id] = np.array([np.nan if x is None else x for x in col], dtype=float)
             except (TypeError, ValueError):
                 cols[f.id] = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=float)
-        else:
-            cols[f.id] = pd.array(col, dtype=object)
+        else:  # said to be objects: pandas would infer its string dtype, a copy of every text (Arrow's, with pyarrow)
+            cols[f.id] = pd.Series(col, index=index, dtype=object)
     category = form.enterprise_list.column("category")
     counts = [Counter(r.raw.enterprises.columns.get(category, ())) for _, r in rets]
     for c in form.enterprise_list.categories:

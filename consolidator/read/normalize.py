@@ -12,7 +12,10 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from array import array
 from typing import Any, NamedTuple
+
+import pyarrow as pa
 
 from ..findings import display, locate, make_finding
 from ..rules.formats import JUDGES, nfkc
@@ -197,11 +200,15 @@ def normalise_list(rows, form: Form) -> None:
     them: a text column as its text (stripped; "" when empty); a `format: uscc` column as the canonical
     code and `<id>_numeric` (the code was stored as a number: its last digits are lost); a choice column
     (it chooses among the list's categories) as `<id>_raw` (the text), `<id>` (the category id, None when
-    the text names none) and `<id>_label`. (RawReturn.share then makes repeated texts one object.)"""
+    the text names none) and `<id>_label`. (RawReturn.share then makes repeated texts one object.)
+
+    The columns of mostly distinct texts (names, codes) and the flags are kept as pyarrow arrays: a
+    national round lists most of a million enterprises, and a Python string costs some 50 bytes beyond
+    its characters (returns.EnterpriseRows)."""
     if rows.normalised:
         return
     raw, empty = rows.columns, [None] * len(rows.rows)
-    out: dict[str, list] = {}
+    out: dict[str, list | pa.Array] = {}
     repetitive = []
     for c in form.enterprise_list.columns:
         values = raw.get(c.id, empty)
@@ -209,13 +216,15 @@ def normalise_list(rows, form: Form) -> None:
             out.update(_choice_columns(c.id, values, form))
             repetitive += [c.id + "_raw", c.id, c.id + "_label"]
         elif c.format == "uscc":
-            out[c.id] = [code_text(v) for v in values]
-            out[c.id + "_numeric"] = [isinstance(v, float) for v in values]
+            out[c.id] = pa.array([code_text(v) for v in values], pa.string())
+            out[c.id + "_numeric"] = pa.array([isinstance(v, float) for v in values], pa.bool_())
         else:
-            out[c.id] = ["" if v is None else display(v).strip() for v in values]
+            texts = ["" if v is None else display(v).strip() for v in values]
             if c.format:  # a code from a table (industry): a list repeats a few dozen of them
                 repetitive.append(c.id)
+            out[c.id] = texts if c.format else pa.array(texts, pa.string())
     rows.columns, rows.repetitive, rows.normalised = out, tuple(repetitive), True
+    rows.rows = array("i", rows.rows)
 
 
 def _choice_columns(cid: str, values: list, form: Form) -> dict[str, list]:

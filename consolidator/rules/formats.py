@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import phonenumbers
+import pyarrow as pa
 import yaml
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -53,22 +54,33 @@ for _i, _ch in enumerate(USCC_ALPHABET):
 _W = np.array(_WEIGHTS, dtype=np.int32)
 
 
-def uscc_valid(codes: list[str]) -> np.ndarray:
-    """Whether each code is a well-formed credit code (as uscc_problem(code) is None), all at once: the
-    codes joined into one array of characters, each 18-character code taken out of it as a row."""
-    lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
-    chars = np.frombuffer("".join(codes).encode("utf-32-le"), dtype=np.uint32)
-    ok = lengths == 18
-    if ok.all():  # the usual list: every code has its 18 characters
-        u = chars.reshape(-1, 18)
-    else:
-        starts = np.cumsum(lengths) - lengths
-        u = chars[starts[ok][:, None] + np.arange(18)]
-    values = _LOOKUP[np.minimum(u, 255)]  # anything beyond ASCII is no character of the alphabet
-    check = (31 - (values[:, :17].astype(np.int32) @ _W) % 31) % 31
-    digits = u[:, 2:8]  # the region code must be digits
-    ok[ok] = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
+def uscc_valid(codes) -> np.ndarray:
+    """Whether each code is a well-formed credit code (as uscc_problem(code) is None), all at once:
+    `codes` (texts: a list, or an Arrow array or column) as one Arrow array, whose UTF-8 bytes hold each
+    18-character code as a row of 18 bytes (a code with any other character has more bytes, or a byte
+    that is no character of the alphabet); judged a block of rows at a time."""
+    arr = codes if isinstance(codes, (pa.Array, pa.ChunkedArray)) else pa.array(codes, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    _, offsets, data = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    starts = np.frombuffer(offsets, dtype=width)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64) if len(
+        arr) else np.zeros(1, np.int64)
+    lengths = np.diff(starts)
+    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    ok = (lengths == 18) & ~np.asarray(arr.is_null())
+    where = np.flatnonzero(ok)
+    for block in range(0, len(where), _BLOCK):
+        rows = where[block:block + _BLOCK]
+        u = chars[starts[rows][:, None] + np.arange(18)]
+        values = _LOOKUP[u]  # -1: not in the alphabet (every byte of a non-ASCII character)
+        check = (31 - (values[:, :17].astype(np.int32) @ _W) % 31) % 31
+        digits = u[:, 2:8]  # the region code must be digits
+        ok[rows] = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
     return ok
+
+
+_BLOCK = 65536  # codes judged at once: ~6 MB of working arrays
 
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
