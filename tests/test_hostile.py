@@ -2,6 +2,7 @@
 finishes, every other file is checked as if it were not there, the inputs are unchanged and the
 outputs are safe."""
 
+import ast
 import hashlib
 import io
 import json
@@ -9,6 +10,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -228,6 +230,35 @@ def test_a_hang_a_crash_and_a_memory_hog_affect_no_other_file(misbehaving, tmp_p
     assert [f.code for f in raws["crash.xlsx"].findings] == ["file_crashed"]
     assert [f.code for f in raws["memory.xlsx"].findings] == ["file_crashed"]
     assert raws["good.xlsx"].readable and raws["good.xlsx"].category == "open_cooperation"
+
+
+def test_a_worker_under_its_memory_cap_reads_lists_whatever_allocator_arrow_was_given(tmp_path, forms):
+    """The enterprise list's names and codes become Arrow arrays in the worker. Arrow's mimalloc reserves
+    address space by the gigabyte, which the worker's cap (RLIMIT_AS) refuses: a command that had loaded
+    pandas before starting its workers read every file as "out of memory". Run fresh, as the office's
+    commands run, with mimalloc asked for."""
+    for cid, form in forms.items():
+        s = clean_return(form, random.Random(77))
+        (tmp_path / f"{cid}.xlsx").write_bytes(filled_workbook_bytes(form, s.values, s.enterprises))
+    script = (
+        "import sys, pyarrow\n"
+        "import consolidator.check.batch  # pandas and pandera loaded before the workers start\n"
+        "from consolidator.rules import load_forms\n"
+        "from consolidator.read.sources import discover\n"
+        "from consolidator.read.workers import IsolatedReader\n"
+        "forms = load_forms()\n"
+        "sources, _ = discover(sys.argv[1])\n"
+        "raws = IsolatedReader(forms, forms['green_safety'].rules_dir, workers=1).read_all(sources)\n"
+        "print(pyarrow.default_memory_pool().backend_name, [(r.readable, len(r.enterprises)) for r in raws])\n"
+    )
+    env = dict(os.environ, ARROW_DEFAULT_MEMORY_POOL="mimalloc")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    pool, result = out.stdout.split(" ", 1)
+    assert pool == "mimalloc"  # the main process kept what it was given
+    read = ast.literal_eval(result)
+    assert len(read) == len(forms) and all(readable and rows > 0 for readable, rows in read)
 
 
 def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):

@@ -6,6 +6,8 @@ import json
 import math
 
 import openpyxl
+import pandas as pd
+import pyarrow as pa
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -138,7 +140,14 @@ def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
 
     valid = ["91320594" + c[:9].rjust(9, "0") for c in codes if len(c) >= 9 and set(c[:9]) <= set(USCC_ALPHABET)]
     codes = codes + [v + uscc_check_char(v) for v in valid]
-    assert uscc_valid(codes).tolist() == [uscc_problem(c) is None for c in codes]
+    expected = [uscc_problem(c) is None for c in codes]
+    assert uscc_valid(codes).tolist() == expected
+    # as the list frame holds them: Arrow arrays, in chunks (a return's each), or a slice of one
+    arrow = pa.array(codes, pa.string())
+    assert uscc_valid(arrow).tolist() == expected
+    assert uscc_valid(pa.chunked_array([arrow[:3], arrow[3:]], pa.string())).tolist() == expected
+    assert uscc_valid(pd.arrays.ArrowExtensionArray(pa.chunked_array([arrow]))).tolist() == expected
+    assert uscc_valid(pa.array(["x", *codes], pa.large_string())[1:]).tolist() == expected
 
 
 ANY_CHARACTER = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=40)

@@ -210,7 +210,8 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     valid.columns = ["ret", "row", "category"]
     if columns["key"]:
         code_id, n_codes = _ids(lists[columns["key"]])
-        code_ok = has_text(lists[columns["key"]]) & ~lists.index.isin(list(bad_code))
+        code_ok = has_text(lists[columns["key"]])
+        code_ok[lists.index.get_indexer(list(bad_code))] = False  # (isin would keep the index as an array)
     else:
         code_id, n_codes, code_ok = np.zeros(len(lists), np.int64), 0, np.zeros(len(lists), bool)
     by_name = keep & ~code_ok  # keyed by the name: its number after the codes'

@@ -13,8 +13,10 @@ import math
 import re
 import unicodedata
 from array import array
+from itertools import accumulate
 from typing import Any, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 
 from ..findings import display, locate, make_finding
@@ -216,15 +218,29 @@ def normalise_list(rows, form: Form) -> None:
             out.update(_choice_columns(c.id, values, form))
             repetitive += [c.id + "_raw", c.id, c.id + "_label"]
         elif c.format == "uscc":
-            out[c.id] = pa.array([code_text(v) for v in values], pa.string())
-            out[c.id + "_numeric"] = pa.array([isinstance(v, float) for v in values], pa.bool_())
+            out[c.id] = arrow_texts([code_text(v) for v in values])
+            out[c.id + "_numeric"] = arrow_flags([isinstance(v, float) for v in values])
         else:
             texts = ["" if v is None else display(v).strip() for v in values]
             if c.format:  # a code from a table (industry): a list repeats a few dozen of them
                 repetitive.append(c.id)
-            out[c.id] = texts if c.format else pa.array(texts, pa.string())
+            out[c.id] = texts if c.format else arrow_texts(texts)
     rows.columns, rows.repetitive, rows.normalised = out, tuple(repetitive), True
     rows.rows = array("i", rows.rows)
+
+
+def arrow_texts(texts: list[str]) -> pa.Array:
+    """Texts as an Arrow array, made from its two buffers (pyarrow.array would load pandas into the reading
+    worker, a third of a second each)."""
+    encoded = [t.encode("utf-8") for t in texts]
+    offsets = array("i", accumulate(map(len, encoded), initial=0))
+    return pa.StringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)))
+
+
+def arrow_flags(flags: list[bool]) -> pa.Array:
+    """Flags as an Arrow array (its bits, as arrow_texts)."""
+    bits = np.packbits(np.array(flags, dtype=bool), bitorder="little")
+    return pa.BooleanArray.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(bits.tobytes())])
 
 
 def _choice_columns(cid: str, values: list, form: Form) -> dict[str, list]:

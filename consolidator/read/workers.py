@@ -42,6 +42,12 @@ def _vm_bytes() -> int:
 
 
 def _limit_memory(budget: int) -> None:
+    """Cap the worker's address space at what it has plus `budget`. Arrow's default allocator (mimalloc)
+    reserves address space by the gigabyte on its first allocation, which such a cap refuses: every
+    list would fail to be read; the worker's Arrow arrays come from the C library's malloc instead."""
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     try:
         import resource
     except ImportError:  # Windows: the size checks before parsing are the protection there
