@@ -59,6 +59,7 @@ from .template import number_format
 from .xlsx import (
     ColumnRows,
     HeightOf,
+    LazyColumn,
     TextGuard,
     cell,
     column_pt,
@@ -615,22 +616,24 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
         key = spec.column("key")
         others = {code: len(rets) - 1 for code, rets in result.shared.items()}  # the parks: 多园区填报企业
 
-        def park_text(column: list) -> list:
+        def park_text(column: Sequence) -> Sequence:
             def each() -> list:
                 return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
                         for v, i in zip(column, ret_ids)]
             return guard.clean_column(column, each)
 
-        def shown(c) -> list:  # a category as its label (the text as typed where it names none)
+        def shown(c) -> Sequence:  # a category as its label (the text as typed where it names none)
             if c.type == "choice":
                 return [a or b for a, b in zip(lists[c.id + "_label"].tolist(), lists[c.id + "_raw"].tolist())]
-            return lists[c.id].tolist()
+            column = lists[c.id]
+            return LazyColumn(column) if isinstance(column.dtype, pd.ArrowDtype) else column.tolist()
 
         texts = [park_text(shown(c)) for c in columns]
         code_list = texts[[c.id for c in columns].index(key)] if key else [""] * len(ret_ids)
 
         of_park = [[per_ret[i][j] for i in ret_ids] for j in range(4)]  # name, city, category, file
-        rows = ColumnRows([*of_park[:3], *texts, [others.get(code) for code in code_list], of_park[3]])
+        claimed = [others.get(code) for code in code_list] if others else [None] * len(ret_ids)
+        rows = ColumnRows([*of_park[:3], *texts, claimed, of_park[3]])
     # a sheet holds 1,048,576 rows: a longer list goes on over further sheets
     per_sheet = MAX_SHEET_ROWS - 1
     for k in range(0, max(len(rows), 1), per_sheet):

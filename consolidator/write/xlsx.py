@@ -69,15 +69,13 @@ class TextGuard:
             text = text[:MAX_CELL_CHARS]
         return text
 
-    def clean_column(self, values: list, one_by_one: Callable[[], list]) -> list:
+    def clean_column(self, values: Sequence, one_by_one: Callable[[], list]) -> Sequence:
         """`values` cleaned: as they are when none of their texts needs anything done (most columns: no carriage
-        return, nothing a workbook cannot hold, none too long), seen in one pass; else one_by_one(), which cleans
-        (and reports) each."""
-        texts = [v for v in values if isinstance(v, str)]
-        joined = "\n".join(texts)
-        if "\r" not in joined and not NOT_XML.search(joined) and max(map(len, texts), default=0) <= MAX_CELL_CHARS:
-            return values
-        return one_by_one()
+        return, nothing a workbook cannot hold, none too long), seen a piece at a time; else one_by_one(), which
+        cleans (and reports) each."""
+        pieces = [values] if isinstance(values, list) else (values[k:k + LazyColumn.STEP]
+                                                             for k in range(0, len(values), LazyColumn.STEP))
+        return values if all(map(_as_they_are, pieces)) else one_by_one()
 
     def absorb(self, findings: list[Finding]) -> None:
         """Findings of a guard in another process (a worker that wrote some of the text), each once."""
@@ -92,6 +90,36 @@ class TextGuard:
         if key not in self._seen:
             self._seen.add(key)
             self.findings.append(make_finding(code, **kw))
+
+
+def _as_they_are(values: list) -> bool:
+    texts = [v for v in values if isinstance(v, str)]
+    joined = "\n".join(texts)
+    return "\r" not in joined and not NOT_XML.search(joined) and max(map(len, texts), default=0) <= MAX_CELL_CHARS
+
+
+class LazyColumn(Sequence):
+    """A column of a large table whose values are made Python objects a piece at a time, as they are written: a
+    pandas Series of Arrow strings (the enterprise list's names and credit codes: most of a million at national
+    scale, which as Python strings would take some 150 MB more while the summary is written)."""
+
+    STEP = 65536
+
+    def __init__(self, series):
+        self.series = series
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            start, stop, step = k.indices(len(self))
+            return self.series.iloc[start:stop:step].tolist()
+        return self.series.iloc[k]
+
+    def __iter__(self):
+        for k in range(0, len(self), self.STEP):
+            yield from self.series.iloc[k:k + self.STEP].tolist()
 
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):
