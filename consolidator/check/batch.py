@@ -20,7 +20,7 @@ import pandera.pandas as pa
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
-from ..returns import RawReturn
+from ..returns import PackedCells, RawReturn
 from ..rules.model import Form
 from .cascade import group_cascades
 from .checks import learn
@@ -147,7 +147,8 @@ def _sheet_order(ret: CheckedReturn) -> list[str]:
     """The park's sheet names in the order of the form (its own names, where it renamed them)."""
     if ret.form is None:
         return []
-    seen = dict.fromkeys(map(_SHEET, ret.raw.cells.values()))  # the reader keeps the form's order
+    cells = ret.raw.cells  # the reader keeps the form's order; packed, its sheet names are one column
+    seen = dict.fromkeys(cells.sheets if isinstance(cells, PackedCells) else map(_SHEET, cells.values()))
     if ret.raw.enterprises.rows:
         seen.setdefault(ret.raw.enterprises.sheet, None)
     return list(seen)
