@@ -197,7 +197,7 @@ def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
         chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
         if not chunks:
             return np.zeros(0, np.int64), 0
-        ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int64)
+        ids = np.concatenate([c.indices.fill_null(-1).to_numpy() for c in chunks]).astype(np.int64)  # null: -1
         return ids, len(chunks[0].dictionary)
     ids, uniques = pd.factorize(texts)
     return ids, len(uniques)
