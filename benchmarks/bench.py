@@ -13,7 +13,8 @@ same files, in the same run:
    when N is large: it is measured, then reported per file);
 3. `consolidator check` (with its HTML report) and `consolidator summarize`, run as the office runs
    them, as separate processes; peak memory is the largest total PSS of the process and its workers,
-   taken in a run of its own (sampling memory maps costs CPU the timed run should not lose).
+   taken in runs of their own (sampling memory maps costs CPU the timed run should not lose), also --rounds of
+   them, median with min and max.
 
 Each figure is the median of --rounds (3) interleaved rounds, with min and max: floor, tight floor, check
 and summarize run one after the other in every round. Then: the shared-enterprise case, the ledger's
@@ -381,12 +382,13 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     base = rows[0]
     for r in rows:  # memory a return: the growth from the smallest N, per return added
-        r["per_return"] = ((r["mem_check"] - base["mem_check"]) * 1024 / (r["n"] - base["n"])) if r is not base else 0
+        r["per_return"] = (f"{(_med(r['mem_check']) - _med(base['mem_check'])) * 1024 / (r['n'] - base['n']):,.0f}"
+                           if r is not base else "—")
     for r in rows:
         print(" | ".join([f"| {r['n']:,}", _spread(r["floor"]), _spread(r["tight"]), _spread(r["check"]),
                           f"{r['n'] / _med(r['check']):,.0f}", f"{_med(r['check']) / _med(r['tight']):.2f}",
-                          f"{r['mem_check']:,.0f}", f"{r['per_return']:,.0f}", _spread(r["summarize"]),
-                          f"{r['n'] / _med(r['summarize']):,.0f}", f"{r['mem_sum']:,.0f}", f"{r['naive']:,.1f}",
+                          _spread(r["mem_check"], 0), r["per_return"], _spread(r["summarize"]),
+                          f"{r['n'] / _med(r['summarize']):,.0f}", _spread(r["mem_sum"], 0), f"{r['naive']:,.1f}",
                           "n/a" if r["opened"] is None else f"{r['opened']:.2f}"]) + " |")
 
 
@@ -396,13 +398,15 @@ def _med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def _spread(xs: list[float]) -> str:
-    return f"{_med(xs):.2f} ({min(xs):.2f}–{max(xs):.2f})"
+def _spread(xs: list[float], digits: int = 2) -> str:
+    """The median (min–max)."""
+    return f"{_med(xs):,.{digits}f} ({min(xs):,.{digits}f}–{max(xs):,.{digits}f})"
 
 
 def measure(args, exe: str, n: int) -> dict:
     """Floor (whole process, all parts and only the needed ones), check and summarize, run interleaved in
-    `rounds` rounds so that a slower moment of the machine falls on all of them; then peak memory once each."""
+    `rounds` rounds so that a slower moment of the machine falls on all of them; then the peak memory of each in
+    `rounds` runs of its own (it varies by some 50 MB at 10,000 returns from run to run)."""
     folder = args.workdir / f"returns_{n}"
     make_corpus(folder, n)
     files = sorted(folder.glob("*.xlsx"))
@@ -414,13 +418,13 @@ def measure(args, exe: str, n: int) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         times["check"].append(run_timed([exe, "check", str(folder), "--out", str(out)]))
         times["summarize"].append(run_timed([exe, "summarize", str(folder), "--out", str(out)]))
-    mem_check = run_peak_memory([exe, "check", str(folder), "--out", str(out)])
-    mem_sum = run_peak_memory([exe, "summarize", str(folder), "--out", str(out)])
+    mem_check = [run_peak_memory([exe, "check", str(folder), "--out", str(out)]) for _ in range(args.rounds)]
+    mem_sum = [run_peak_memory([exe, "summarize", str(folder), "--out", str(out)]) for _ in range(args.rounds)]
     sample = files[: min(len(files), args.naive_sample)]
     t_naive = naive(sample) * len(files) / len(sample)
     opened = report_open_time(out / "report.html")
     print(f"  floor {_spread(times['floor'])} s, tight {_spread(times['tight'])} s, check {_spread(times['check'])} s "
-          f"({mem_check:.0f} MB), summarize {_spread(times['summarize'])} s ({mem_sum:.0f} MB)")
+          f"({_spread(mem_check, 0)} MB), summarize {_spread(times['summarize'])} s ({_spread(mem_sum, 0)} MB)")
     return {"n": n, **times, "mem_check": mem_check, "mem_sum": mem_sum,
             "naive": n / t_naive, "opened": opened}
 

@@ -100,18 +100,17 @@ def test_sheets_added_to_a_package_open_with_their_print_areas():
 def test_a_lazy_column_is_judged_and_read_a_piece_at_a_time(monkeypatch):
     """The list sheet's names and codes stay Arrow strings until written: judged piece by piece, the bad text
     in a later piece still found (and the column cleaned one by one, reported), slices and items as Python."""
-    import pandas as pd
     import pyarrow as pa
 
     from consolidator.write.xlsx import LazyColumn, TextGuard
 
     monkeypatch.setattr(LazyColumn, "STEP", 3)
     texts = [f"企业{i}" for i in range(10)]
-    column = LazyColumn(pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([texts[:4], texts[4:]]))))
+    column = LazyColumn(pa.chunked_array([texts[:4], texts[4:]]))
     assert list(column) == texts and column[2:7] == texts[2:7] and column[9] == "企业9" and len(column) == 10
     guard = TextGuard()
     assert guard.clean_column(column, lambda: pytest.fail("nothing to clean")) is column
-    dirty = LazyColumn(pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([texts[:7] + ["坏\x07名"]]))))
+    dirty = LazyColumn(pa.array(texts[:7] + ["坏\x07名"]))
     cleaned = guard.clean_column(dirty, lambda: [guard.clean(v, label="企业清单") for v in dirty])
     assert cleaned[-1] == "坏名" and cleaned[:7] == texts[:7]
     assert [f.code for f in guard.findings] == ["text_cleaned"]

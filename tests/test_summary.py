@@ -403,3 +403,32 @@ def test_an_enterprise_name_no_workbook_holds_is_cleaned_in_the_list_and_reporte
              if isinstance(c.value, str) and c.value.startswith("坏")]
     assert names == ["坏企业\n名称"]
     assert ("text_cleaned", "企业清单") in {(f.code, f.label) for f in extra}
+
+
+def test_the_summary_is_the_same_bytes_whatever_the_hash_seed():
+    """The same returns give the same summary.xlsx, part for part (its styles were registered in the order of
+    a set of texts: Python's hash seed changed the styles' numbering from run to run)."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    script = (
+        "import datetime as dt, hashlib, io, zipfile\n"
+        "from consolidator.check.batch import check_batch\n"
+        "from consolidator.rules import load_forms\n"
+        "from consolidator.write.summary import build_summary\n"
+        "from consolidator.write.xlsx import workbook_to_bytes\n"
+        "from tests.conftest import raw_return, sample\n"
+        "forms = load_forms()\n"
+        "rets = [raw_return(f, s.values, s.enterprises, file=f'{i}.xlsx')\n"
+        "        for i, f in enumerate([forms['green_safety'], forms['open_cooperation']] * 2)\n"
+        "        for s in [sample(f, 40 + i)]]\n"
+        "wb, _ = build_summary(check_batch(rets, forms), forms, generated=dt.datetime(2026, 11, 30, 12, 0))\n"
+        "z = zipfile.ZipFile(io.BytesIO(workbook_to_bytes(wb)))\n"
+        "print(hashlib.sha256(b''.join(z.read(n) for n in sorted(z.namelist()) if n != 'docProps/core.xml')).hexdigest())\n"
+    )
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True,
+                              env=dict(os.environ, PYTHONHASHSEED=seed)).stdout for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests  # (a digest of every part but the creation time)

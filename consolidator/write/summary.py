@@ -25,6 +25,7 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
+import pyarrow
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -362,7 +363,7 @@ def _write_table(wb: Workbook, title: str, groups: list[str] | None, headers: li
     # written before the rows.
     protos: dict[tuple, int] = {}
     row_fonts = list({id(f): f for f in fonts or () if f is not None}.values())
-    for fmt in {*(formats or ()), "yyyy-mm-dd", None}:
+    for fmt in dict.fromkeys([*(formats or ()), "yyyy-mm-dd", None]):  # in order: the same styles.xml every run
         for font in (None, *row_fonts):
             for wrapped in (False, True):
                 protos[(fmt, id(font), wrapped)] = style_id(ws, cell(
@@ -626,7 +627,7 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
             if c.type == "choice":
                 return [a or b for a, b in zip(lists[c.id + "_label"].tolist(), lists[c.id + "_raw"].tolist())]
             column = lists[c.id]
-            return LazyColumn(column) if isinstance(column.dtype, pd.ArrowDtype) else column.tolist()
+            return LazyColumn(pyarrow.array(column.array)) if isinstance(column.dtype, pd.ArrowDtype) else column.tolist()
 
         texts = [park_text(shown(c)) for c in columns]
         code_list = texts[[c.id for c in columns].index(key)] if key else [""] * len(ret_ids)

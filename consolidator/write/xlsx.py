@@ -99,27 +99,28 @@ def _as_they_are(values: list) -> bool:
 
 
 class LazyColumn(Sequence):
-    """A column of a large table whose values are made Python objects a piece at a time, as they are written: a
-    pandas Series of Arrow strings (the enterprise list's names and credit codes: most of a million at national
-    scale, which as Python strings would take some 150 MB more while the summary is written)."""
+    """A column of a large table whose values are made Python objects a piece at a time, as they are written: an
+    Arrow array of texts (the enterprise list's names and credit codes: most of a million at national scale,
+    which as Python strings would take some 150 MB more while the summary is written)."""
 
     STEP = 65536
 
-    def __init__(self, series):
-        self.series = series
+    def __init__(self, array):
+        self.array = array  # a pyarrow Array or ChunkedArray
 
     def __len__(self) -> int:
-        return len(self.series)
+        return len(self.array)
 
     def __getitem__(self, k):
         if isinstance(k, slice):
             start, stop, step = k.indices(len(self))
-            return self.series.iloc[start:stop:step].tolist()
-        return self.series.iloc[k]
+            values = self.array.slice(start, max(0, stop - start)).to_pylist()
+            return values if step == 1 else values[::step]
+        return self.array[k].as_py()
 
     def __iter__(self):
         for k in range(0, len(self), self.STEP):
-            yield from self.series.iloc[k:k + self.STEP].tolist()
+            yield from self.array.slice(k, self.STEP).to_pylist()
 
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):
