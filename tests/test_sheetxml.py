@@ -114,3 +114,28 @@ def test_a_lazy_column_is_judged_and_read_a_piece_at_a_time(monkeypatch):
     cleaned = guard.clean_column(dirty, lambda: [guard.clean(v, label="企业清单") for v in dirty])
     assert cleaned[-1] == "坏名" and cleaned[:7] == texts[:7]
     assert [f.code for f in guard.findings] == ["text_cleaned"]
+
+
+def test_a_lazy_column_said_plain_from_its_bytes_is_plain_text_by_text():
+    """LazyColumn.plain judges the UTF-8 bytes (control characters, CR, U+FFFE/U+FFFF, length in bytes): never
+    plain where a text needs cleaning, and plain wherever the texts are (but for texts of more bytes than a cell
+    holds characters), in chunks and in a slice of an array."""
+    import pyarrow as pa
+
+    from consolidator.write.xlsx import MAX_CELL_CHARS, LazyColumn, _as_they_are
+
+    rng = random.Random(5)
+    alphabet = ["a", "中", "\t", "\n", "\r", "\x07", "\x1f", "\x00", "\ufffe", "\uffff", "\ufffd", "😀", "\x7f", "\u200b"]
+    for _ in range(2000):
+        texts = ["".join(rng.choice(alphabet if rng.random() < 0.3 else alphabet[:2]) for _ in range(rng.randint(0, 6)))
+                 for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.05:
+            texts.append("x" * (MAX_CELL_CHARS + rng.choice([0, 1])))
+        k = rng.randint(0, len(texts))
+        chunked = LazyColumn(pa.chunked_array([pa.array(texts[:k], pa.string()), pa.array(texts[k:], pa.string())]))
+        sliced = LazyColumn(pa.array(["\x07", *texts, "\r"]).slice(1, len(texts)))
+        for column in (chunked, sliced):
+            if column.plain():
+                assert _as_they_are(texts), texts
+            elif _as_they_are(texts):
+                assert any(len(t.encode()) > MAX_CELL_CHARS for t in texts), texts

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any, Callable
 
+import numpy as np
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
@@ -73,6 +74,8 @@ class TextGuard:
         """`values` cleaned: as they are when none of their texts needs anything done (most columns: no carriage
         return, nothing a workbook cannot hold, none too long), seen a piece at a time; else one_by_one(), which
         cleans (and reports) each."""
+        if isinstance(values, LazyColumn) and values.plain():
+            return values
         pieces = [values] if isinstance(values, list) else (values[k:k + LazyColumn.STEP]
                                                              for k in range(0, len(values), LazyColumn.STEP))
         return values if all(map(_as_they_are, pieces)) else one_by_one()
@@ -121,6 +124,30 @@ class LazyColumn(Sequence):
     def __iter__(self):
         for k in range(0, len(self), self.STEP):
             yield from self.array.slice(k, self.STEP).to_pylist()
+
+    def plain(self) -> bool:
+        """True when surely no text needs anything done (as _as_they_are), seen in the UTF-8 bytes: no byte of a
+        character no workbook holds or of a CR (all below 0x20 but TAB and LF), no U+FFFE or U+FFFF, and no text
+        of more bytes than a cell holds characters. False: look at the texts (a false alarm only costs time)."""
+        import pyarrow
+
+        chunks = self.array.chunks if isinstance(self.array, pyarrow.ChunkedArray) else [self.array]
+        for k in range(0, len(chunks), 1024):  # a thousand joined at a time: one numpy pass each
+            arr = pyarrow.concat_arrays(chunks[k:k + 1024]).cast(pyarrow.large_string())
+            if arr.null_count:
+                return False
+            _, offsets, data = arr.buffers()
+            ends = np.frombuffer(offsets, np.int64)[arr.offset:arr.offset + len(arr) + 1]
+            if len(ends) > 1 and int(np.diff(ends).max()) > MAX_CELL_CHARS:
+                return False
+            b = np.frombuffer(data, np.uint8)[ends[0]:ends[-1]] if data is not None else np.zeros(0, np.uint8)
+            if _NOT_PLAIN[b].any() or ((b[:-2] == 0xEF) & (b[1:-1] == 0xBF) & (b[2:] >= 0xBE)).any():
+                return False
+        return True
+
+
+_NOT_PLAIN = np.zeros(256, bool)  # the UTF-8 bytes of the characters TextGuard changes (NOT_XML and CR)
+_NOT_PLAIN[[c for c in range(0x20) if c not in (0x09, 0x0A)]] = True
 
 
 def cell(ws, value: Any = None, *, font=BODY_FONT, fill=None, border=BORDER, alignment=None, number_format=None):
