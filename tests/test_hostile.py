@@ -261,6 +261,34 @@ def test_a_worker_under_its_memory_cap_reads_lists_whatever_allocator_arrow_was_
     assert len(read) == len(forms) and all(readable and rows > 0 for readable, rows in read)
 
 
+def test_the_workers_start_before_pandas_is_loaded(tmp_path):
+    """pandas and pandera load while the workers read (a fifth of a second at start otherwise), also when a
+    roster is given and attachments are looked for before reading (their helpers once loaded pandas)."""
+    shutil.copy(GOOD, tmp_path / "good.xlsx")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from consolidator import pipeline\n"
+        "from consolidator.read import workers\n"
+        "from consolidator.read.roster import read_roster\n"
+        "from consolidator.rules import load_forms\n"
+        "seen = []\n"
+        "start = workers.IsolatedReader._start\n"
+        "def spy(self):\n"
+        "    seen.append('pandas' in sys.modules)\n"
+        "    return start(self)\n"
+        "workers.IsolatedReader._start = spy\n"
+        "forms = load_forms()\n"
+        "roster = read_roster(Path(sys.argv[2]), forms)\n"
+        "result = pipeline.run_check(Path(sys.argv[1]), forms, roster)\n"
+        "print(seen[0], len(result.returns))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(ROOT / "sample_data" / "roster.csv")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "1"]
+
+
 def test_xlsm_values_are_read_and_macros_never_copied(tmp_path, forms):
     from consolidator.check.batch import check_batch
     from consolidator.read.workers import read_one

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..findings import ERROR, EXPLAINED, INFO, WARNING, Finding, locate
 from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Field, Form
+
+if TYPE_CHECKING:  # the frames' type only: parks.py (through here) is used before the workers start, pandas after
+    import pandas as pd
 
 STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
 STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING = "无法读取", "已被替代", "未提交"
