@@ -84,11 +84,18 @@ _PROGRAM: list[str] = []
 
 
 def program_version() -> str:
-    """The version and a digest of the program's own code: a reading cached by other code is not reused."""
+    """The version and a digest of the program's own code and of pyarrow's version (a reading holds its arrays):
+    a reading cached by other code is not reused."""
     if not _PROGRAM:
+        from importlib.metadata import PackageNotFoundError, version
+
         from . import __version__
 
         digest = hashlib.sha256()
+        try:
+            digest.update(f"pyarrow {version('pyarrow')}".encode())
+        except PackageNotFoundError:
+            pass
         for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
             digest.update(path.read_bytes())
         _PROGRAM.append(f"{__version__}+{digest.hexdigest()[:12]}")
@@ -233,7 +240,14 @@ class Ledger:
                     f"SELECT sha256, name, raw FROM readings WHERE rules = ? AND program = ? AND sha256 IN ({marks})",
                     (rules, program, *chunk)):
                 out[(sha, name)] = blob
-        return {k: pickle.loads(out[k]) for k in wanted if k in out}
+        found = {}
+        for k in wanted:
+            if k in out:
+                try:
+                    found[k] = pickle.loads(out[k])
+                except Exception:  # a reading this program cannot load (a library changed under it): read again
+                    continue
+        return found
 
     @staticmethod
     def pickled(raw: RawReturn) -> bytes:

@@ -63,6 +63,30 @@ def test_a_recheck_reads_only_what_changed_and_finds_the_same(returns, tmp_path,
     assert [r.status for r in again.returns] == [r.status for r in full.returns]
 
 
+def test_a_reading_that_no_longer_loads_is_read_again(returns, tmp_path, forms):
+    """A cached reading holds pyarrow's arrays: one that this program cannot unpickle (a library changed
+    under it) is read again, not a crash; pyarrow's version is part of the program's version."""
+    from importlib.metadata import version
+
+    with Ledger.open(tmp_path / "台账.sqlite") as book:
+        read_first, read = [], []
+        first = run_check(returns, forms, progress=lambda n, t, raw: read_first.append(raw), ledger=book)
+        with book.conn:
+            book.conn.execute("UPDATE readings SET raw = ?", (b"not a pickle",))
+        again = run_check(returns, forms, progress=lambda n, t, raw: read.append(raw), ledger=book)
+    assert len(read) == len(read_first) > 0 and findings_of(again) == findings_of(first)
+    ledger_mod._PROGRAM.clear()
+    try:
+        before = ledger_mod.program_version()
+        ledger_mod._PROGRAM.clear()
+        real = version
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("importlib.metadata.version", lambda name: "0.0" if name == "pyarrow" else real(name))
+            assert ledger_mod.program_version() != before
+    finally:
+        ledger_mod._PROGRAM.clear()
+
+
 def test_a_rules_change_reads_everything_again(returns, tmp_path, rules_copy):
     from consolidator.rules import load_forms
 

@@ -148,6 +148,7 @@ def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
     assert uscc_valid(pa.chunked_array([arrow[:3], arrow[3:]], pa.string())).tolist() == expected
     assert uscc_valid(pd.arrays.ArrowExtensionArray(pa.chunked_array([arrow]))).tolist() == expected
     assert uscc_valid(pa.array(["x", *codes], pa.large_string())[1:]).tolist() == expected
+    assert uscc_valid(pa.array([c.encode() for c in codes], pa.binary())).tolist() == expected  # cast to text
 
 
 ANY_CHARACTER = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=40)

@@ -104,3 +104,28 @@ def test_a_check_that_cannot_run_is_a_bug_not_a_pass():
     schema = pa.DataFrameSchema({"a": pa.Column(checks=[pa.Check(broken, error="range")])})
     with pytest.raises(RuntimeError, match="boom"):
         validate(schema, pd.DataFrame({"a": [1.0]}))
+
+
+def test_a_list_column_one_return_holds_as_a_list_joins_the_arrow_column(forms):
+    """The reader keeps names and codes as Arrow arrays; a return whose column is a Python list (made by hand)
+    joins the list frame's Arrow column as an array of the same type, in any position of the batch."""
+    from consolidator.check.batch import check_batch
+
+    from .conftest import raw_return, sample
+
+    form = forms["green_safety"]
+    name = form.enterprise_list.column("name")
+
+    def batch(as_list: int | None):
+        raws = [raw_return(form, s.values, s.enterprises, file=f"{i}.xlsx")
+                for i, s in enumerate([sample(form, 3), sample(form, 4)])]
+        if as_list is not None:
+            raws[as_list].enterprises.columns[name] = raws[as_list].enterprises.column(name)
+        return check_batch(raws, forms)
+
+    expected = batch(None)
+    for k in (0, 1):
+        got = batch(k)
+        assert isinstance(got.lists[name].dtype, pd.ArrowDtype)
+        assert got.lists[name].tolist() == expected.lists[name].tolist()
+        assert [f.message for f in got.findings] == [f.message for f in expected.findings]

@@ -98,8 +98,9 @@ def test_sheets_added_to_a_package_open_with_their_print_areas():
 
 
 def test_a_lazy_column_is_judged_and_read_a_piece_at_a_time(monkeypatch):
-    """The list sheet's names and codes stay Arrow strings until written: judged piece by piece, the bad text
-    in a later piece still found (and the column cleaned one by one, reported), slices and items as Python."""
+    """The list sheet's names and codes stay Arrow strings until written: judged piece by piece, a bad text in a
+    later piece still found and cleaned (reported with its row), the other pieces left as Arrow slices; slices and
+    items come out as Python."""
     import pyarrow as pa
 
     from consolidator.write.xlsx import LazyColumn, TextGuard
@@ -109,11 +110,19 @@ def test_a_lazy_column_is_judged_and_read_a_piece_at_a_time(monkeypatch):
     column = LazyColumn(pa.chunked_array([texts[:4], texts[4:]]))
     assert list(column) == texts and column[2:7] == texts[2:7] and column[9] == "企业9" and len(column) == 10
     guard = TextGuard()
-    assert guard.clean_column(column, lambda: pytest.fail("nothing to clean")) is column
-    dirty = LazyColumn(pa.array(texts[:7] + ["坏\x07名"]))
-    cleaned = guard.clean_column(dirty, lambda: [guard.clean(v, label="企业清单") for v in dirty])
-    assert cleaned[-1] == "坏名" and cleaned[:7] == texts[:7]
-    assert [f.code for f in guard.findings] == ["text_cleaned"]
+    assert guard.clean_column(column, lambda k, v: pytest.fail("nothing to clean")) is column
+    dirty = LazyColumn(pa.array(texts[:7] + ["坏\x07名", "企业8"]))
+    touched = []
+
+    def at(k, v):
+        touched.append(k)
+        return guard.clean(v, label="企业清单", file=f"{k}.xlsx")
+
+    cleaned = guard.clean_column(dirty, at)
+    assert isinstance(cleaned, LazyColumn) and list(cleaned) == texts[:7] + ["坏名", "企业8"]
+    assert touched == [6, 7, 8]  # only the piece that held the bad text was made Python strings and cleaned
+    assert [(f.code, f.file) for f in guard.findings] == [("text_cleaned", "7.xlsx")]
+    assert guard.clean_column(["a", "b\rc"], lambda k, v: f"{k}:{v}") == ["0:a", "1:b\rc"]
 
 
 def test_a_lazy_column_said_plain_from_its_bytes_is_plain_text_by_text():

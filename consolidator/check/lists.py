@@ -35,7 +35,7 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     lengths = [len(e.rows) for _, e in rets]
     ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int64), lengths)
     rows = np.concatenate([np.asarray(e.rows, dtype=np.int64) for _, e in rets]) if rets else np.empty(0, np.int64)
-    arrow = [n for n in names if isinstance(rets[0][1].columns[n], pyarrow.Array)]
+    arrow = [n for n in names if any(isinstance(e.columns[n], pyarrow.Array) for _, e in rets)]
     texts = [n for n in names if n not in arrow]
     # texts as Python objects, said so: letting pandas infer a string dtype scans every column again
     block = np.empty((len(rows), len(texts)), dtype=object)
@@ -44,8 +44,10 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     frame = pd.DataFrame(block, columns=texts, dtype=object, copy=False)
     frame.insert(0, "ret", ret_ids)
     frame.insert(1, "row", rows)
-    for name in arrow:
-        chunks = pyarrow.chunked_array([e.columns[name] for _, e in rets], type=rets[0][1].columns[name].type)
+    for name in arrow:  # a return that holds the column as a list (made by hand) joins as an array of its type
+        kind = next(e.columns[name].type for _, e in rets if isinstance(e.columns[name], pyarrow.Array))
+        chunks = pyarrow.chunked_array([c if isinstance(c, pyarrow.Array) else pyarrow.array(c, kind)
+                                        for c in (e.columns[name] for _, e in rets)], type=kind)
         column = chunks.to_numpy() if pyarrow.types.is_boolean(chunks.type) else pd.arrays.ArrowExtensionArray(chunks)
         frame.insert(2 + names.index(name), name, column)  # in the rules' order
     return frame

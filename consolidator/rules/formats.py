@@ -62,6 +62,8 @@ def uscc_valid(codes) -> np.ndarray:
     arr = codes if isinstance(codes, (pa.Array, pa.ChunkedArray)) else pa.array(codes, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):  # the offsets read below
+        arr = arr.cast(pa.string())
     _, offsets, data = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     starts = np.frombuffer(offsets, dtype=width)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64) if len(

@@ -618,10 +618,10 @@ def _list_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
         others = {code: len(rets) - 1 for code, rets in result.shared.items()}  # the parks: 多园区填报企业
 
         def park_text(column: Sequence) -> Sequence:
-            def each() -> list:
-                return [guard.clean(v, file=rets[i].file, park=rets[i].park_name, label="企业清单")
-                        for v, i in zip(column, ret_ids)]
-            return guard.clean_column(column, each)
+            def at(k: int, v):
+                r = rets[ret_ids[k]]
+                return guard.clean(v, file=r.file, park=r.park_name, label="企业清单")
+            return guard.clean_column(column, at)
 
         def shown(c) -> Sequence:  # a category as its label (the text as typed where it names none)
             if c.type == "choice":

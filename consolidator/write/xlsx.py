@@ -70,15 +70,26 @@ class TextGuard:
             text = text[:MAX_CELL_CHARS]
         return text
 
-    def clean_column(self, values: Sequence, one_by_one: Callable[[], list]) -> Sequence:
+    def clean_column(self, values: Sequence, clean_at: Callable[[int, Any], Any]) -> Sequence:
         """`values` cleaned: as they are when none of their texts needs anything done (most columns: no carriage
-        return, nothing a workbook cannot hold, none too long), seen a piece at a time; else one_by_one(), which
-        cleans (and reports) each."""
-        if isinstance(values, LazyColumn) and values.plain():
+        return, nothing a workbook cannot hold, none too long), seen in one pass; else each cleaned (and reported)
+        by clean_at(position, value). A LazyColumn is judged from its bytes, then a piece at a time: only a piece
+        that needs it is made Python strings and cleaned (one bad name must not cost the whole column)."""
+        if isinstance(values, list):
+            return values if _as_they_are(values) else [clean_at(k, v) for k, v in enumerate(values)]
+        if not isinstance(values, LazyColumn) or values.plain():
             return values
-        pieces = [values] if isinstance(values, list) else (values[k:k + LazyColumn.STEP]
-                                                             for k in range(0, len(values), LazyColumn.STEP))
-        return values if all(map(_as_they_are, pieces)) else one_by_one()
+        import pyarrow
+
+        pieces = []
+        for k in range(0, len(values), LazyColumn.STEP):
+            texts = values[k:k + LazyColumn.STEP]
+            if _as_they_are(texts):
+                pieces.append(values.array.slice(k, len(texts)))
+            else:
+                pieces.append(pyarrow.array([clean_at(k + j, v) for j, v in enumerate(texts)], pyarrow.string()))
+        return LazyColumn(pyarrow.chunked_array([c for p in pieces for c in getattr(p, "chunks", [p])],
+                                                pyarrow.string()))
 
     def absorb(self, findings: list[Finding]) -> None:
         """Findings of a guard in another process (a worker that wrote some of the text), each once."""
