@@ -220,10 +220,10 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     key_id = code_id.copy()
     key_id[by_name] = n_codes + _ids(lists.loc[by_name, columns["name"]])[0]
     key_id, code_ok = key_id[keep], code_ok[keep]
-    key_id = pd.factorize(key_id)[0]  # numbered from 0 again, among the rows kept
+    key_id, keys = pd.factorize(key_id)  # numbered from 0 again, among the rows kept
     cat_id, cats = pd.factorize(valid["category"])
     valid = valid.assign(key_id=key_id, cat_id=cat_id)
-    pair = valid["ret"].to_numpy() * max(int(key_id.max()) + 1 if len(key_id) else 1, 1) + key_id
+    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id
     return _Keyed(valid, columns, code_ok, {c: i for i, c in enumerate(cats)}, pair, lists)
 
 

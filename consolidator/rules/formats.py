@@ -54,23 +54,29 @@ for _i, _ch in enumerate(USCC_ALPHABET):
 _W = np.array(_WEIGHTS, dtype=np.int32)
 
 
+def utf8_buffers(texts) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Texts (a list, or an Arrow array or column) as one Arrow string array, with where each text starts in
+    its UTF-8 bytes (and where the last ends: len + 1 entries) and those bytes, read from its buffers."""
+    arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    _, offsets, data = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    starts = (np.frombuffer(offsets, dtype=width)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+              if offsets is not None else np.zeros(1, np.int64))
+    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return arr, starts, chars
+
+
 def uscc_valid(codes) -> np.ndarray:
     """Whether each code is a well-formed credit code (as uscc_problem(code) is None), all at once:
     `codes` (texts: a list, or an Arrow array or column) as one Arrow array, whose UTF-8 bytes hold each
     18-character code as a row of 18 bytes (a code with any other character has more bytes, or a byte
     that is no character of the alphabet); judged a block of rows at a time."""
-    arr = codes if isinstance(codes, (pa.Array, pa.ChunkedArray)) else pa.array(codes, pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):  # the offsets read below
-        arr = arr.cast(pa.string())
-    _, offsets, data = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    starts = np.frombuffer(offsets, dtype=width)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64) if len(
-        arr) else np.zeros(1, np.int64)
-    lengths = np.diff(starts)
-    chars = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    ok = (lengths == 18) & ~np.asarray(arr.is_null())
+    arr, starts, chars = utf8_buffers(codes)
+    ok = (np.diff(starts) == 18) & ~np.asarray(arr.is_null())
     where = np.flatnonzero(ok)
     for block in range(0, len(where), _BLOCK):
         rows = where[block:block + _BLOCK]

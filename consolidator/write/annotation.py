@@ -137,18 +137,18 @@ class Widths:
 
     def walk_cols(self, start: int, px: float) -> tuple[int, int]:
         """The column (and the offset into it) `px` pixels right of column `start`'s left edge."""
-        i = start
-        while px > self.col(i) and i < 16000:
-            px -= self.col(i)
-            i += 1
-        return i, int(px)
+        return _walk(self.col, start, px, 16000)
 
     def walk_rows(self, start: int, px: float) -> tuple[int, int]:
-        i = start
-        while px > self.row(i) and i < 1_000_000:
-            px -= self.row(i)
-            i += 1
-        return i, int(px)
+        """The row (and the offset into it) `px` pixels below row `start`'s top edge."""
+        return _walk(self.row, start, px, 1_000_000)
+
+
+def _walk(size, i: int, px: float, limit: int) -> tuple[int, int]:
+    while px > size(i) and i < limit:
+        px -= size(i)
+        i += 1
+    return i, int(px)
 
 
 def _col_px(width: float) -> float:

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from ..cores import map_forked
 from ..findings import Finding, make_finding
 from ..read.package import sheet_files
+from ..rules.formats import utf8_buffers
 from .styles import BODY_FONT, BORDER, text_width
 
 MAX_CELL_CHARS = 32767
@@ -75,9 +76,9 @@ class TextGuard:
         return, nothing a workbook cannot hold, none too long), seen in one pass; else each cleaned (and reported)
         by clean_at(position, value). A LazyColumn is judged from its bytes, then a piece at a time: only a piece
         that needs it is made Python strings and cleaned (one bad name must not cost the whole column)."""
-        if isinstance(values, list):
-            return values if _as_they_are(values) else [clean_at(k, v) for k, v in enumerate(values)]
-        if not isinstance(values, LazyColumn) or values.plain():
+        if not isinstance(values, LazyColumn):
+            return values if _as_they_are(list(values)) else [clean_at(k, v) for k, v in enumerate(values)]
+        if values.plain():
             return values
         import pyarrow
 
@@ -144,14 +145,10 @@ class LazyColumn(Sequence):
 
         chunks = self.array.chunks if isinstance(self.array, pyarrow.ChunkedArray) else [self.array]
         for k in range(0, len(chunks), 1024):  # a thousand joined at a time: one numpy pass each
-            arr = pyarrow.concat_arrays(chunks[k:k + 1024]).cast(pyarrow.large_string())
-            if arr.null_count:
+            arr, ends, b = utf8_buffers(pyarrow.chunked_array(chunks[k:k + 1024], self.array.type))
+            if arr.null_count or (len(arr) and int(np.diff(ends).max()) > MAX_CELL_CHARS):
                 return False
-            _, offsets, data = arr.buffers()
-            ends = np.frombuffer(offsets, np.int64)[arr.offset:arr.offset + len(arr) + 1]
-            if len(ends) > 1 and int(np.diff(ends).max()) > MAX_CELL_CHARS:
-                return False
-            b = np.frombuffer(data, np.uint8)[ends[0]:ends[-1]] if data is not None else np.zeros(0, np.uint8)
+            b = b[ends[0]:ends[-1]]
             if _NOT_PLAIN[b].any() or ((b[:-2] == 0xEF) & (b[1:-1] == 0xBF) & (b[2:] >= 0xBE)).any():
                 return False
         return True
