@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import math
+from unittest import mock
 
 import openpyxl
 import pandas as pd
@@ -149,6 +150,9 @@ def test_vectorised_credit_code_check_agrees_with_the_plain_one(codes):
     assert uscc_valid(pd.arrays.ArrowExtensionArray(pa.chunked_array([arrow]))).tolist() == expected
     assert uscc_valid(pa.array(["x", *codes], pa.large_string())[1:]).tolist() == expected
     assert uscc_valid(pa.array([c.encode() for c in codes], pa.binary())).tolist() == expected  # cast to text
+    with mock.patch("consolidator.rules.formats._BLOCK", 4):  # a column judged block by block, across chunks
+        assert uscc_valid(pa.chunked_array([arrow[:3], arrow[3:]], pa.string())).tolist() == expected
+        assert uscc_valid(codes).tolist() == expected
 
 
 ANY_CHARACTER = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=40)

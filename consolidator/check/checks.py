@@ -81,8 +81,9 @@ def uscc(series: pd.Series) -> pd.Series:
 @extensions.register_check_method(statistics=["rules_dir"], supported_types=[pd.Series])
 def industry(series: pd.Series, *, rules_dir: str) -> pd.Series:
     """A GB/T 4754-2017 code or name (the table in the rules' reference/), judged once per distinct text
-    (a list repeats a few dozen of them)."""
-    good = [t for t in series.unique() if isinstance(t, str) and (t == "" or industry_problem(t, rules_dir) is None)]
+    (a list repeats a few dozen of them; found by a set: unique() hashes every row into a table of its own)."""
+    distinct = set(series.to_numpy(dtype=object))
+    good = [t for t in distinct if isinstance(t, str) and (t == "" or industry_problem(t, rules_dir) is None)]
     return series.isin(good)
 
 

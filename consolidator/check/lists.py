@@ -185,24 +185,60 @@ class _Keyed:
 
     def texts(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Picked rows of `valid` with their enterprise's name and credit code (`key`, "" without a key column)."""
-        pick = self.lists.index.get_indexer(rows.index)
-        key = self.lists[self.columns["key"]].take(pick).to_numpy(dtype=object) if self.columns["key"] else ""
-        return rows.assign(name=self.lists[self.columns["name"]].take(pick).to_numpy(dtype=object), key=key)
+        index, labels = self.lists.index, rows.index.to_numpy()
+        plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1  # as list_frame makes it
+        pick = labels if plain else index.get_indexer(labels)  # (which would hash the whole index)
+        key = _picked(self.lists[self.columns["key"]], pick) if self.columns["key"] else ""
+        return rows.assign(name=_picked(self.lists[self.columns["name"]], pick), key=key)
+
+
+_STEP = 65536  # rows of an Arrow column joined at a time to pick from
+
+
+def _picked(column: pd.Series, pick: np.ndarray) -> np.ndarray:
+    """The texts at positions `pick` of a list column, as Python objects. An Arrow column (a chunk per return)
+    is picked from a block of rows at a time: Arrow's take on the whole column first joins all its chunks
+    (at a national round ~35 MB for the names)."""
+    if not isinstance(column.dtype, pd.ArrowDtype):
+        return column.take(pick).to_numpy(dtype=object)
+    whole = pyarrow.array(column.array)  # (its chunked array, as it is)
+    out = np.empty(len(pick), dtype=object)
+    order = np.argsort(pick, kind="stable")
+    ranked = pick[order]
+    for start in np.unique(ranked // _STEP) * _STEP:
+        at = slice(*np.searchsorted(ranked, [start, start + _STEP]))
+        block = whole.slice(start, _STEP)
+        block = block.combine_chunks() if isinstance(block, pyarrow.ChunkedArray) else block
+        out[order[at]] = block.take(ranked[at] - start).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
-    """Each text's number among the distinct texts of its column, and how many there are (an Arrow
-    column is hashed by Arrow: no Python string is made)."""
-    if isinstance(texts.dtype, pd.ArrowDtype):
-        arr = pyarrow.array(texts.array)
-        encoded = pyarrow.compute.dictionary_encode(arr)
-        chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
-        if not chunks:
-            return np.zeros(0, np.int64), 0
-        ids = np.concatenate([c.indices.fill_null(-1).to_numpy() for c in chunks]).astype(np.int64)  # null: -1
-        return ids, len(chunks[0].dictionary)
-    ids, uniques = pd.factorize(texts)
-    return ids, len(uniques)
+    """Each text's number among the distinct texts of its column (a null: -1), and how many there are.
+    An Arrow column is numbered by Arrow, no Python string made, and by sorting rather than hashing:
+    Arrow's hash table of a million distinct credit codes costs ~110 bytes a code at its peak, the sort
+    ~40 (the column joined once, its order, and the numbers). The numbers follow the texts' order, not
+    first sight as factorize's do, which no caller relies on (_keyed only compares them)."""
+    if not isinstance(texts.dtype, pd.ArrowDtype):
+        ids, uniques = pd.factorize(texts)
+        return ids, len(uniques)
+    arr = pyarrow.array(texts.array)
+    arr = arr.combine_chunks() if isinstance(arr, pyarrow.ChunkedArray) else arr
+    present = arr.drop_null() if arr.null_count else arr
+    if not len(present):
+        return np.full(len(arr), -1, dtype=np.int64), 0
+    order = pyarrow.compute.sort_indices(present).to_numpy()
+    new = np.ones(len(present), dtype=bool)  # the first of each run of equal texts in sorted order
+    for at in range(0, len(present), _STEP):  # compared a block at a time: no sorted copy of the column
+        ranked = present.take(order[at:at + _STEP + 1])
+        new[at + 1:at + len(ranked)] = pyarrow.compute.not_equal(ranked[1:], ranked[:-1]).to_numpy(zero_copy_only=False)
+    number = np.empty(len(present), dtype=np.int64)
+    number[order] = np.cumsum(new) - 1
+    if arr.null_count:
+        ids = np.full(len(arr), -1, dtype=np.int64)
+        ids[arr.is_valid().to_numpy(zero_copy_only=False)] = number
+        return ids, int(new.sum())
+    return number, int(new.sum())
 
 
 def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
@@ -217,23 +253,26 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     else:
         code_id, n_codes, code_ok = np.zeros(len(lists), np.int64), 0, np.zeros(len(lists), bool)
     by_name = keep & ~code_ok  # keyed by the name: its number after the codes'
-    key_id = code_id.copy()
-    key_id[by_name] = n_codes + _ids(lists.loc[by_name, columns["name"]])[0]
+    name_id, n_names = _ids(pd.Series(_picked(lists[columns["name"]], np.flatnonzero(by_name)), dtype=object))
+    key_id = code_id  # an array of its own (_ids): numbered in place, the codes' numbers then the names'
+    key_id[by_name] = n_codes + name_id
     key_id, code_ok = key_id[keep], code_ok[keep]
-    key_id, keys = pd.factorize(key_id)  # numbered from 0 again, among the rows kept
-    cat_id, cats = pd.factorize(valid["category"])
-    valid = valid.assign(key_id=key_id, cat_id=cat_id)
-    pair = valid["ret"].to_numpy() * max(len(keys), 1) + key_id
-    return _Keyed(valid, columns, code_ok, {c: i for i, c in enumerate(cats)}, pair, lists)
+    category = valid["category"].to_numpy()  # a few distinct texts: numbered by a dict, not a hash table of the rows
+    cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
+    valid = valid.assign(key_id=key_id, cat_id=np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category)))
+    pair = valid["ret"].to_numpy() * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
+    return _Keyed(valid, columns, code_ok, cat_code, pair, lists)
 
 
 def _duplicates(k: _Keyed, emit) -> None:
     """The same enterprise twice under one category of one return."""
-    group = ["ret", "cat_id", "key_id"]
-    dup = k.valid.duplicated(group, keep="first")
+    # (return, enterprise, category) as one integer: duplicated() on three columns costs three times the memory
+    same = pd.Series(k.pair * max(len(k.cat_code), 1) + k.valid["cat_id"].to_numpy(), copy=False)
+    dup = same.duplicated().to_numpy()
     if dup.any():
-        first_row = k.valid.groupby(group, sort=False)["row"].transform("first")
-        for row, other in zip(k.texts(k.valid[dup]).itertuples(), first_row[dup]):
+        involved = same.isin(same[dup]).to_numpy()
+        first_row = k.valid["row"][involved].groupby(same[involved].to_numpy(), sort=False).transform("first")
+        for row, other in zip(k.texts(k.valid[dup]).itertuples(), first_row[dup[involved]].tolist()):
             emit("list_duplicate", row, k.columns["name"], row=row.row, other=other, value=row.name)
 
 
@@ -267,7 +306,7 @@ def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> d
     """The same credit code in the lists of several returns: one finding per return and enterprise that
     says how many other parks claim it (never which: a park learns nothing of another), and the returns
     of each such code, kept once per enterprise for the office (report, summary)."""
-    coded = k.code_ok & ~pd.Series(k.pair).duplicated().to_numpy()
+    coded = k.code_ok & ~pd.Series(k.pair, copy=False).duplicated().to_numpy()
     shared = coded.copy()
     shared[coded] = pd.Series(k.valid["key_id"].to_numpy()[coded]).duplicated(keep=False).to_numpy()
     if not shared.any():

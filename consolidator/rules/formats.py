@@ -72,23 +72,25 @@ def utf8_buffers(texts) -> tuple[pa.Array, np.ndarray, np.ndarray]:
 
 def uscc_valid(codes) -> np.ndarray:
     """Whether each code is a well-formed credit code (as uscc_problem(code) is None), all at once:
-    `codes` (texts: a list, or an Arrow array or column) as one Arrow array, whose UTF-8 bytes hold each
-    18-character code as a row of 18 bytes (a code with any other character has more bytes, or a byte
-    that is no character of the alphabet); judged a block of rows at a time."""
-    arr, starts, chars = utf8_buffers(codes)
-    ok = (np.diff(starts) == 18) & ~np.asarray(arr.is_null())
-    where = np.flatnonzero(ok)
-    for block in range(0, len(where), _BLOCK):
-        rows = where[block:block + _BLOCK]
+    `codes` (texts: a list, or an Arrow array or column) a block of rows at a time, as an Arrow array whose
+    UTF-8 bytes hold each 18-character code as a row of 18 bytes (a code with any other character has more
+    bytes, or a byte that is no character of the alphabet)."""
+    whole = codes if isinstance(codes, (pa.Array, pa.ChunkedArray)) else pa.array(codes, pa.string())
+    ok = np.zeros(len(whole), dtype=bool)
+    for at in range(0, len(whole), _BLOCK):  # a block's bytes copied together, not the whole column's
+        arr, starts, chars = utf8_buffers(whole.slice(at, _BLOCK))
+        good = (np.diff(starts) == 18) & ~np.asarray(arr.is_null())
+        rows = np.flatnonzero(good)
         u = chars[starts[rows][:, None] + np.arange(18)]
         values = _LOOKUP[u]  # -1: not in the alphabet (every byte of a non-ASCII character)
         check = (31 - (values[:, :17].astype(np.int32) @ _W) % 31) % 31
         digits = u[:, 2:8]  # the region code must be digits
-        ok[rows] = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
+        good[rows] = (values >= 0).all(axis=1) & (check == values[:, 17]) & ((digits >= 48) & (digits <= 57)).all(axis=1)
+        ok[at:at + len(arr)] = good
     return ok
 
 
-_BLOCK = 65536  # codes judged at once: ~6 MB of working arrays
+_BLOCK = 16384  # codes judged at once: ~3 MB of working arrays
 
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
