@@ -241,3 +241,21 @@ def test_an_encrypted_xls_is_known_by_its_filepass_record():
     assert _biff_encrypted(bof + record(0x002F, b"\x01\x00" + b"\x00" * 52) + record(0x00E1, b"\x00\x00"))
     assert not _biff_encrypted(bof + record(0x00E1, b"\x00\x00") + record(0x0042, b"\xb0\x04"))
     assert not _biff_encrypted(bof + record(0x0042, b"\xb0\x04") + bof + record(0x002F))  # past the globals
+
+
+def test_a_return_travels_from_its_worker_with_each_number_once(forms, green_file):
+    """Pickle writes a float each time it meets it: a number read as it was travels once, and after the
+    journey the cell's value and the typed value are one object again (as they were in the worker)."""
+    import pickle
+
+    from consolidator.read.workers import read_one
+
+    raw = read_one(Source(green_file.name, dt.datetime(2026, 11, 20), green_file), forms)
+    before = {fid: c.raw for fid, c in raw.cells.items()}
+    shared = [fid for fid, v in before.items() if isinstance(v, float) and raw.values.get(fid) is v]
+    assert len(shared) > 10
+    back = pickle.loads(pickle.dumps(raw))
+    assert {fid: c.raw for fid, c in back.cells.items()} == before and back.values == raw.values
+    assert all(back.cells[fid].raw is back.values[fid] for fid in shared)
+    text = next(fid for fid, v in before.items() if isinstance(v, str))
+    assert back.cells[text].raw == before[text]  # what is not a number read as it was travels as it is

@@ -185,9 +185,7 @@ class _Keyed:
 
     def texts(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Picked rows of `valid` with their enterprise's name and credit code (`key`, "" without a key column)."""
-        index, labels = self.lists.index, rows.index.to_numpy()
-        plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1  # as list_frame makes it
-        pick = labels if plain else index.get_indexer(labels)  # (which would hash the whole index)
+        pick = _positions(self.lists.index, rows.index.to_numpy())
         key = _picked(self.lists[self.columns["key"]], pick) if self.columns["key"] else ""
         return rows.assign(name=_picked(self.lists[self.columns["name"]], pick), key=key)
 
@@ -244,24 +242,33 @@ def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
 def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     columns = {role: spec.column(role) for role in ("category", "name", "key")}
     keep = lists[columns["category"]].notna().to_numpy() & has_text(lists[columns["name"]])
-    valid = lists.loc[keep, ["ret", "row", columns["category"]]]
-    valid.columns = ["ret", "row", "category"]
     if columns["key"]:
         code_id, n_codes = _ids(lists[columns["key"]])
         code_ok = has_text(lists[columns["key"]])
-        code_ok[lists.index.get_indexer(list(bad_code))] = False  # (isin would keep the index as an array)
+        code_ok[_positions(lists.index, np.fromiter(bad_code, np.int64, len(bad_code)))] = False
     else:
         code_id, n_codes, code_ok = np.zeros(len(lists), np.int64), 0, np.zeros(len(lists), bool)
     by_name = keep & ~code_ok  # keyed by the name: its number after the codes'
     name_id, n_names = _ids(pd.Series(_picked(lists[columns["name"]], np.flatnonzero(by_name)), dtype=object))
     key_id = code_id  # an array of its own (_ids): numbered in place, the codes' numbers then the names'
     key_id[by_name] = n_codes + name_id
-    key_id, code_ok = key_id[keep], code_ok[keep]
-    category = valid["category"].to_numpy()  # a few distinct texts: numbered by a dict, not a hash table of the rows
+    kept = (lambda a: a) if keep.all() else (lambda a: a[keep])  # most lists keep every row: no copies then
+    key_id, code_ok, ret, index = kept(key_id), kept(code_ok), kept(lists["ret"].to_numpy()), kept(lists.index)
+    category = kept(lists[columns["category"]].to_numpy())  # a few distinct texts: numbered by a dict
     cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
-    valid = valid.assign(key_id=key_id, cat_id=np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category)))
-    pair = valid["ret"].to_numpy() * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
+    cat_id = np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))
+    valid = pd.DataFrame({"ret": ret, "row": kept(lists["row"].to_numpy()),  # the texts said to be objects: pandas
+                          "category": pd.Series(category, index=index, dtype=object, copy=False),  # would copy them
+                          "key_id": key_id, "cat_id": cat_id}, index=index, copy=False)  # into its string dtype
+    pair = ret * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
     return _Keyed(valid, columns, code_ok, cat_code, pair, lists)
+
+
+def _positions(index: pd.Index, labels: np.ndarray) -> np.ndarray:
+    """The positions of `labels` in a list frame's index: the labels themselves in the index list_frame makes
+    (get_indexer would hash the whole index: ~35 MB at a national round)."""
+    plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    return labels if plain else index.get_indexer(labels)
 
 
 def _duplicates(k: _Keyed, emit) -> None:
