@@ -6,6 +6,7 @@ Kept apart from both stages so that neither imports the other for its data types
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,6 +61,53 @@ class PackedCells(Mapping):
         return self.fids, self.sheets, self.coords, self.raws
 
 
+class TextCodes(Sequence):
+    """A list column of few distinct texts as the main process keeps it: each row's number in a table of texts
+    that every return of the batch shares (RawReturn.share; 0 is None), two bytes a row instead of a pointer
+    of eight and a list. Pickled as the plain list of its texts: the table is the batch's, not the return's."""
+
+    __slots__ = ("codes", "table")
+
+    def __init__(self, codes: array, table: list):
+        self.codes, self.table = codes, table
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self.table[c] for c in self.codes[k]]
+        return self.table[self.codes[k]]
+
+    def __iter__(self):
+        return map(self.table.__getitem__, self.codes)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (list, TextCodes)) and list(self) == list(other)
+
+    def __reduce__(self):
+        return list, (list(self),)
+
+    @classmethod
+    def of(cls, texts: list, pool: dict) -> "TextCodes | list":
+        """`texts` numbered in the pool's table (made on first use); a column holding anything but texts and
+        None (made by hand) stays the list it is."""
+        table, number = pool.get(_TEXT_TABLE) or pool.setdefault(_TEXT_TABLE, ([None], {None: 0}))
+        codes = []
+        for t in texts:
+            c = number.get(t)
+            if c is None:
+                if t.__class__ is not str:
+                    return texts
+                c = number[t] = len(table)
+                table.append(t)
+            codes.append(c)
+        return cls(array("H" if len(table) <= 0xFFFF else "I", codes), table)
+
+
+_TEXT_TABLE = ("list texts",)  # the pool's key of the table TextCodes number their texts in
+
+
 @dataclass(slots=True)
 class EnterpriseRows:
     """A return's enterprise list, column by column: a list of a few hundred rows costs a few Python
@@ -67,7 +115,7 @@ class EnterpriseRows:
 
     As read, `columns` holds the raw cell values by column id; normalize.normalise_list replaces
     them by the normalised columns the checker uses (and sets `normalised`): a column of texts that
-    repeat (categories, industry codes) as a list, whose equal texts share() makes one object; a column
+    repeat (categories, industry codes) as a list, which share() makes TextCodes in the main process; a column
     of mostly distinct texts (names, credit codes) or of flags as a pyarrow array (its characters in one
     buffer: ~30 bytes an entry instead of ~120), and `rows` as an array of ints."""
     sheet: str = ""
@@ -84,7 +132,8 @@ class EnterpriseRows:
     def column(self, key: str) -> list:
         """One column's values as Python objects."""
         values = self.columns[key]
-        return values if isinstance(values, list) else values.to_pylist()
+        return values if isinstance(values, list) else list(values) if isinstance(values, TextCodes) \
+            else values.to_pylist()
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per row (column id -> value): for tests, the Word form and other small lists."""
@@ -110,10 +159,11 @@ class RawReturn:
     located_by: str = "names"
     readable: bool = True
 
-    def share(self, pool: dict) -> "RawReturn":
+    def share(self, pool: dict, coded: bool = True) -> "RawReturn":
         """Make equal sheet names, cell references and list texts one object each, across every
         return given the same pool: at 10,000 returns this saves a few hundred MB, and a return
-        pickled by a worker carries each of its sheet names once."""
+        pickled by a worker carries each of its sheet names once. `coded`: the list's repeated texts
+        as TextCodes (the main process); a reading worker pools them as lists (pickle sends each once)."""
         cells = self.cells
         if isinstance(cells, PackedCells):  # the columns of equal layouts become one object each
             fids, sheets, coords = (pool.setdefault(("cells", col), col) for col in (cells.fids, cells.sheets,
@@ -129,7 +179,11 @@ class RawReturn:
         letters = tuple(e.letters.items())
         e.letters = pool.setdefault(letters, e.letters)
         for k in e.repetitive:
-            e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in e.columns[k]]
+            column = e.columns[k]
+            if coded and not isinstance(column, TextCodes):
+                e.columns[k] = TextCodes.of(column, pool)
+            elif not coded:
+                e.columns[k] = [pool.setdefault(v, v) if v is not None else None for v in column]
         return self
 
     def __getstate__(self) -> dict:

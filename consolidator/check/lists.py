@@ -16,6 +16,7 @@ import pyarrow
 import pyarrow.compute
 
 from ..findings import WARNING, Finding, make_finding
+from ..returns import TextCodes
 from ..rules.formats import industry_problem, uscc_problem
 from ..rules.model import EnterpriseList, Form
 from .checks import RowCheck, format_check, has_text
@@ -29,14 +30,16 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     """Every list row of the batch: the returns' normalised columns (read.normalize.normalise_list),
     concatenated, with the return's number (`ret`) and the worksheet row (`row`) of each (the sheet and
     column letters of a row are its return's: ret.raw.enterprises). A column the returns hold as pyarrow
-    arrays becomes an Arrow column made of those arrays (no copy); a flag column, numpy booleans."""
+    arrays becomes an Arrow column made of those arrays (no copy); a flag column, numpy booleans; a column of
+    repeated texts the returns hold as TextCodes, a Categorical (where it has no None)."""
     rets = [(i, r.raw.enterprises) for i, r in current if r.raw.enterprises.rows]
     names = list(rets[0][1].columns) if rets else []
     lengths = [len(e.rows) for _, e in rets]
     ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int64), lengths)
     rows = np.concatenate([np.asarray(e.rows, dtype=np.int64) for _, e in rets]) if rets else np.empty(0, np.int64)
     arrow = [n for n in names if any(isinstance(e.columns[n], pyarrow.Array) for _, e in rets)]
-    texts = [n for n in names if n not in arrow]
+    coded = {n: c for n in names if n not in arrow and (c := _categories(e.columns[n] for _, e in rets)) is not None}
+    texts = [n for n in names if n not in arrow and n not in coded]
     # texts as Python objects, said so: letting pandas infer a string dtype scans every column again
     block = np.empty((len(rows), len(texts)), dtype=object)
     for k, name in enumerate(texts):
@@ -44,13 +47,30 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     frame = pd.DataFrame(block, columns=texts, dtype=object, copy=False)
     frame.insert(0, "ret", ret_ids)
     frame.insert(1, "row", rows)
-    for name in arrow:  # a return that holds the column as a list (made by hand) joins as an array of its type
-        kind = next(e.columns[name].type for _, e in rets if isinstance(e.columns[name], pyarrow.Array))
-        chunks = pyarrow.chunked_array([c if isinstance(c, pyarrow.Array) else pyarrow.array(c, kind)
-                                        for c in (e.columns[name] for _, e in rets)], type=kind)
-        column = chunks.to_numpy() if pyarrow.types.is_boolean(chunks.type) else pd.arrays.ArrowExtensionArray(chunks)
-        frame.insert(2 + names.index(name), name, column)  # in the rules' order
+    for name in names:  # the other columns in the rules' order, each after those before it
+        if name in coded:
+            frame.insert(2 + names.index(name), name, coded[name])
+        elif name in arrow:  # a return that holds the column as a list (made by hand) joins as an array of its type
+            kind = next(e.columns[name].type for _, e in rets if isinstance(e.columns[name], pyarrow.Array))
+            chunks = pyarrow.chunked_array([c if isinstance(c, pyarrow.Array) else pyarrow.array(c, kind)
+                                            for c in (e.columns[name] for _, e in rets)], type=kind)
+            column = chunks.to_numpy() if pyarrow.types.is_boolean(chunks.type) else pd.arrays.ArrowExtensionArray(chunks)
+            frame.insert(2 + names.index(name), name, column)
     return frame
+
+
+def _categories(columns) -> pd.Categorical | None:
+    """A column every return holds as TextCodes of one table, with no None, as a Categorical made from their
+    numbers (one byte or two a row, where the texts' pointers take eight); None for any other column."""
+    columns = list(columns)
+    table = columns[0].table if columns and isinstance(columns[0], TextCodes) else None
+    if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in columns):
+        return None
+    codes = np.concatenate([np.frombuffer(c.codes, dtype=np.uint32 if c.codes.typecode == "I" else np.uint16)
+                            for c in columns])
+    if (codes == 0).any():  # a missing text: kept as None (a Categorical's would be NaN)
+        return None
+    return pd.Categorical.from_codes(codes - 1, categories=pd.Index(table[1:], dtype=object), validate=False)
 
 
 @lru_cache(maxsize=8)

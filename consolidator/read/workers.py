@@ -121,7 +121,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int, pa
             return
         index, source = task
         try:
-            raw = read_one(source, forms).share(shared)
+            raw = read_one(source, forms).share(shared, coded=False)
         except MemoryError:
             raw = RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")
         except Exception as exc:  # read_return turns bad files into findings; this is a last resort
