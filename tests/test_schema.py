@@ -129,3 +129,70 @@ def test_a_list_column_one_return_holds_as_a_list_joins_the_arrow_column(forms):
         assert isinstance(got.lists[name].dtype, pd.ArrowDtype)
         assert got.lists[name].tolist() == expected.lists[name].tolist()
         assert [f.message for f in got.findings] == [f.message for f in expected.findings]
+
+
+def test_repeated_list_texts_are_numbers_in_the_batchs_table(forms):
+    """The main process keeps a list's categories and industries as TextCodes (two bytes a row, one table of
+    texts for the batch), pickled as plain texts; in the list frame they are Categoricals, except a column
+    with a missing text or one a return holds as a list (made by hand), which stays texts. The findings and
+    the frame's values are the same either way."""
+    import pickle
+
+    from consolidator.check.batch import check_batch
+    from consolidator.returns import TextCodes
+
+    from .conftest import raw_return, sample
+
+    form = forms["green_safety"]
+    spec = form.enterprise_list
+    raw_col, industry = spec.column("category") + "_raw", next(c.id for c in spec.columns if c.format == "industry")
+
+    def batch(coded: bool, hand_made: int | None = None, missing: bool = False):
+        samples = [sample(form, 3), sample(form, 4), sample(form, 5)]
+        if missing:  # a category text that names none: its id is None
+            samples[2].enterprises[0] = {**samples[2].enterprises[0], spec.column("category"): "不认识的类别"}
+        raws = [raw_return(form, s.values, s.enterprises, file=f"{i}.xlsx") for i, s in enumerate(samples)]
+        raws[1].enterprises.columns[industry][2] = "不存在的行业"  # a finding on a coded column
+        if coded:
+            pool: dict = {}
+            raws = [r.share(pool) for r in raws]
+        if hand_made is not None:
+            e = raws[hand_made].enterprises
+            e.columns[raw_col] = list(e.columns[raw_col])
+        return raws, check_batch(raws, forms)
+
+    plain_raws, plain = batch(False)
+    raws, coded = batch(True)
+    column = raws[0].enterprises.columns[raw_col]
+    assert isinstance(column, TextCodes) and column.table is raws[2].enterprises.columns[industry].table
+    assert column.codes.itemsize == 2 and list(column) == plain_raws[0].enterprises.column(raw_col)
+    assert pickle.loads(pickle.dumps(column)) == list(column) and type(pickle.loads(pickle.dumps(column))) is list
+    assert raws[0].enterprises.records() == plain_raws[0].enterprises.records()
+    assert isinstance(coded.lists[raw_col].dtype, pd.CategoricalDtype)
+    assert coded.lists[raw_col].tolist() == plain.lists[raw_col].tolist()
+    assert [f.message for f in coded.findings] == [f.message for f in plain.findings]
+    assert any(f.code == "format_industry" for f in coded.findings)
+    for k in (0, 2):  # a hand-made list anywhere in the batch: the column stays texts
+        _, mixed = batch(True, hand_made=k)
+        assert mixed.lists[raw_col].dtype == object
+        assert mixed.lists[raw_col].tolist() == plain.lists[raw_col].tolist()
+    category = spec.column("category")
+    assert isinstance(coded.lists[category].dtype, pd.CategoricalDtype)
+    (_, plain_missing), (_, missing) = batch(False, missing=True), batch(True, missing=True)
+    assert missing.lists[category].dtype == object and None in missing.lists[category].tolist()
+    assert missing.lists[category].tolist() == plain_missing.lists[category].tolist()
+    assert [f.message for f in missing.findings] == [f.message for f in plain_missing.findings]
+    assert any(f.code == "list_category" for f in missing.findings)
+
+
+def test_text_codes_grow_past_two_bytes_and_keep_anything_but_texts_as_a_list():
+    from consolidator.returns import TextCodes
+
+    pool: dict = {}
+    first = TextCodes.of(["甲", "乙", None, "甲"], pool)
+    assert list(first) == ["甲", "乙", None, "甲"] and first[1:3] == ["乙", None] and first[3] == "甲"
+    many = TextCodes.of([f"行业{i}" for i in range(70_000)], pool)
+    assert many.codes.itemsize == 4 and many[-1] == "行业69999" and len(many) == 70_000
+    assert list(first) == ["甲", "乙", None, "甲"]  # the table only grows
+    odd = [1.0, "甲"]
+    assert TextCodes.of(odd, pool) is odd
