@@ -117,7 +117,7 @@ class EnterpriseRows:
     them by the normalised columns the checker uses (and sets `normalised`): a column of texts that
     repeat (categories, industry codes) as a list, which share() makes TextCodes in the main process; a column
     of mostly distinct texts (names, credit codes) or of flags as a pyarrow array (its characters in one
-    buffer: ~30 bytes an entry instead of ~120), and `rows` as an array of ints."""
+    buffer: ~30 bytes an entry instead of ~120), and `rows` as a range (or an array of ints)."""
     sheet: str = ""
     letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter
     rows: Sequence[int] = field(default_factory=list)  # worksheet row of each entry

@@ -196,3 +196,22 @@ def test_text_codes_grow_past_two_bytes_and_keep_anything_but_texts_as_a_list():
     assert list(first) == ["甲", "乙", None, "甲"]  # the table only grows
     odd = [1.0, "甲"]
     assert TextCodes.of(odd, pool) is odd
+
+
+def test_a_lists_worksheet_rows_are_a_range_where_they_follow_each_other(forms):
+    from array import array
+
+    from consolidator.check.batch import check_batch
+
+    from .conftest import raw_return, sample
+
+    form = forms["green_safety"]
+    s = sample(form, 3)
+    plain, gapped = raw_return(form, s.values, s.enterprises, file="a.xlsx"), None
+    assert isinstance(plain.enterprises.rows, range) and len(plain.enterprises.rows) == len(s.enterprises)
+    gapped = raw_return(form, s.values, s.enterprises, file="b.xlsx")
+    e = gapped.enterprises
+    e.rows = array("i", [r + (r > e.rows[1]) for r in e.rows])  # a row left empty after the second
+    result = check_batch([plain, gapped], forms)
+    rows = result.lists.groupby("ret")["row"].agg(list).to_dict()
+    assert rows[0] == list(plain.enterprises.rows) and rows[1] == list(e.rows) and rows[1][2] == rows[1][1] + 2

@@ -36,7 +36,7 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     names = list(rets[0][1].columns) if rets else []
     lengths = [len(e.rows) for _, e in rets]
     ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int64), lengths)
-    rows = np.concatenate([np.asarray(e.rows, dtype=np.int64) for _, e in rets]) if rets else np.empty(0, np.int64)
+    rows = np.concatenate([_worksheet_rows(e.rows) for _, e in rets]) if rets else np.empty(0, np.int64)
     arrow = [n for n in names if any(isinstance(e.columns[n], pyarrow.Array) for _, e in rets)]
     coded = {n: c for n in names if n not in arrow and (c := _categories(e.columns[n] for _, e in rets)) is not None}
     texts = [n for n in names if n not in arrow and n not in coded]
@@ -57,6 +57,12 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
             column = chunks.to_numpy() if pyarrow.types.is_boolean(chunks.type) else pd.arrays.ArrowExtensionArray(chunks)
             frame.insert(2 + names.index(name), name, column)
     return frame
+
+
+def _worksheet_rows(rows) -> np.ndarray:
+    if isinstance(rows, range):  # (numpy would read a range number by number)
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64)
 
 
 def _categories(columns) -> pd.Categorical | None:

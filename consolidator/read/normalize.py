@@ -226,7 +226,15 @@ def normalise_list(rows, form: Form) -> None:
                 repetitive.append(c.id)
             out[c.id] = texts if c.format else arrow_texts(texts)
     rows.columns, rows.repetitive, rows.normalised = out, tuple(repetitive), True
-    rows.rows = array("i", rows.rows)
+    rows.rows = _compact(rows.rows)
+
+
+def _compact(rows) -> range | array:
+    """A list's worksheet rows: a range where they follow each other (as a list mostly does), else an array."""
+    rows = list(rows)
+    if rows and rows == list(range(rows[0], rows[0] + len(rows))):
+        return range(rows[0], rows[0] + len(rows))
+    return array("i", rows)
 
 
 def arrow_texts(texts: list[str]) -> pa.Array:
