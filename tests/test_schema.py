@@ -206,10 +206,10 @@ def test_a_lists_worksheet_rows_are_a_range_where_they_follow_each_other(forms):
     from .conftest import raw_return, sample
 
     form = forms["green_safety"]
-    s = sample(form, 3)
-    plain, gapped = raw_return(form, s.values, s.enterprises, file="a.xlsx"), None
+    s, t = sample(form, 3), sample(form, 4)  # two parks
+    plain = raw_return(form, s.values, s.enterprises, file="a.xlsx")
     assert isinstance(plain.enterprises.rows, range) and len(plain.enterprises.rows) == len(s.enterprises)
-    gapped = raw_return(form, s.values, s.enterprises, file="b.xlsx")
+    gapped = raw_return(form, t.values, t.enterprises, file="b.xlsx")
     e = gapped.enterprises
     e.rows = array("i", [r + (r > e.rows[1]) for r in e.rows])  # a row left empty after the second
     result = check_batch([plain, gapped], forms)
