@@ -201,11 +201,15 @@ def shared_blocks(forms: dict[str, Form]) -> set[tuple[str, str]]:
 
 def _row_values(ret: CheckedReturn, cols: list[Column], guard: TextGuard) -> list:
     out = []
-    for c in cols:
-        v = ret.values.get(c.field.id)
-        if isinstance(v, float) and np.isnan(v):
-            v = None
-        out.append(guard.clean(v, label=c.header, file=ret.file, park=ret.park_name))
+    get, file, park = ret.values.get, ret.file, ret.park_name
+    for c in cols:  # (a row per return and a few hundred columns: kept to what each value needs)
+        v = get(c.field.id)
+        if isinstance(v, float):
+            if v != v:  # NaN
+                v = None
+        elif isinstance(v, str):
+            v = guard.clean(v, label=c.header, file=file, park=park)
+        out.append(v)
     return out
 
 
