@@ -202,7 +202,7 @@ class _Keyed:
     on integers (a national round lists most of a million rows). The names and codes stay in the list
     frame until rows are picked for findings (`texts`)."""
 
-    valid: pd.DataFrame  # ret, row, category (the column of that role), key_id, cat_id
+    valid: pd.DataFrame  # ret, row, key_id, cat_id (the category's number: cat_code)
     columns: dict[str, str]  # role -> the list's column (rules: enterprise_list.columns[].role)
     code_ok: np.ndarray
     cat_code: dict[str, int]
@@ -280,14 +280,22 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     key_id[by_name] = n_codes + name_id
     kept = (lambda a: a) if keep.all() else (lambda a: a[keep])  # most lists keep every row: no copies then
     key_id, code_ok, ret, index = kept(key_id), kept(code_ok), kept(lists["ret"].to_numpy()), kept(lists.index)
-    category = kept(lists[columns["category"]].to_numpy())  # a few distinct texts: numbered by a dict
-    cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
-    cat_id = np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))
-    valid = pd.DataFrame({"ret": ret, "row": kept(lists["row"].to_numpy()),  # the texts said to be objects: pandas
-                          "category": pd.Series(category, index=index, dtype=object, copy=False),  # would copy them
-                          "key_id": key_id, "cat_id": cat_id}, index=index, copy=False)  # into its string dtype
+    cat_code, cat_id = _category_ids(lists[columns["category"]], kept)
+    valid = pd.DataFrame({"ret": ret, "row": kept(lists["row"].to_numpy()), "key_id": key_id, "cat_id": cat_id},
+                         index=index, copy=False)
     pair = ret * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
     return _Keyed(valid, columns, code_ok, cat_code, pair, lists)
+
+
+def _category_ids(column: pd.Series, kept) -> tuple[dict[str, int], np.ndarray]:
+    """Each kept row's category as a number, and the numbers of the categories: a Categorical's own codes, or
+    for texts a dict of the few distinct ones (no hash table of the rows, nor their texts as a copy)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return ({c: i for i, c in enumerate(column.cat.categories)},
+                kept(column.cat.codes.to_numpy()).astype(np.int64))
+    category = kept(column.to_numpy())
+    cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
+    return cat_code, np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))
 
 
 def _positions(index: pd.Index, labels: np.ndarray) -> np.ndarray:
