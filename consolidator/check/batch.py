@@ -51,11 +51,10 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
-    frames: dict[str, pd.DataFrame] = {}
-    for cid, form in forms.items():
+    for form in forms.values():  # (each form's frame goes when its returns are checked: nothing reads it after)
         rets = [(i, r) for i, r in current if r.form is form]
         if rets:
-            frames[cid] = _check_form(form, rets)
+            _check_form(form, rets)
     _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
@@ -66,7 +65,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
             _conclude(ret)
     parks = park_statuses(checked, roster, forms)
     all_findings = [f for r in checked for f in r.findings] + batch_findings
-    return BatchResult(checked, parks, all_findings, list(skipped or []), frames, lists, shared)
+    return BatchResult(checked, parks, all_findings, list(skipped or []), lists, shared)
 
 
 def warm_up(forms: dict[str, Form]) -> None:

@@ -12,7 +12,7 @@ from ..read.roster import Park
 from ..returns import RawReturn
 from ..rules.model import Field, Form
 
-if TYPE_CHECKING:  # the frames' type only: parks.py (through here) is used before the workers start, pandas after
+if TYPE_CHECKING:  # the list frame's type only: parks.py (through here) is used before the workers start, pandas after
     import pandas as pd
 
 STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
@@ -75,7 +75,6 @@ class BatchResult:
     parks: list[ParkStatus]
     findings: list[Finding]
     skipped: list[Finding]
-    frames: dict[str, pd.DataFrame]  # category -> typed values of the current returns (index: return no.)
     lists: pd.DataFrame  # every list row of the current returns
     # enterprises claimed by several returns: credit code -> the returns (their numbers in `returns`)
     shared: dict[str, list[int]] = field(default_factory=dict)
