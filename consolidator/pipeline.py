@@ -78,7 +78,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
             raws[i] = raw
         for i, key in enumerate(keys):
             if raws[i] is None:
-                raws[i] = cached[key]
+                raws[i] = cached[key].share(reader.shared)  # its list's texts in the batch's table, as if read now
                 raws[i].source = sources[i]  # the same bytes under the same name: only the time may differ
         # pickled before the check, which adds the recomputed values to each return's own
         readings = [(keys[i], Ledger.pickled(raws[i])) for i in todo if keys[i] is not None] if ledger else []

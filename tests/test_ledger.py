@@ -61,6 +61,10 @@ def test_a_recheck_reads_only_what_changed_and_finds_the_same(returns, tmp_path,
     full = run_check(returns, forms, parks)
     assert findings_of(again) == findings_of(full) == findings_of(first)
     assert [r.status for r in again.returns] == [r.status for r in full.returns]
+    # a reading from the ledger joins the batch's table of list texts as if read now: the same list frame
+    assert again.lists.dtypes.to_dict() == full.lists.dtypes.to_dict()
+    assert "category" in {d.name for d in full.lists.dtypes}
+    assert again.lists.astype(object).equals(full.lists.astype(object))
 
 
 def test_a_reading_that_no_longer_loads_is_read_again(returns, tmp_path, forms):

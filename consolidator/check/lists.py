@@ -290,9 +290,12 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
 def _category_ids(column: pd.Series, kept) -> tuple[dict[str, int], np.ndarray]:
     """Each kept row's category as a number, and the numbers of the categories: a Categorical's own codes, or
     for texts a dict of the few distinct ones (no hash table of the rows, nor their texts as a copy)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return ({c: i for i, c in enumerate(column.cat.categories)},
-                kept(column.cat.codes.to_numpy()).astype(np.int64))
+    if isinstance(column.dtype, pd.CategoricalDtype):  # its categories are the batch's whole table: those used,
+        codes = kept(column.cat.codes.to_numpy()).astype(np.int64)  # numbered from 0 (they multiply in _duplicates)
+        used = np.flatnonzero(np.bincount(codes, minlength=len(column.cat.categories)))
+        number = np.zeros(len(column.cat.categories), dtype=np.int64)
+        number[used] = np.arange(len(used))
+        return {column.cat.categories[c]: i for i, c in enumerate(used.tolist())}, number[codes]
     category = kept(column.to_numpy())
     cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
     return cat_code, np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))

@@ -159,6 +159,7 @@ class IsolatedReader:
         self.timeout, self.budget = timeout, memory_mb * 2**20
         self.ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
         self._parent_ends: set = set()  # the open parent ends of the workers' pipes
+        self.shared: dict = {}  # what the returns it reads share (RawReturn.share): also for readings taken elsewhere
 
     def _start(self) -> _Worker:
         if self.meanwhile is not None and self.meanwhile.ident is not None:
@@ -224,7 +225,7 @@ class _Run:
         if reader.meanwhile is not None:
             reader.meanwhile.start()
         self.done = 0
-        self.shared: dict = {}
+        self.shared = reader.shared
 
     def finish(self, i: int, raw: RawReturn) -> None:
         self.results[i] = raw.share(self.shared)
