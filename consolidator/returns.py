@@ -38,11 +38,17 @@ class PackedCells(Mapping):
     ids, sheet names and cell references are shared by every return of the same layout (RawReturn.share),
     and a Cell made only when one is asked for: at 10,000 returns a million Cell objects fewer."""
 
-    __slots__ = ("fids", "index", "sheets", "coords", "raws")
+    __slots__ = ("fids", "_index", "sheets", "coords", "raws")
 
     def __init__(self, fids: tuple, sheets: tuple, coords: tuple, raws: tuple, index: dict | None = None):
         self.fids, self.sheets, self.coords, self.raws = fids, sheets, coords, raws
-        self.index = index if index is not None else {f: i for i, f in enumerate(fids)}
+        self._index = index  # made when first needed: share() gives every return of a layout the same one
+
+    @property
+    def index(self) -> dict:
+        if self._index is None:
+            self._index = {f: i for i, f in enumerate(self.fids)}
+        return self._index
 
     def __getitem__(self, fid: str) -> Cell:
         i = self.index[fid]
@@ -93,15 +99,18 @@ class TextCodes(Sequence):
         """`texts` numbered in the pool's table (made on first use); a column holding anything but texts and
         None (made by hand) stays the list it is."""
         table, number = pool.get(_TEXT_TABLE) or pool.setdefault(_TEXT_TABLE, ([None], {None: 0}))
-        codes = []
-        for t in texts:
-            c = number.get(t)
-            if c is None:
-                if t.__class__ is not str:
-                    return texts
-                c = number[t] = len(table)
-                table.append(t)
-            codes.append(c)
+        codes = list(map(number.get, texts))  # (in C: the main process numbers most of a million rows)
+        if None in codes:  # texts not yet in the table
+            for k, c in enumerate(codes):
+                if c is None:
+                    t = texts[k]
+                    if t.__class__ is not str:
+                        return texts
+                    c = number.get(t)
+                    if c is None:
+                        c = number[t] = len(table)
+                        table.append(t)
+                    codes[k] = c
         return cls(array("H" if len(table) <= 0xFFFF else "I", codes), table)
 
 
@@ -168,7 +177,7 @@ class RawReturn:
         if isinstance(cells, PackedCells):  # the columns of equal layouts become one object each
             fids, sheets, coords = (pool.setdefault(("cells", col), col) for col in (cells.fids, cells.sheets,
                                                                                    cells.coords))
-            index = pool.setdefault(("index", fids), cells.index)
+            index = pool.get(("index", fids)) or pool.setdefault(("index", fids), cells.index)
             self.cells = PackedCells(fids, sheets, coords, cells.raws, index)
         else:
             for c in cells.values():
@@ -208,7 +217,7 @@ class RawReturn:
         fids, sheets, coords, raws = state.pop("cells_packed")
         if _AS_TYPED in raws:  # (one object again: at 10,000 returns some 400,000 floats fewer)
             typed = state["values"]
-            raws = tuple(typed[f] if r is _AS_TYPED else r for f, r in zip(fids, raws))
+            raws = tuple([typed[f] if r is _AS_TYPED else r for f, r in zip(fids, raws)])
         state["cells"] = PackedCells(fids, sheets, coords, raws)
         self.__dict__.update(state)
 
