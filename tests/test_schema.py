@@ -215,3 +215,17 @@ def test_a_lists_worksheet_rows_are_a_range_where_they_follow_each_other(forms):
     result = check_batch([plain, gapped], forms)
     rows = result.lists.groupby("ret")["row"].agg(list).to_dict()
     assert rows[0] == list(plain.enterprises.rows) and rows[1] == list(e.rows) and rows[1][2] == rows[1][1] + 2
+
+
+def test_a_hand_made_list_with_a_number_for_a_category_is_checked(forms):
+    """A list made by hand (not read) may hold any value: the categories are numbered without comparing them."""
+    from consolidator.check.batch import check_batch
+
+    from .conftest import raw_return, sample
+
+    form = forms["green_safety"]
+    s = sample(form, 3)
+    raw = raw_return(form, s.values, s.enterprises, file="a.xlsx")
+    raw.enterprises.columns[form.enterprise_list.column("category")][0] = 1
+    result = check_batch([raw], forms)
+    assert result.returns[0].status and {f.code for f in result.findings} == {"list_count_matches"}

@@ -297,7 +297,7 @@ def _category_ids(column: pd.Series, kept) -> tuple[dict[str, int], np.ndarray]:
         number[used] = np.arange(len(used))
         return {column.cat.categories[c]: i for i, c in enumerate(used.tolist())}, number[codes]
     category = kept(column.to_numpy())
-    cat_code = {c: i for i, c in enumerate(sorted(set(category)))}
+    cat_code = {c: i for i, c in enumerate(dict.fromkeys(category))}  # first seen first (texts or not)
     return cat_code, np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))
 
 
