@@ -67,7 +67,9 @@ def _worksheet_rows(rows) -> np.ndarray:
 
 def _categories(columns) -> pd.Categorical | None:
     """A column every return holds as TextCodes of one table, with no None, as a Categorical made from their
-    numbers (one byte or two a row, where the texts' pointers take eight); None for any other column."""
+    numbers (one byte or two a row, where the texts' pointers take eight); None for any other column. Its
+    categories are the batch's whole table of list texts, in the order first read, unused ones included: the
+    frame's readers compare, isin() and tolist() it as texts; a groupby on it would list every category."""
     columns = list(columns)
     table = columns[0].table if columns and isinstance(columns[0], TextCodes) else None
     if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in columns):
