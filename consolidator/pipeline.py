@@ -215,12 +215,9 @@ def _list_rows(result: BatchResult) -> dict[int, list[dict]]:
               else frame[c].to_numpy(dtype=object) for c in cols]
     out: dict[int, list[dict]] = {}
     for ret, at in frame.groupby("ret", sort=False).indices.items():
-        if at[-1] - at[0] + 1 == len(at):  # a return's rows follow each other (list_frame)
-            picked = [a.slice(at[0], len(at)).to_pylist() if isinstance(a, (pyarrow.Array, pyarrow.ChunkedArray))
-                      else a[at[0]:at[-1] + 1].tolist() for a in arrays]
-        else:
-            picked = [a.take(at).to_pylist() if isinstance(a, (pyarrow.Array, pyarrow.ChunkedArray)) else a[at].tolist()
-                      for a in arrays]
+        start, n = int(at[0]), len(at)  # a return's rows follow each other (check.lists.list_frame)
+        picked = [a.slice(start, n).to_pylist() if isinstance(a, (pyarrow.Array, pyarrow.ChunkedArray))
+                  else a[start:start + n].tolist() for a in arrays]
         out[int(ret)] = [dict(zip(cols, row)) for row in zip(*picked)]
     return out
 

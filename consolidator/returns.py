@@ -88,11 +88,15 @@ class TextCodes(Sequence):
     def __iter__(self):
         return map(self.table.__getitem__, self.codes)
 
+    def to_pylist(self) -> list:
+        """Its texts as a list (as an Arrow array gives its values)."""
+        return list(self)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, (list, TextCodes)) and list(self) == list(other)
 
     def __reduce__(self):
-        return list, (list(self),)
+        return list, (self.to_pylist(),)
 
     @classmethod
     def of(cls, texts: list, pool: dict) -> "TextCodes | list":
@@ -130,7 +134,7 @@ class EnterpriseRows:
     sheet: str = ""
     letters: dict[str, str] = field(default_factory=dict)  # column id -> column letter
     rows: Sequence[int] = field(default_factory=list)  # worksheet row of each entry
-    columns: dict[str, Any] = field(default_factory=dict)  # column id -> list or pyarrow.Array
+    columns: dict[str, Any] = field(default_factory=dict)  # column id -> list, TextCodes or pyarrow.Array
     normalised: bool = False
     repetitive: tuple[str, ...] = ()  # normalised columns of few distinct texts, which share() pools
     notes: dict[int, str] = field(default_factory=dict)  # worksheet row -> the row's 情况说明, where one is written
@@ -141,8 +145,7 @@ class EnterpriseRows:
     def column(self, key: str) -> list:
         """One column's values as Python objects."""
         values = self.columns[key]
-        return values if isinstance(values, list) else list(values) if isinstance(values, TextCodes) \
-            else values.to_pylist()
+        return values if isinstance(values, list) else values.to_pylist()
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per row (column id -> value): for tests, the Word form and other small lists."""

@@ -200,8 +200,8 @@ def _across_rows(lists: pd.DataFrame, bad_code: set, current: dict[int, CheckedR
 @dataclass
 class _Keyed:
     """The list rows that name a category and an enterprise, each enterprise keyed by its credit code (by
-    its name where the code is not valid): one hashing pass over the texts, then every comparison is
-    on integers (a national round lists most of a million rows). The names and codes stay in the list
+    its name where the code is not valid): one numbering pass over the texts (_ids), then every comparison
+    is on integers (a national round lists most of a million rows). The names and codes stay in the list
     frame until rows are picked for findings (`texts`)."""
 
     valid: pd.DataFrame  # ret, row, key_id, cat_id (the category's number: cat_code)
@@ -233,10 +233,14 @@ def _picked(column: pd.Series, pick: np.ndarray) -> np.ndarray:
     ranked = pick[order]
     for start in np.unique(ranked // _STEP) * _STEP:
         at = slice(*np.searchsorted(ranked, [start, start + _STEP]))
-        block = whole.slice(start, _STEP)
-        block = block.combine_chunks() if isinstance(block, pyarrow.ChunkedArray) else block
+        block = _joined(whole.slice(start, _STEP))
         out[order[at]] = block.take(ranked[at] - start).to_numpy(zero_copy_only=False)
     return out
+
+
+def _joined(arr):
+    """An Arrow column's chunks as one array (an array as it is)."""
+    return arr.combine_chunks() if isinstance(arr, pyarrow.ChunkedArray) else arr
 
 
 def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
@@ -248,8 +252,7 @@ def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
     if not isinstance(texts.dtype, pd.ArrowDtype):
         ids, uniques = pd.factorize(texts)
         return ids, len(uniques)
-    arr = pyarrow.array(texts.array)
-    arr = arr.combine_chunks() if isinstance(arr, pyarrow.ChunkedArray) else arr
+    arr = _joined(pyarrow.array(texts.array))
     present = arr.drop_null() if arr.null_count else arr
     if not len(present):
         return np.full(len(arr), -1, dtype=np.int64), 0

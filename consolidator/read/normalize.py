@@ -202,7 +202,8 @@ def normalise_list(rows, form: Form) -> None:
     them: a text column as its text (stripped; "" when empty); a `format: uscc` column as the canonical
     code and `<id>_numeric` (the code was stored as a number: its last digits are lost); a choice column
     (it chooses among the list's categories) as `<id>_raw` (the text), `<id>` (the category id, None when
-    the text names none) and `<id>_label`. (RawReturn.share then makes repeated texts one object.)
+    the text names none) and `<id>_label`. (RawReturn.share then pools the repeated texts: one object
+    each in a worker, returns.TextCodes in the main process.)
 
     The columns of mostly distinct texts (names, codes) and the flags are kept as pyarrow arrays: a
     national round lists most of a million enterprises, and a Python string costs some 50 bytes beyond
