@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..findings import display, locate, make_finding
+from ..returns import PackedCells
 from ..rules.formats import JUDGES, nfkc
 from ..rules.model import Field, Form
 
@@ -171,21 +172,23 @@ def normalise_return(raw, form: Form) -> None:
     Runs once, in the reading worker (read.workers.read_one): the main process only validates."""
     values: dict[str, Any] = {}
     unreadable = set()
-    for fid, cell in raw.cells.items():
+    cells = raw.cells  # (packed as the reader made it: no Cell made for a value that needs no finding)
+    read = zip(cells.fids, cells.raws) if isinstance(cells, PackedCells) else ((k, c.raw) for k, c in cells.items())
+    for fid, value in read:
         f = form.fields[fid]
-        got = read_value(f, cell.raw)
+        got = read_value(f, value)
         if got.problem and got.problem != "choice":
             unreadable.add(fid)
-            raw.findings.append(make_finding(got.problem, value=display(cell.raw), **_located(raw, form, f)))
+            raw.findings.append(make_finding(got.problem, value=display(value), **_located(raw, form, f)))
             continue
         values[fid] = got.value
         if got.problem == "choice":
-            raw.findings.append(make_finding("choice", value=display(cell.raw), expected="、".join(f.choices),
+            raw.findings.append(make_finding("choice", value=display(value), expected="、".join(f.choices),
                                        **_located(raw, form, f)))
             unreadable.add(fid)
             values[fid] = None
         elif got.note:
-            raw.findings.append(make_finding("value_normalised", value=display(cell.raw), read=display(got.value),
+            raw.findings.append(make_finding("value_normalised", value=display(value), read=display(got.value),
                                        how=got.note, **_located(raw, form, f)))
     raw.values, raw.unreadable = values, frozenset(unreadable)
     raw.judged = tuple((f.format, str(values[f.id]), JUDGES[f.format](str(values[f.id])))

@@ -12,13 +12,14 @@ import io
 import re
 import zipfile
 from functools import lru_cache
-from typing import Any, Iterator
+from operator import itemgetter
+from typing import Any, Iterator, NamedTuple
 
 import python_calamine as calamine
 
 from ..errors import why_zh
 from ..findings import make_finding
-from ..returns import Cell, RawReturn
+from ..returns import Cell, PackedCells, RawReturn
 from ..rules.layout import form_layout
 from ..rules.model import Form
 from ..rules.workbook import (
@@ -79,6 +80,18 @@ class _Grid:
         value = line[col - 1]
         return None if value == "" else value
 
+    def pick(self, spots: tuple[tuple[str, int, int], ...]) -> tuple:
+        """The values at (sheet, row, column) spots on sheets the workbook has, as get gives them, at once."""
+        out = []
+        sheets: dict[str, list[list[Any]]] = {}
+        for sheet, row, col in spots:
+            rows = sheets.get(sheet)
+            if rows is None:
+                rows = sheets[sheet] = self.rows(sheet)
+            value = rows[row - 1][col - 1] if 0 < row <= len(rows) and 0 < col <= len(rows[row - 1]) else None
+            out.append(None if value == "" else value)
+        return tuple(out)
+
     def max_row(self, sheet: str) -> int:
         return len(self.rows(sheet))
 
@@ -114,9 +127,7 @@ def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
     """Workbook-level defined names and our custom document properties. Called only after
     inspect_package has made sure no part declares a DTD or an entity."""
     props: dict[str, str] = {}
-    text = part(zf, "xl/workbook.xml").decode("utf-8", "replace")
-    names = {_unescape(name): _unescape(value) for before, name, after, value in _DEFINED_NAME.findall(text)
-             if "localSheetId" not in before and "localSheetId" not in after}
+    names = _defined_names(_names_text(part(zf, "xl/workbook.xml").decode("utf-8", "replace")))
     if "docProps/custom.xml" in zf.namelist():
         ctext = part(zf, "docProps/custom.xml").decode("utf-8", "replace")
         for name, value in _PROPERTY.findall(ctext):
@@ -124,6 +135,64 @@ def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
             if name.startswith(PROPERTY_PREFIX):
                 props[name[len(PROPERTY_PREFIX):]] = _unescape(value).strip()
     return names, props
+
+
+def _names_text(book: str) -> str:
+    """The stretch of workbook.xml that holds its defined names (from the first definedName tag to the end of
+    the last): the same in every copy of a template, also one Excel or WPS saved again."""
+    first, last = book.find("definedName"), book.rfind("definedName")
+    if first < 0:
+        return ""
+    start, end = book.rfind("<", 0, first), book.find(">", last)
+    return book[max(start, 0):end + 1 if end >= 0 else len(book)]
+
+
+class _Names(dict):
+    """A workbook's defined names (name -> reference), with where they put each form's fields (`places`, made
+    once for every return whose names are the same)."""
+
+    __slots__ = ("places",)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.places: dict[Form, _Places] = {}
+
+
+@lru_cache(maxsize=64)
+def _defined_names(text: str) -> _Names:
+    """The workbook-level names of a stretch of workbook.xml (shared, never changed by its users)."""
+    return _Names({_unescape(name): _unescape(value) for before, name, after, value in _DEFINED_NAME.findall(text)
+                   if "localSheetId" not in before and "localSheetId" not in after})
+
+
+class _Places(NamedTuple):
+    """Where a workbook's defined names put a form's fields: the fields found, in the form's order, their
+    sheets and cells (tuples every such return shares), each as (sheet, row, column); and the fields the
+    names do not place."""
+
+    fids: tuple[str, ...]
+    sheets: tuple[str, ...]
+    coords: tuple[str, ...]
+    spots: tuple[tuple[str, int, int], ...]
+    unplaced: tuple[str, ...]
+
+
+def _places(names: dict[str, str], form: Form) -> _Places:
+    got = names.places.get(form) if isinstance(names, _Names) else None
+    if got is not None:
+        return got
+    fids, sheets, coords, spots, unplaced = [], [], [], [], []
+    for fid in form.fields:
+        ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
+        if ref is None:
+            unplaced.append(fid)
+            continue
+        coord = ref[1].split(":")[0]
+        fids.append(fid), sheets.append(ref[0]), coords.append(coord), spots.append((ref[0], *_rc(coord)))
+    got = _Places(tuple(fids), tuple(sheets), tuple(coords), tuple(spots), tuple(unplaced))
+    if isinstance(names, _Names):
+        names.places[form] = got
+    return got
 
 
 def _unescape(text: str) -> str:
@@ -294,15 +363,18 @@ def _damage_zh(said: str) -> str:
 
 
 def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
-    missing: list[str] = []
-    for fid in form.fields:
-        ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
-        if ref is None or ref[0] not in grid.visible:
+    places = _places(names, form)
+    absent = {s for s in set(places.sheets) if s not in grid.visible}
+    if not places.unplaced and not absent:  # every field where the template's names say (as nearly always)
+        ret.cells = PackedCells(places.fids, places.sheets, places.coords, grid.pick(places.spots))
+        return
+    missing = list(places.unplaced)
+    for fid, sheet, coord, (_, row, col) in zip(places.fids, places.sheets, places.coords, places.spots):
+        if sheet in absent:
             missing.append(fid)
-            continue
-        sheet, coord = ref[0], ref[1].split(":")[0]
-        row, col = _rc(coord)
-        ret.cells[fid] = Cell(sheet, coord, grid.get(sheet, row, col))
+        else:
+            ret.cells[fid] = Cell(sheet, coord, grid.get(sheet, row, col))
+    missing.sort(key=list(form.fields).index)
     if not missing:
         return
     ret.located_by = "labels" if len(missing) == len(form.fields) else "names+labels"
@@ -376,16 +448,23 @@ def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -
     out.sheet, out.letters = sheet, {cid: column_letter(c) for cid, (_, c) in cols.items()}
     note = _split_ref(names.get(LIST_PREFIX + "note", ""))  # the row's 情况说明 (templates since 2026-12)
     note_col = _rc(note[1].split(":")[0])[1] - 1 if note and note[0] == sheet else None
-    out.columns = {cid: [] for cid in cols}
-    index = [(out.columns[cid], c - 1) for cid, (_, c) in cols.items()]
-    rows = grid.rows(sheet)
-    for r in range(first_row, len(rows) + 1):
-        line = rows[r - 1]
-        values = [(line[i] if i < len(line) and line[i] != "" else None) for _, i in index]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        out.rows.append(r)
-        for (column, _), v in zip(index, values):
-            column.append(v)
-        if note_col is not None and note_col < len(line) and str(line[note_col]).strip():
-            out.notes[r] = str(line[note_col]).strip()
+    first_row = max(first_row, 1)
+    rows = grid.rows(sheet)[first_row - 1:]
+    picked = _columns(rows, [c - 1 for _, c in cols.values()])
+    kept = [k for k, values in enumerate(zip(*picked)) if "".join(map(str, values)).strip()]  # a row not all blank
+    everything = len(kept) == len(rows)
+    out.columns = {cid: [None if v == "" else v for v in (col if everything else map(col.__getitem__, kept))]
+                   for cid, col in zip(cols, picked)}
+    out.rows = [first_row + k for k in kept]
+    if note_col is not None:
+        (notes,) = _columns(rows, [note_col])
+        for k in kept:
+            if text := str(notes[k]).strip():
+                out.notes[first_row + k] = text
+
+
+def _columns(rows: list[list[Any]], index: list[int]) -> list[list[Any]]:
+    """Columns of a sheet's rows by position, "" where a row is shorter."""
+    if rows and min(map(len, rows)) > max(index):  # (the reader's rows are all as wide as the sheet)
+        return [list(map(itemgetter(i), rows)) for i in index]
+    return [[line[i] if i < len(line) else "" for line in rows] for i in index]
