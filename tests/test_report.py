@@ -129,3 +129,16 @@ def test_report_in_chromium(result, browser, tmp_path):
     browser.get(path.as_uri() + "#sev=warning&rule=revenue_yoy")
     assert {r.get_attribute("data-rule") for r in rows()} == {"revenue_yoy"}
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], {"a": []}, {"a": {}}, [1, [2, [3, {}]], {"x": None}], (1, 2), {"k": (1, {"z": []})}, [[]], [{}],
+    {"a": {"b": [1.5, float("nan"), True, None, "中\n\"文\u2028", -0.0, 10**20]}}, {1: 2}, {"a": {1: [1, {}]}},
+    {"": ""}, "x", 3, None, {"file": "苏州/园区.xlsx", "counts": {"error": 1, "warning": 0}},
+])
+def test_indented_json_is_what_json_dumps_with_an_indent_writes(value):
+    from consolidator.write.report import indented_json
+
+    for level in (0, 1, 2):
+        assert indented_json(value, level) == json.dumps(value, ensure_ascii=False, indent=1).replace(
+            "\n", "\n" + " " * level)
