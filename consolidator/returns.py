@@ -6,6 +6,7 @@ Kept apart from both stages so that neither imports the other for its data types
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -121,6 +122,56 @@ class TextCodes(Sequence):
 _TEXT_TABLE = ("list texts",)  # the pool's key of the table TextCodes number their texts in
 
 
+class Layouts:
+    """The layouts of cells (PackedCells' field ids, sheets and cell references) that have crossed one worker's
+    connection, numbered in the order they first did: a return pickled while the connection's Layouts is
+    `current` carries the number of a layout sent before instead of its three tuples of some hundred texts
+    (a fifth of what a return sends), and the main process, unpickling it under its own Layouts for that
+    connection, puts the tuples it has back (the same objects for every return of the layout)."""
+
+    current: "Layouts | None" = None  # the connection's, while a return is sent or received
+
+    def __init__(self):
+        self.numbers: dict[tuple[int, int, int], int] = {}  # (ids of the three tuples) -> number (the sender's)
+        self.known: list[tuple] = []  # number -> (fids, sheets, coords); keeps the tuples, and so their ids
+
+    @contextmanager
+    def over(self):
+        """Pickle or unpickle with this connection's layouts; a send that fails forgets what it would have taught."""
+        was, sent = Layouts.current, len(self.known)
+        Layouts.current = self
+        try:
+            yield
+        except BaseException:
+            for layout in self.known[sent:]:
+                self.numbers.pop(tuple(map(id, layout)), None)
+            del self.known[sent:]
+            raise
+        finally:
+            Layouts.current = was
+
+    def packed(self, fids: tuple, sheets: tuple, coords: tuple, raws: tuple) -> tuple:
+        """What a return's cells pickle as: (number, raws) for a layout sent before, else (number, fids, sheets,
+        coords, raws), the first time."""
+        key = (id(fids), id(sheets), id(coords))
+        n = self.numbers.get(key)
+        if n is not None:
+            return n, raws
+        self.numbers[key] = n = len(self.known)
+        self.known.append((fids, sheets, coords))
+        return n, fids, sheets, coords, raws
+
+    def unpacked(self, packed: tuple) -> tuple:
+        """(fids, sheets, coords, raws) again."""
+        if len(packed) == 2:
+            return (*self.known[packed[0]], packed[1])
+        n, fids, sheets, coords, raws = packed
+        if n != len(self.known):
+            raise ValueError(f"layout {n} out of order")
+        self.known.append((fids, sheets, coords))
+        return fids, sheets, coords, raws
+
+
 @dataclass(slots=True)
 class EnterpriseRows:
     """A return's enterprise list, column by column: a list of a few hundred rows costs a few Python
@@ -214,10 +265,13 @@ class RawReturn:
             fids, sheets, coords, raws = state["cells_packed"]
             raws = tuple(_AS_TYPED if r.__class__ is float and typed.get(f) is r else r for f, r in zip(fids, raws))
             state["cells_packed"] = (fids, sheets, coords, raws)
+        if Layouts.current is not None:  # sent by a worker: a layout it sent before by its number
+            state["cells_packed"] = Layouts.current.packed(*state["cells_packed"])
         return state
 
     def __setstate__(self, state: dict) -> None:
-        fids, sheets, coords, raws = state.pop("cells_packed")
+        packed = state.pop("cells_packed")
+        fids, sheets, coords, raws = packed if len(packed) == 4 else Layouts.current.unpacked(packed)
         if _AS_TYPED in raws:  # (one object again: at 10,000 returns some 400,000 floats fewer)
             typed = state["values"]
             raws = tuple([typed[f] if r is _AS_TYPED else r for f, r in zip(fids, raws)])

@@ -259,3 +259,43 @@ def test_a_return_travels_from_its_worker_with_each_number_once(forms, green_fil
     assert all(back.cells[fid].raw is back.values[fid] for fid in shared)
     text = next(fid for fid, v in before.items() if isinstance(v, str))
     assert back.cells[text].raw == before[text]  # what is not a number read as it was travels as it is
+
+
+def test_a_worker_sends_a_layout_of_cells_once_over_its_connection(forms, green_file, tmp_path):
+    """Under a connection's Layouts the second return of a layout carries its number, not the field ids,
+    sheets and cells; the receiving side puts the same tuples back. A send that fails teaches nothing."""
+    import pickle
+
+    from consolidator.read.workers import read_one
+    from consolidator.returns import Layouts
+
+    other = tmp_path / "other.xlsx"
+    other.write_bytes(green_file.read_bytes())
+    shared: dict = {}
+    raws = [read_one(Source(p.name, dt.datetime(2026, 11, 20), p), forms).share(shared, coded=False)
+            for p in (green_file, other)]
+    assert raws[0].cells.fids is raws[1].cells.fids
+    sender, receiver = Layouts(), Layouts()
+    with sender.over():
+        blobs = [pickle.dumps(r) for r in raws]
+    assert len(blobs[1]) < len(blobs[0]) - 2000  # no tuples of texts the second time
+    with receiver.over():
+        back = [pickle.loads(b) for b in blobs]
+    for raw, got in zip(raws, back):
+        assert {f: (c.sheet, c.coord, c.raw) for f, c in got.cells.items()} == \
+               {f: (c.sheet, c.coord, c.raw) for f, c in raw.cells.items()}
+    assert back[0].cells.fids is back[1].cells.fids and back[0].cells.coords is back[1].cells.coords
+    assert pickle.loads(pickle.dumps(raws[0])).cells.fids == raws[0].cells.fids  # outside a connection: whole
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise MemoryError
+
+    fresh = Layouts()
+    raws[0].findings.append(Unpicklable())
+    with pytest.raises(MemoryError), fresh.over():
+        pickle.dumps(raws[0])
+    raws[0].findings.pop()
+    assert not fresh.known and not fresh.numbers  # so the next send carries the layout whole
+    with fresh.over():
+        assert len(pickle.dumps(raws[0])) > len(blobs[1]) + 2000

@@ -174,8 +174,16 @@ def normalise_return(raw, form: Form) -> None:
     unreadable = set()
     cells = raw.cells  # (packed as the reader made it: no Cell made for a value that needs no finding)
     read = zip(cells.fids, cells.raws) if isinstance(cells, PackedCells) else ((k, c.raw) for k, c in cells.items())
+    fields = form.fields
     for fid, value in read:
-        f = form.fields[fid]
+        if value is None:  # (as read_value reads it, without the call: most of a form is empty or numbers)
+            values[fid] = None
+            continue
+        f = fields[fid]
+        if value.__class__ is float and f.is_numeric and math.isfinite(value) and (
+                f.type != "integer" or value.is_integer()):
+            values[fid] = value
+            continue
         got = read_value(f, value)
         if got.problem and got.problem != "choice":
             unreadable.add(fid)
@@ -222,10 +230,11 @@ def normalise_list(rows, form: Form) -> None:
             out.update(_choice_columns(c.id, values, form))
             repetitive += [c.id + "_raw", c.id, c.id + "_label"]
         elif c.format == "uscc":
-            out[c.id] = arrow_texts([code_text(v) for v in values])
+            out[c.id] = arrow_texts([v.upper() if v.__class__ is str and v.isascii() and v.isalnum() else code_text(v)
+                                     for v in values])  # (the usual code inline: most of a million rows)
             out[c.id + "_numeric"] = arrow_flags([isinstance(v, float) for v in values])
         else:
-            texts = ["" if v is None else display(v).strip() for v in values]
+            texts = [v.strip() if v.__class__ is str else "" if v is None else display(v).strip() for v in values]
             if c.format:  # a code from a table (industry): a list repeats a few dozen of them
                 repetitive.append(c.id)
             out[c.id] = texts if c.format else arrow_texts(texts)

@@ -21,7 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
 
-from ..returns import RawReturn
+from ..returns import Layouts, RawReturn
 from ..rules.load import load_forms
 from ..rules.model import Form
 from .normalize import normalise_return
@@ -112,6 +112,7 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int, pa
         forms = load_forms(rules_dir)
     _limit_memory(budget)
     shared: dict = {}
+    layouts = Layouts()  # what this connection has carried
     while True:
         try:
             task = conn.recv()
@@ -128,7 +129,8 @@ def _worker(conn, forms: dict[str, Form] | None, rules_dir: str, budget: int, pa
             raw = RawReturn(source).fail("file_crashed", reason=f"程序无法处理该文件（{type(exc).__name__}）")
         raw.source = None  # the main process has it (and the bytes of a file given in memory): not sent back
         try:
-            conn.send((index, raw))
+            with layouts.over():
+                conn.send((index, raw))
         except MemoryError:
             conn.send((index, RawReturn(source).fail("file_crashed", reason="读取时占用内存超出限制")))
 
@@ -139,6 +141,7 @@ class _Worker:
     conn: object
     queue: deque = field(default_factory=deque)  # indices sent, in order; the first is being read
     deadline: float = 0.0  # when the first of the queue must be done
+    layouts: Layouts = field(default_factory=Layouts)  # the layouts of cells its connection has carried
 
 
 class IsolatedReader:
@@ -268,8 +271,9 @@ class _Run:
         i = w.queue[0]
         if w.conn in ready:
             try:
-                index, raw = w.conn.recv()
-            except (EOFError, OSError):
+                with w.layouts.over():
+                    index, raw = w.conn.recv()
+            except Exception:  # it died (EOFError, OSError), or sent what cannot be read: as good as dead
                 w.process.join(timeout=5)
                 self.finish(i, _crashed(self.sources[i]))
                 self.replace(k)
