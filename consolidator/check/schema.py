@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ..returns import TextCodes
 from ..rules.model import Field, Form, Rule
 from .checks import RowCheck, format_check, interval_checks
 from .derive import recompute
@@ -143,16 +144,33 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     for f, col in zip(form.fields.values(), table):
         if f.is_numeric:
             try:
-                cols[f.id] = np.array([np.nan if x is None else x for x in col], dtype=float)
+                cols[f.id] = np.array(col, dtype=float)  # (None becomes NaN)
             except (TypeError, ValueError):
                 cols[f.id] = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=float)
         else:  # said to be objects: pandas would infer its string dtype, a copy of every text (Arrow's, with pyarrow)
             cols[f.id] = pd.Series(col, index=index, dtype=object)
     category = form.enterprise_list.column("category")
-    counts = [Counter(r.raw.enterprises.columns.get(category, ())) for _, r in rets]
+    counts = _counted([r.raw.enterprises.columns.get(category, ()) for _, r in rets],
+                      [c.id for c in form.enterprise_list.categories])
     for c in form.enterprise_list.categories:
-        cols[f"list_count__{c.id}"] = np.array([n.get(c.id, 0) for n in counts], dtype=np.int64)
+        cols[f"list_count__{c.id}"] = counts[c.id]
     return pd.DataFrame(cols, index=index)
+
+
+def _counted(columns: list, ids: list[str]) -> dict[str, np.ndarray]:
+    """How many rows of each return's list column hold each of `ids`: columns that are TextCodes of one table
+    (as the main process keeps them) counted by their numbers all at once, others text by text."""
+    filled = [c for c in columns if len(c)]
+    table = filled[0].table if filled and isinstance(filled[0], TextCodes) else None
+    if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in filled):
+        counts = [Counter(c) for c in columns]
+        return {cid: np.array([n.get(cid, 0) for n in counts], dtype=np.int64) for cid in ids}
+    codes = np.concatenate([np.frombuffer(c.codes, dtype=np.uint32 if c.codes.typecode == "I" else np.uint16)
+                            for c in filled])
+    owner = np.repeat(np.arange(len(columns)), [len(c) for c in columns])
+    number = {text: k for k, text in enumerate(table) if text in ids}
+    return {cid: np.bincount(owner[codes == number[cid]], minlength=len(columns)) if cid in number
+            else np.zeros(len(columns), dtype=np.int64) for cid in ids}
 
 
 def with_recomputed(form: Form, entered: pd.DataFrame) -> pd.DataFrame:
