@@ -300,3 +300,41 @@ def test_xml_written_otherwise_is_marked_the_same():
         sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
     own = sheet[sheet.index("</customSheetViews>"):]
     assert 'cellComments="atEnd"' in own and 'cellComments' not in sheet[:sheet.index("</customSheetViews>")]
+
+
+@pytest.mark.parametrize("way", ["direct", "openpyxl"])
+def test_more_than_1023_comments_on_a_sheet_take_vml_blocks_of_their_own(forms, way, soffice, tmp_path):
+    """A list of 1,100 rows with a bad credit code each: 1,100 comment boxes on the list sheet, whose shape ids
+    run on into a second VML block; every box's id is in a block its part's idmap lists, and no block (nor
+    id) is another sheet's. LibreOffice opens the copy with every comment."""
+    form = forms["green_safety"]
+    s = sample(form, 3, park_name=PARK.name)
+    first = s.enterprises[0]
+    s.enterprises += [dict(first, name=f"测试企业{k}有限公司", credit_code=f"BAD{k:05d}") for k in range(1100)]
+    path = tmp_path / "甲园区.xlsx"
+    path.write_bytes(filled_workbook_bytes(form, s.values, s.enterprises))
+    raw = raw_return(form, s.values, s.enterprises, file=path.name, park_id="P1")
+    result = check_batch([raw], forms, [PARK])
+    problems = [f for f in result.returns[0].findings if f.severity in (ERROR, WARNING)]
+    assert sum(f.code == "format_uscc" for f in problems) == 1100 and {f.sheet for f in problems} != {problems[0].sheet}
+    make = direct.annotate_package if way == "direct" else annotate_with_openpyxl
+    copy = make(path.read_bytes(), problems)
+    blocks_seen, ids_seen = set(), []
+    with zipfile.ZipFile(io.BytesIO(copy)) as z:
+        for name in (n for n in z.namelist() if n.endswith(".vml")):
+            text = z.read(name).decode("utf-8")
+            (data,) = re.findall(r'<o:idmap v:ext="edit" data="([^"]+)"', text)
+            blocks = {int(b) for b in data.split(",")}
+            ids = [int(i) for i in re.findall(r'<v:shape id="_x0000_s(\d+)"', text)]
+            assert {i // 1024 for i in ids} <= blocks and not blocks & blocks_seen
+            blocks_seen |= blocks
+            ids_seen += ids
+    assert len(ids_seen) == len(set(ids_seen)) >= 1100 and len(blocks_seen) >= 3
+    commented = sum(1 for ws in _open(copy).worksheets for row in ws.iter_rows() for c in row if c.comment)
+    assert commented == len(ids_seen)
+    (tmp_path / "copy.xlsx").write_bytes(copy)
+    from .conftest import libreoffice_resave
+
+    back = libreoffice_resave(soffice, tmp_path / "copy.xlsx", tmp_path / "lo")
+    assert sum(1 for ws in _open(back.read_bytes()).worksheets for row in ws.iter_rows() for c in row
+               if c.comment) == commented

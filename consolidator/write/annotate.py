@@ -51,6 +51,7 @@ from .annotation import (
     list_title,
     problem_entry,
     shifted_formula,
+    vml_blocks,
     vml_part,
 )
 from .styles import BORDER, HEAD_FILL, HEAD_FONT
@@ -275,10 +276,12 @@ def _place_comments(data: bytes, wb) -> bytes:
     (`legacy_drawing`); without them the copy is kept as saved."""
     drawings = {}
     sheets = [ws for ws in wb.worksheets if getattr(ws, "_comments", None) and getattr(ws, "legacy_drawing", None)]
-    for block, ws in enumerate(sheets, 1):
+    block = 1
+    for ws in sheets:
         refs = [getattr(c, "ref", None) for c in ws._comments]
         if all(refs):
             drawings[ws.legacy_drawing.lstrip("/")] = _vml(ws, [ws[r] for r in refs], block)
+            block += vml_blocks(len(refs))
     if not drawings:
         return data
     out = io.BytesIO()

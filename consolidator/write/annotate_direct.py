@@ -43,6 +43,7 @@ from .annotation import (
     list_title,
     problem_entry,
     shifted_formula,
+    vml_blocks,
     vml_part,
 )
 from .sheetxml import SheetFrame, SheetXml, insert_before, with_defined_names
@@ -84,12 +85,14 @@ def annotate_package(data: bytes, problems: list[Finding]) -> bytes:
     part_of = {name: part for part, name in parts.items()}
     marks = _Marks(problems, part_of, text)
     new_parts: dict[str, bytes] = {}
-    for block, (sheet, cells) in enumerate(marks.by_sheet.items(), start=1):
+    block = 1  # each sheet's comment boxes take the VML blocks of shape ids after the sheet's before
+    for sheet, cells in marks.by_sheet.items():
         part = part_of[sheet]
         taken = [*names, *new_parts]
         comments, vml = _free_name(taken, "xl/comments/comment", ".xml"), _free_name(taken, "xl/drawings/commentsDrawing", ".vml")
         edits[part], new_parts[comments], new_parts[vml] = _mark_sheet(text(part), sheet, cells, marks.merged[sheet],
                                                                        styles, block)
+        block += vml_blocks(len(cells))
         _sheet_rels(src, edits, part, comments, vml)
     for part in parts:  # 问题清单 is the one selected ("1" or "true": LibreOffice writes the word)
         if _SELECTED.search(src.read(part).decode("utf-8", "replace")):
@@ -256,8 +259,6 @@ def _mark_sheet(xml: str, sheet: str, cells: dict[str, list[Finding]], ranges: l
         cells_of = _covered(ranges, coord)
         covered |= cells_of
         boxes.append((r, c, max(j for _, j in cells_of), COMMENT_PX, comment_height(text)))
-    if len(boxes) >= 1024:
-        raise Unhandled("more comment boxes than one VML block holds")
     xml = _drop_conditional_formats(xml, covered)
     xml = _comments_at_end(xml)
     root = re.search(r"<worksheet\b[^>]*>", xml)

@@ -81,10 +81,18 @@ _VML_SHAPE = ('<v:shape id="_x0000_s{sid}" type="#_x0000_t202" style="position:a
               '<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>')
 
 
+def vml_blocks(boxes: int) -> int:
+    """How many of VML's blocks of 1,024 shape ids a sheet's comment boxes take (numbered from the first's id +
+    1): a sheet's boxes go on into the next block, which the next sheet's then must not take."""
+    return boxes // 1024 + 1
+
+
 def vml_part(widths: "Widths", boxes: list[tuple[int, int, int, int, int]], block: int) -> bytes:
     """The VML part of a sheet's comment boxes, each (row, column, last column of its merged range, width and
-    height in pixels): to the right of the cell, top at its row."""
-    parts = [_VML_HEAD.format(block=block)]
+    height in pixels): to the right of the cell, top at its row. Their shape ids start in `block` and run on
+    through the vml_blocks(len(boxes)) blocks from it, which its idmap lists (Excel's way past 1,023 boxes)."""
+    taken = ",".join(str(b) for b in range(block, block + vml_blocks(len(boxes))))
+    parts = [_VML_HEAD.format(block=taken)]
     for k, (row, column, right, w_px, h_px) in enumerate(boxes):
         col0, row0 = right, max(row - 1, 0)  # 0-based: the column after the cell, the row of the cell
         end_col, end_dx = widths.walk_cols(col0, 15 + w_px)
