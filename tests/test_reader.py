@@ -299,3 +299,23 @@ def test_a_worker_sends_a_layout_of_cells_once_over_its_connection(forms, green_
     assert not fresh.known and not fresh.numbers  # so the next send carries the layout whole
     with fresh.over():
         assert len(pickle.dumps(raws[0])) > len(blobs[1]) + 2000
+
+
+def test_typed_values_travel_as_a_column_beside_the_cells(forms, green_file):
+    """A return's typed values travel keyed by its cells' field ids (no id written or made again), those that
+    could not be read left out as they were; values the check has added beside them travel as they are."""
+    import pickle
+
+    from consolidator.read.workers import read_one
+
+    raw = read_one(Source(green_file.name, dt.datetime(2026, 11, 20), green_file), forms)
+    fid = next(f for f, v in raw.values.items() if isinstance(v, float))
+    del raw.values[fid]  # as a cell that could not be read as its type
+    back = pickle.loads(pickle.dumps(raw))
+    assert back.values == raw.values and list(back.values) == list(raw.values) and fid not in back.values
+    assert all(k is f for k, f in zip(back.values, (f for f in back.cells.fids if f != fid)))
+    assert {f: c.raw for f, c in back.cells.items()} == {f: c.raw for f, c in raw.cells.items()}
+    raw.values["recomputed_total"] = 1.5  # the check's own
+    again = pickle.loads(pickle.dumps(raw))
+    assert again.values == raw.values and {f: c.raw for f, c in again.cells.items()} == \
+           {f: c.raw for f, c in raw.cells.items()}
