@@ -17,6 +17,12 @@ if TYPE_CHECKING:  # the list frame's type only: parks.py (through here) is used
 
 STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS = "通过", "有警告", "有错误"
 STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING = "无法读取", "已被替代", "未提交"
+# where a park stands in the round (the ledger's status, the report's list of parks) beyond its returns' statuses
+NOT_SENT, NOT_RECEIVED = "未分发", "未报送"
+# what the office does next, most urgent first
+ACTIONS = {NOT_RECEIVED: (0, "催报"), STATUS_UNREADABLE: (1, "请园区重发可读的文件"),
+           STATUS_ERRORS: (2, "反馈问题，等待修改"), STATUS_WARNINGS: (3, "请园区核实或说明"),
+           NOT_SENT: (4, "分发填报表"), STATUS_PASSED: (9, "无需处理")}
 STATUSES = (STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE, STATUS_SUPERSEDED, STATUS_MISSING)
 
 

@@ -21,6 +21,8 @@ import jinja2
 
 from ..check.history import History, histories
 from ..check.results import (
+    ACTIONS,
+    NOT_RECEIVED,
     STATUS_ERRORS,
     STATUS_MISSING,
     STATUS_SUPERSEDED,
@@ -41,7 +43,6 @@ from ..findings import (
     display,
 )
 from ..rules.model import Form, Rule
-from .status import ACTIONS, NOT_RECEIVED
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

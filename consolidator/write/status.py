@@ -12,20 +12,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from ..check.results import (
-    STATUS_ERRORS,
-    STATUS_PASSED,
+    ACTIONS,
+    NOT_RECEIVED,
+    NOT_SENT,
     STATUS_SUPERSEDED,
-    STATUS_UNREADABLE,
-    STATUS_WARNINGS,
 )
 from .styles import HEAD_FILL, HEAD_FONT
 from .xlsx import workbook_to_bytes, xml_text
 
-NOT_SENT, NOT_RECEIVED = "未分发", "未报送"
-# what the office does next, most urgent first
-ACTIONS = {NOT_RECEIVED: (0, "催报"), STATUS_UNREADABLE: (1, "请园区重发可读的文件"),
-           STATUS_ERRORS: (2, "反馈问题，等待修改"), STATUS_WARNINGS: (3, "请园区核实或说明"),
-           NOT_SENT: (4, "分发填报表"), STATUS_PASSED: (9, "无需处理")}
 COLUMNS = ("园区编号", "园区", "所在城市", "分发", "报送文件数", "最近报送", "状态", "最近反馈", "距最近一次往来（天）", "下一步")
 
 
