@@ -33,6 +33,7 @@ class Cell:
 
 _AS_TYPED = Ellipsis  # in a pickled return's cells: the raw value is its typed value (RawReturn.__getstate__)
 _BY_CELL = "values by cell"  # a pickled return's typed values as a column beside its cells
+_NO_FIELDS: frozenset = frozenset()  # the unreadable fields of most returns
 _ABSENT = object()  # (a cell without a typed value: one that could not be read as its type)
 
 
@@ -229,6 +230,8 @@ class RawReturn:
         return given the same pool: at 10,000 returns this saves a few hundred MB, and a return
         pickled by a worker carries each of its sheet names once. `coded`: the list's repeated texts
         as TextCodes (the main process); a reading worker pools them as lists (pickle sends each once)."""
+        if not self.unreadable:
+            self.unreadable = _NO_FIELDS  # (each return unpickled had one of its own)
         cells = self.cells
         if isinstance(cells, PackedCells):  # the columns of equal layouts become one object each
             fids, sheets, coords = (pool.setdefault(("cells", col), col) for col in (cells.fids, cells.sheets,

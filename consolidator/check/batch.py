@@ -84,6 +84,7 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
             raise ValueError(f"{raw.source.display}: a return must be normalised when read (read.workers.read_one)")
         ret.values = raw.values  # adopted, not copied: the recomputed derived values are added to it
         learn(raw.judged)
+        raw.judged = ()  # learnt: nothing reads them again (a reading the ledger keeps was pickled before)
     else:
         ret.status = STATUS_UNREADABLE
     ret.findings = list(raw.findings)
