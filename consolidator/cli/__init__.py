@@ -272,30 +272,12 @@ def _usage_message(exc: click.UsageError) -> str:
     return message
 
 
-def _large_blocks_given_back() -> None:
-    """glibc's malloc gives a block of 128 KB or more its own mapping, returned to the system when freed, but
-    raises that threshold each time such a block is freed, so that the check's working arrays, once freed, come
-    back from the heap, where what is freed stays the process's: held at 128 KB, the check of 10,000 returns
-    peaks some 25 MB lower. (Nothing to do where the C library is another.)"""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's errors reported in Chinese; the exit codes of the group's --help (cli's docstring)."""
     import sys
 
     if argv is None:  # the installed command, not a test calling in
         terminate_gracefully()  # SIGTERM as Ctrl-C: temporaries and the output folder's claim removed
-        _large_blocks_given_back()
         # pandera loads its data-synthesis strategies when hypothesis is installed (a test tool):
         # 0.3-0.5 s of every run, for nothing the command uses
         sys.modules.setdefault("hypothesis", None)
