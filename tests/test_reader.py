@@ -1,6 +1,7 @@
 import datetime as dt
 import io
 import random
+import re
 import zipfile
 
 import openpyxl
@@ -319,3 +320,34 @@ def test_typed_values_travel_as_a_column_beside_the_cells(forms, green_file):
     again = pickle.loads(pickle.dumps(raw))
     assert again.values == raw.values and {f: c.raw for f, c in again.cells.items()} == \
            {f: c.raw for f, c in raw.cells.items()}
+
+
+def test_the_list_is_read_column_by_column_as_row_by_row(forms, green_file, tmp_path):
+    """A blank row, a row of spaces only and a row whose one value is the number 0 in the middle of the list:
+    the blank ones are not entries, the 0 is; an empty cell is None, a cell of spaces stays as typed; a row's
+    情况说明 goes with its row."""
+    wb = openpyxl.load_workbook(green_file)
+    names = {n: d.attr_text for n, d in wb.defined_names.items()}
+    sheet, ref = names["lst_name"].rsplit("!", 1)
+    ws = wb[sheet.strip("'")]
+    first = int(ref.replace("$", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    def column(name):  # the letters of the first cell of a name's range
+        return re.match(r"[A-Z]+", names[name].rsplit("!", 1)[1].replace("$", "")).group(0)
+
+    cols = {cid: column(f"lst_{cid}") for cid in ("category", "name", "credit_code", "industry")}
+    for cid, col in cols.items():
+        ws[f"{col}{first + 1}"] = None  # the second row blank
+        ws[f"{col}{first + 2}"] = "  " if cid != "industry" else "\u3000"  # the third spaces only
+        ws[f"{col}{first + 3}"] = 0 if cid == "credit_code" else None  # the fourth a 0 only
+    ws[f"{cols['name']}{first + 4}"] = " 名称前后有空格 "
+    ws[f"{column('lst_note')}{first + 4}"] = "  已核实  "  # (the template names its 情况说明 column)
+    path = tmp_path / "list.xlsx"
+    wb.save(path)
+    raw = read(path, forms)
+    rows = list(raw.enterprises.rows)
+    assert first + 1 not in rows and first + 2 not in rows and {first, first + 3, first + 4} <= set(rows)
+    at = {r: k for k, r in enumerate(rows)}
+    columns = raw.enterprises.columns
+    assert columns["credit_code"][at[first + 3]] == 0 and columns["name"][at[first + 3]] is None
+    assert columns["name"][at[first + 4]] == " 名称前后有空格 "
+    assert raw.enterprises.notes == {first + 4: "已核实"}

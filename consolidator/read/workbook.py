@@ -181,15 +181,16 @@ def _places(names: dict[str, str], form: Form) -> _Places:
     got = names.places.get(form) if isinstance(names, _Names) else None
     if got is not None:
         return got
-    fids, sheets, coords, spots, unplaced = [], [], [], [], []
+    placed, unplaced = [], []
     for fid in form.fields:
         ref = _split_ref(names.get(NAME_PREFIX + fid, ""))
         if ref is None:
             unplaced.append(fid)
-            continue
-        coord = ref[1].split(":")[0]
-        fids.append(fid), sheets.append(ref[0]), coords.append(coord), spots.append((ref[0], *_rc(coord)))
-    got = _Places(tuple(fids), tuple(sheets), tuple(coords), tuple(spots), tuple(unplaced))
+        else:
+            coord = ref[1].split(":")[0]
+            placed.append((fid, ref[0], coord, (ref[0], *_rc(coord))))
+    fids, sheets, coords, spots = (tuple(col) for col in zip(*placed)) if placed else ((), (), (), ())
+    got = _Places(fids, sheets, coords, spots, tuple(unplaced))
     if isinstance(names, _Names):
         names.places[form] = got
     return got
