@@ -277,8 +277,9 @@ class RawReturn:
                 # a number read as it was is one object in both places, but pickle writes a float each time
                 raws = tuple(_AS_TYPED if r.__class__ is float and r is v else r for r, v in zip(raws, column))
         state["cells_packed"] = (fids, sheets, coords, raws)
-        if Layouts.current is not None:  # sent by a worker: a layout it sent before by its number
-            state["cells_packed"] = Layouts.current.packed(*state["cells_packed"])
+        if Layouts.current is not None and isinstance(cells, PackedCells):  # sent by a worker: a layout it sent
+            state["cells_packed"] = Layouts.current.packed(*state["cells_packed"])  # before by its number (a
+            # layout of cells found by their labels is the return's own: sent whole, not kept on either side)
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -292,6 +292,16 @@ def test_a_worker_sends_a_layout_of_cells_once_over_its_connection(forms, green_
         def __reduce__(self):
             raise MemoryError
 
+    from consolidator.returns import Cell, RawReturn
+
+    by_label = RawReturn(raws[0].source, cells={"x": Cell("表", "B2", 1.5)}, values={"x": 1.5})
+    with sender.over():
+        known = len(sender.known)
+        blob = pickle.dumps(by_label)
+        assert len(sender.known) == known  # cells found by their labels are the return's own: sent whole
+    with receiver.over():
+        assert pickle.loads(blob).cells["x"] == Cell("表", "B2", 1.5)
+
     fresh = Layouts()
     raws[0].findings.append(Unpicklable())
     with pytest.raises(MemoryError), fresh.over():
