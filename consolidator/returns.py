@@ -6,6 +6,7 @@ Kept apart from both stages so that neither imports the other for its data types
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from contextlib import contextmanager
 from array import array
 from collections.abc import Mapping, Sequence
@@ -128,11 +129,11 @@ _TEXT_TABLE = ("list texts",)  # the pool's key of the table TextCodes number th
 class Layouts:
     """The layouts of cells (PackedCells' field ids, sheets and cell references) that have crossed one worker's
     connection, numbered in the order they first did: a return pickled while the connection's Layouts is
-    `current` carries the number of a layout sent before instead of its three tuples of some hundred texts
+    current() carries the number of a layout sent before instead of its three tuples of some hundred texts
     (a fifth of what a return sends), and the main process, unpickling it under its own Layouts for that
     connection, puts the tuples it has back (the same objects for every return of the layout)."""
 
-    current: "Layouts | None" = None  # the connection's, while a return is sent or received
+    _here = threading.local()  # .layouts: the connection's, while this thread sends or receives a return
 
     def __init__(self):
         self.numbers: dict[tuple[int, int, int], int] = {}  # (ids of the three tuples) -> number (the sender's)
@@ -141,8 +142,8 @@ class Layouts:
     @contextmanager
     def over(self):
         """Pickle or unpickle with this connection's layouts; a send that fails forgets what it would have taught."""
-        was, sent = Layouts.current, len(self.known)
-        Layouts.current = self
+        was, sent = Layouts.current(), len(self.known)
+        Layouts._here.layouts = self
         try:
             yield
         except BaseException:
@@ -151,7 +152,11 @@ class Layouts:
             del self.known[sent:]
             raise
         finally:
-            Layouts.current = was
+            Layouts._here.layouts = was
+
+    @staticmethod
+    def current() -> "Layouts | None":
+        return getattr(Layouts._here, "layouts", None)
 
     def packed(self, fids: tuple, sheets: tuple, coords: tuple, raws: tuple) -> tuple:
         """What a return's cells pickle as: (number, raws) for a layout sent before, else (number, fids, sheets,
@@ -277,14 +282,18 @@ class RawReturn:
                 # a number read as it was is one object in both places, but pickle writes a float each time
                 raws = tuple(_AS_TYPED if r.__class__ is float and r is v else r for r, v in zip(raws, column))
         state["cells_packed"] = (fids, sheets, coords, raws)
-        if Layouts.current is not None and isinstance(cells, PackedCells):  # sent by a worker: a layout it sent
-            state["cells_packed"] = Layouts.current.packed(*state["cells_packed"])  # before by its number (a
+        link = Layouts.current()
+        if link is not None and isinstance(cells, PackedCells):  # sent by a worker: a layout it sent before by
+            state["cells_packed"] = link.packed(*state["cells_packed"])  # its number (a
             # layout of cells found by their labels is the return's own: sent whole, not kept on either side)
         return state
 
     def __setstate__(self, state: dict) -> None:
         packed = state.pop("cells_packed")
-        fids, sheets, coords, raws = packed if len(packed) == 4 else Layouts.current.unpacked(packed)
+        link = Layouts.current() if len(packed) != 4 else None
+        if len(packed) != 4 and link is None:
+            raise ValueError("a return's cells sent by their layout's number, read outside its connection")
+        fids, sheets, coords, raws = packed if link is None else link.unpacked(packed)
         values = state["values"]
         if values.__class__ is tuple and values and values[0] == _BY_CELL:
             _, column, absent = values

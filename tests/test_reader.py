@@ -302,6 +302,17 @@ def test_a_worker_sends_a_layout_of_cells_once_over_its_connection(forms, green_
     with receiver.over():
         assert pickle.loads(blob).cells["x"] == Cell("表", "B2", 1.5)
 
+    import threading
+
+    seen = []
+    with sender.over():  # another thread sending or receiving meanwhile has its own (here: none)
+        worker = threading.Thread(target=lambda: seen.append(Layouts.current()))
+        worker.start()
+        worker.join()
+    assert seen == [None] and Layouts.current() is None
+    with pytest.raises(ValueError):  # a number read outside its connection
+        pickle.loads(blobs[1])
+
     fresh = Layouts()
     raws[0].findings.append(Unpicklable())
     with pytest.raises(MemoryError), fresh.over():

@@ -12,6 +12,7 @@ import faulthandler
 import gc
 import multiprocessing as mp
 import os
+import pickle
 import sys
 import threading
 import time
@@ -273,7 +274,8 @@ class _Run:
             try:
                 with w.layouts.over():
                     index, raw = w.conn.recv()
-            except Exception:  # it died (EOFError, OSError), or sent what cannot be read: as good as dead
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError, IndexError):  # it died, or sent what
+                # cannot be read (a layout it never sent): as good as dead
                 w.process.join(timeout=5)
                 self.finish(i, _crashed(self.sources[i]))
                 self.replace(k)
