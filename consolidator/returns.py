@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from contextlib import contextmanager
 from array import array
+from contextlib import contextmanager
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -102,6 +102,19 @@ class TextCodes(Sequence):
 
     def __reduce__(self):
         return list, (self.to_pylist(),)
+
+    @staticmethod
+    def joined(columns) -> tuple[list, Any] | None:
+        """(the table, the rows' numbers one column after another as one numpy array) of list columns that are
+        all TextCodes of one table, the empty ones left out; None for any other columns."""
+        import numpy as np
+
+        filled = [c for c in columns if len(c)]
+        table = filled[0].table if filled and isinstance(filled[0], TextCodes) else None
+        if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in filled):
+            return None
+        return table, np.concatenate([np.frombuffer(c.codes, dtype=np.uint32 if c.codes.typecode == "I" else np.uint16)
+                                      for c in filled])
 
     @classmethod
     def of(cls, texts: list, pool: dict) -> "TextCodes | list":
@@ -281,19 +294,21 @@ class RawReturn:
                                    absent)
                 # a number read as it was is one object in both places, but pickle writes a float each time
                 raws = tuple(_AS_TYPED if r.__class__ is float and r is v else r for r, v in zip(raws, column))
-        state["cells_packed"] = (fids, sheets, coords, raws)
         link = Layouts.current()
-        if link is not None and isinstance(cells, PackedCells):  # sent by a worker: a layout it sent before by
-            state["cells_packed"] = link.packed(*state["cells_packed"])  # its number (a
-            # layout of cells found by their labels is the return's own: sent whole, not kept on either side)
+        if link is not None and isinstance(cells, PackedCells):  # sent by a worker: a layout sent before by its
+            state["cells_packed"] = link.packed(fids, sheets, coords, raws)  # number (cells found by their labels
+        else:  # are the return's own: sent whole, kept on neither side)
+            state["cells_packed"] = (fids, sheets, coords, raws)
         return state
 
     def __setstate__(self, state: dict) -> None:
         packed = state.pop("cells_packed")
-        link = Layouts.current() if len(packed) != 4 else None
-        if len(packed) != 4 and link is None:
+        if len(packed) == 4:
+            fids, sheets, coords, raws = packed
+        elif (link := Layouts.current()) is not None:
+            fids, sheets, coords, raws = link.unpacked(packed)
+        else:
             raise ValueError("a return's cells sent by their layout's number, read outside its connection")
-        fids, sheets, coords, raws = packed if link is None else link.unpacked(packed)
         values = state["values"]
         if values.__class__ is tuple and values and values[0] == _BY_CELL:
             _, column, absent = values

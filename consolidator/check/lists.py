@@ -70,12 +70,10 @@ def _categories(columns) -> pd.Categorical | None:
     numbers (one byte or two a row, where the texts' pointers take eight); None for any other column. Its
     categories are the batch's whole table of list texts, in the order first read, unused ones included: the
     frame's readers compare, isin() and tolist() it as texts; a groupby on it would list every category."""
-    columns = list(columns)
-    table = columns[0].table if columns and isinstance(columns[0], TextCodes) else None
-    if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in columns):
+    joined = TextCodes.joined(columns)
+    if joined is None:
         return None
-    codes = np.concatenate([np.frombuffer(c.codes, dtype=np.uint32 if c.codes.typecode == "I" else np.uint16)
-                            for c in columns])
+    table, codes = joined
     if (codes == 0).any():  # a missing text: kept as None (a Categorical's would be NaN)
         return None
     return pd.Categorical.from_codes(codes - 1, categories=pd.Index(table[1:], dtype=object), validate=False)

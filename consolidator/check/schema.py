@@ -160,13 +160,11 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
 def _counted(columns: list, ids: list[str]) -> dict[str, np.ndarray]:
     """How many rows of each return's list column hold each of `ids`: columns that are TextCodes of one table
     (as the main process keeps them) counted by their numbers all at once, others text by text."""
-    filled = [c for c in columns if len(c)]
-    table = filled[0].table if filled and isinstance(filled[0], TextCodes) else None
-    if table is None or not all(isinstance(c, TextCodes) and c.table is table for c in filled):
+    joined = TextCodes.joined(columns)
+    if joined is None:
         counts = [Counter(c) for c in columns]
         return {cid: np.array([n.get(cid, 0) for n in counts], dtype=np.int64) for cid in ids}
-    codes = np.concatenate([np.frombuffer(c.codes, dtype=np.uint32 if c.codes.typecode == "I" else np.uint16)
-                            for c in filled])
+    table, codes = joined
     owner = np.repeat(np.arange(len(columns)), [len(c) for c in columns])
     number = {text: k for k, text in enumerate(table) if text in ids}
     return {cid: np.bincount(owner[codes == number[cid]], minlength=len(columns)) if cid in number

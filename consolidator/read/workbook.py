@@ -71,26 +71,11 @@ class _Grid:
     def get(self, sheet: str, row: int, col: int) -> Any:
         if sheet not in self.visible or row < 1 or col < 1:
             return None
-        rows = self.rows(sheet)
-        if row > len(rows):
-            return None
-        line = rows[row - 1]
-        if col > len(line):
-            return None
-        value = line[col - 1]
-        return None if value == "" else value
+        return _at(self.rows(sheet), row, col)
 
     def pick(self, spots: tuple[tuple[str, int, int], ...]) -> tuple:
-        """The values at (sheet, row, column) spots on sheets the workbook has, as get gives them, at once."""
-        out = []
-        sheets: dict[str, list[list[Any]]] = {}
-        for sheet, row, col in spots:
-            rows = sheets.get(sheet)
-            if rows is None:
-                rows = sheets[sheet] = self.rows(sheet)
-            value = rows[row - 1][col - 1] if 0 < row <= len(rows) and 0 < col <= len(rows[row - 1]) else None
-            out.append(None if value == "" else value)
-        return tuple(out)
+        """The values at (sheet, row, column) spots on sheets the workbook has, as get gives them."""
+        return tuple(_at(self.rows(sheet), row, col) for sheet, row, col in spots)
 
     def max_row(self, sheet: str) -> int:
         return len(self.rows(sheet))
@@ -101,6 +86,16 @@ class _Grid:
                 for c, value in enumerate(line, start=1):
                     if isinstance(value, str) and value:
                         yield sheet, r, c, value
+
+
+def _at(rows: list[list[Any]], row: int, col: int) -> Any:
+    """The value at (row, column), 1-based; None outside the rows or where the cell is empty."""
+    if 0 < row <= len(rows):
+        line = rows[row - 1]
+        if 0 < col <= len(line):
+            value = line[col - 1]
+            return None if value == "" else value
+    return None
 
 
 @lru_cache(maxsize=8192)
@@ -123,7 +118,7 @@ _DEFINED_NAME = re.compile(r'<(?:\w+:)?definedName\b([^>]*?)\bname="([^"]*)"([^>
 _PROPERTY = re.compile(r'<(?:\w+:)?property\b[^>]*\bname="([^"]*)"[^>]*>\s*<[^>]*>([^<]*)<', re.S)
 
 
-def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
+def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[_Names, dict[str, str]]:
     """Workbook-level defined names and our custom document properties. Called only after
     inspect_package has made sure no part declares a DTD or an entity."""
     props: dict[str, str] = {}
@@ -177,8 +172,8 @@ class _Places(NamedTuple):
     unplaced: tuple[str, ...]
 
 
-def _places(names: dict[str, str], form: Form) -> _Places:
-    got = names.places.get(form) if isinstance(names, _Names) else None
+def _places(names: _Names, form: Form) -> _Places:
+    got = names.places.get(form)
     if got is not None:
         return got
     placed, unplaced = [], []
@@ -190,9 +185,7 @@ def _places(names: dict[str, str], form: Form) -> _Places:
             coord = ref[1].split(":")[0]
             placed.append((fid, ref[0], coord, (ref[0], *_rc(coord))))
     fids, sheets, coords, spots = (tuple(col) for col in zip(*placed)) if placed else ((), (), (), ())
-    got = _Places(fids, sheets, coords, spots, tuple(unplaced))
-    if isinstance(names, _Names):
-        names.places[form] = got
+    got = names.places[form] = _Places(fids, sheets, coords, spots, tuple(unplaced))
     return got
 
 
@@ -246,13 +239,12 @@ def read_return(source: Source, forms: dict[str, Form]) -> RawReturn:
 def _read_cells(ret: RawReturn, grid: _Grid, kind: str, description: str | None, package, forms) -> RawReturn:
     """The template's identity, every field's cell and the enterprise list of a workbook the reader opened."""
     source = ret.source
-    names: dict[str, str] = {}
-    props: dict[str, str] = {}
+    names, props = _defined_names(""), {}  # (none: every field found by its label)
     if kind == "xlsx":
         try:
             names, props = _xlsx_parts(package)
         except Exception:  # a damaged workbook.xml: fall back to the labels
-            names, props = {}, {}
+            names, props = _defined_names(""), {}
     meta = identify(grid, props, forms)
     if "category" not in meta:
         return ret.fail("not_template", reason="未找到模板标识和表单标题")
@@ -363,19 +355,16 @@ def _damage_zh(said: str) -> str:
     return next((zh for key, zh in _DAMAGE_ZH if key in said), "内容已损坏：无法解析")
 
 
-def _locate_fields(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+def _locate_fields(ret: RawReturn, grid: _Grid, names: _Names, form: Form) -> None:
     places = _places(names, form)
-    absent = {s for s in set(places.sheets) if s not in grid.visible}
+    absent = set(places.sheets) - grid.visible.keys()
     if not places.unplaced and not absent:  # every field where the template's names say (as nearly always)
         ret.cells = PackedCells(places.fids, places.sheets, places.coords, grid.pick(places.spots))
         return
-    missing = list(places.unplaced)
     for fid, sheet, coord, (_, row, col) in zip(places.fids, places.sheets, places.coords, places.spots):
-        if sheet in absent:
-            missing.append(fid)
-        else:
+        if sheet not in absent:
             ret.cells[fid] = Cell(sheet, coord, grid.get(sheet, row, col))
-    missing.sort(key=list(form.fields).index)
+    missing = [fid for fid in form.fields if fid not in ret.cells]  # (in the form's order)
     if not missing:
         return
     ret.located_by = "labels" if len(missing) == len(form.fields) else "names+labels"
@@ -421,7 +410,7 @@ def _rc(coord: str) -> tuple[int, int]:
     return int(m.group(2)), column_index(m.group(1))
 
 
-def _read_list(ret: RawReturn, grid: _Grid, names: dict[str, str], form: Form) -> None:
+def _read_list(ret: RawReturn, grid: _Grid, names: _Names, form: Form) -> None:
     spec = form.enterprise_list
     cols: dict[str, tuple[str, int]] = {}
     first_row = None
