@@ -5,7 +5,7 @@ categories, and the same enterprise claimed by several parks.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from sys import intern
 from typing import NamedTuple
 
@@ -208,6 +208,15 @@ class _Keyed:
     cat_code: dict[str, int]
     pair: np.ndarray  # (return, enterprise) as one integer
     lists: pd.DataFrame
+    keys: int  # how many enterprises: every key_id is below it
+
+    @cached_property
+    def repeated(self) -> np.ndarray:
+        """The positions in `valid` of the rows whose enterprise is listed more than once in the batch: only
+        these can repeat a (return, enterprise), so only these are hashed to find out (a hash table of every
+        row costs ~17 MB at a national round)."""
+        key_id = self.valid["key_id"].to_numpy()
+        return np.flatnonzero((np.bincount(key_id, minlength=self.keys) > 1)[key_id])
 
     def texts(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Picked rows of `valid` with their enterprise's name and credit code (`key`, "" without a key column)."""
@@ -251,19 +260,25 @@ def _ids(texts: pd.Series) -> tuple[np.ndarray, int]:
         ids, uniques = pd.factorize(texts)
         return ids, len(uniques)
     arr = _joined(pyarrow.array(texts.array))
+    valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
     present = arr.drop_null() if arr.null_count else arr
+    del arr  # (with nulls, the column without them is all that is read from here)
     if not len(present):
-        return np.full(len(arr), -1, dtype=np.int64), 0
+        return np.full(len(texts), -1, dtype=np.int64), 0
     order = pyarrow.compute.sort_indices(present).to_numpy()
     new = np.ones(len(present), dtype=bool)  # the first of each run of equal texts in sorted order
     for at in range(0, len(present), _STEP):  # compared a block at a time: no sorted copy of the column
         ranked = present.take(order[at:at + _STEP + 1])
         new[at + 1:at + len(ranked)] = pyarrow.compute.not_equal(ranked[1:], ranked[:-1]).to_numpy(zero_copy_only=False)
-    number = np.empty(len(present), dtype=np.int64)
-    number[order] = np.cumsum(new) - 1
-    if arr.null_count:
-        ids = np.full(len(arr), -1, dtype=np.int64)
-        ids[arr.is_valid().to_numpy(zero_copy_only=False)] = number
+    del present, ranked  # the texts are read: their joined copy goes before the numbers are made
+    rank = np.cumsum(new)  # (in place from here: each array at a national round is ~6 MB)
+    rank -= 1
+    number = np.empty(len(new), dtype=np.int64)
+    number[order] = rank
+    del order, rank
+    if valid is not None:
+        ids = np.full(len(valid), -1, dtype=np.int64)
+        ids[valid] = number
         return ids, int(new.sum())
     return number, int(new.sum())
 
@@ -287,7 +302,7 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     valid = pd.DataFrame({"ret": ret, "row": kept(lists["row"].to_numpy()), "key_id": key_id, "cat_id": cat_id},
                          index=index, copy=False)
     pair = ret * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
-    return _Keyed(valid, columns, code_ok, cat_code, pair, lists)
+    return _Keyed(valid, columns, code_ok, cat_code, pair, lists, max(n_codes + n_names, 1))
 
 
 def _category_ids(column: pd.Series, kept) -> tuple[dict[str, int], np.ndarray]:
@@ -314,12 +329,14 @@ def _positions(index: pd.Index, labels: np.ndarray) -> np.ndarray:
 def _duplicates(k: _Keyed, emit) -> None:
     """The same enterprise twice under one category of one return."""
     # (return, enterprise, category) as one integer: duplicated() on three columns costs three times the memory
-    same = pd.Series(k.pair * max(len(k.cat_code), 1) + k.valid["cat_id"].to_numpy(), copy=False)
+    maybe = k.repeated
+    same = pd.Series(k.pair[maybe] * max(len(k.cat_code), 1) + k.valid["cat_id"].to_numpy()[maybe], copy=False)
     dup = same.duplicated().to_numpy()
     if dup.any():
         involved = same.isin(same[dup]).to_numpy()
-        first_row = k.valid["row"][involved].groupby(same[involved].to_numpy(), sort=False).transform("first")
-        for row, other in zip(k.texts(k.valid[dup]).itertuples(), first_row[dup[involved]].tolist()):
+        first_row = pd.Series(k.valid["row"].to_numpy()[maybe[involved]]).groupby(
+            same[involved].to_numpy(), sort=False).transform("first")
+        for row, other in zip(k.texts(k.valid.iloc[maybe[dup]]).itertuples(), first_row[dup[involved]].tolist()):
             emit("list_duplicate", row, k.columns["name"], row=row.row, other=other, value=row.name)
 
 
@@ -353,9 +370,11 @@ def _claimed_by_several(k: _Keyed, current: dict[int, CheckedReturn], emit) -> d
     """The same credit code in the lists of several returns: one finding per return and enterprise that
     says how many other parks claim it (never which: a park learns nothing of another), and the returns
     of each such code, kept once per enterprise for the office (report, summary)."""
-    coded = k.code_ok & ~pd.Series(k.pair, copy=False).duplicated().to_numpy()
-    shared = coded.copy()
-    shared[coded] = pd.Series(k.valid["key_id"].to_numpy()[coded]).duplicated(keep=False).to_numpy()
+    # only an enterprise listed more than once can be claimed by several: the rows of the others are not hashed
+    maybe = k.repeated[k.code_ok[k.repeated]]  # of those, each valid code once a return (the first row of it)
+    maybe = maybe[~pd.Series(k.pair[maybe], copy=False).duplicated().to_numpy()]
+    shared = np.zeros(len(k.valid), dtype=bool)
+    shared[maybe] = pd.Series(k.valid["key_id"].to_numpy()[maybe], copy=False).duplicated(keep=False).to_numpy()
     if not shared.any():
         return {}
     shared = k.texts(k.valid[shared])
