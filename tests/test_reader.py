@@ -343,6 +343,50 @@ def test_typed_values_travel_as_a_column_beside_the_cells(forms, green_file):
            {f: c.raw for f, c in raw.cells.items()}
 
 
+def test_typed_values_arrive_as_a_column_that_behaves_as_the_dict(forms, green_file, tmp_path):
+    """In the main process a return's typed values are a list beside its layout's index, which every return of
+    the layout shares: get, [], in, len, iteration, setting (the check's recomputed values, a field outside
+    the layout), deleting and pickling as the dict they were; the check's frame picks them as get() does."""
+    import pickle
+
+    from consolidator.check.schema import _row
+    from consolidator.read.workers import read_one
+    from consolidator.returns import Values
+
+    other = tmp_path / "other.xlsx"
+    other.write_bytes(green_file.read_bytes())
+    raws = [read_one(Source(p.name, dt.datetime(2026, 11, 20), p), forms) for p in (green_file, other)]
+    missing = next(f for f, v in raws[0].values.items() if isinstance(v, float))
+    del raws[0].values[missing]  # as a cell that could not be read as its type
+    as_dicts = [dict(r.values) for r in raws]
+    pool: dict = {}
+    back = [pickle.loads(pickle.dumps(r)).share(pool) for r in raws]
+    v, w = (b.values for b in back)
+    assert isinstance(v, Values) and v.index is w.index  # one index for the layout, after share()
+    assert v == as_dicts[0] and w == as_dicts[1] and dict(v) == as_dicts[0] and list(v) == list(as_dicts[0])
+    assert len(v) == len(as_dicts[0]) and missing not in v and v.get(missing) is None and v.get(missing, 7) == 7
+    with pytest.raises(KeyError):
+        v[missing]
+    fields = list(next(iter(forms.values())).fields) + ["not_a_field"]
+    assert _row(v, fields, {}) == [as_dicts[0].get(f) for f in fields]
+    some = [f for f in fields if f in v.index][:30]
+    assert _row(v, some, {}) == [as_dicts[0].get(f) for f in some]
+
+    v[missing] = 2.5  # the check sets a value of the layout's
+    v["recomputed_elsewhere"] = 1.0  # and one outside it
+    as_dicts[0][missing], as_dicts[0]["recomputed_elsewhere"] = 2.5, 1.0
+    assert v == as_dicts[0] and "recomputed_elsewhere" in v and w == as_dicts[1]  # the other return untouched
+    assert _row(v, some + ["recomputed_elsewhere"], {}) == [as_dicts[0].get(f) for f in some + ["recomputed_elsewhere"]]
+    del v["recomputed_elsewhere"], v[missing]
+    del as_dicts[0]["recomputed_elsewhere"], as_dicts[0][missing]
+    assert v == as_dicts[0] and len(v) == len(as_dicts[0])
+    with pytest.raises(KeyError):
+        del v[missing]
+    again = pickle.loads(pickle.dumps(v))
+    assert type(again) is dict and again == as_dicts[0]
+    assert pickle.loads(pickle.dumps(back[0])).values == as_dicts[0]  # the ledger's pickle of a reading
+
+
 def test_the_list_is_read_column_by_column_as_row_by_row(forms, green_file, tmp_path):
     """A blank row, a row of spaces only and a row whose one value is the number 0 in the middle of the list:
     the blank ones are not entries, the 0 is; an empty cell is None, a cell of spaces stays as typed; a row's
