@@ -142,3 +142,27 @@ def test_indented_json_is_what_json_dumps_with_an_indent_writes(value):
     for level in (0, 1, 2):
         assert indented_json(value, level) == json.dumps(value, ensure_ascii=False, indent=1).replace(
             "\n", "\n" + " " * level)
+
+
+@pytest.mark.parametrize("value", [
+    {}, {"a": []}, {"a": [1]}, {"parks": [{"name": "园区</script>", "x": "a&b<c>\u2028\u2029"}, None, [1, 2]],
+                                "n": 3, "z": []},
+    {"<k>&": [["</script>"]], "b": {"c": ["<!--"]}}, {1: [2]}, [1, {"a": "<"}], "x<", None,
+    {"s": "\ud800", "l": ["\udfff", "中"]}, {"a": [float("nan"), 1e300, -0.0, True, 10**20]},
+])
+def test_the_report_data_in_pieces_is_its_json_for_the_script(value):
+    """The page's data made an item at a time gives the bytes of the whole made at once, escaped for <script>."""
+    from consolidator.write.report import _json_for_script, _json_pieces
+
+    assert b"".join(_json_pieces(value)) == _json_for_script(value).encode("utf-8", "replace")
+
+
+def test_an_output_is_staged_from_its_pieces(tmp_path):
+    from consolidator.write.files import OutputSet
+
+    with OutputSet(tmp_path / "out") as out:
+        out.add("report.html", (p for p in [b"<html>", "中文".encode(), b"</html>"]))
+        out.add("findings.csv", b"a,b\r\n")
+        out.commit()
+    assert (tmp_path / "out" / "report.html").read_bytes() == "<html>中文</html>".encode()
+    assert (tmp_path / "out" / "findings.csv").read_bytes() == b"a,b\r\n"

@@ -35,8 +35,9 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     rets = [(i, r.raw.enterprises) for i, r in current if r.raw.enterprises.rows]
     names = list(rets[0][1].columns) if rets else []
     lengths = [len(e.rows) for _, e in rets]
-    ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int64), lengths)
-    rows = np.concatenate([_worksheet_rows(e.rows) for _, e in rets]) if rets else np.empty(0, np.int64)
+    # (32-bit numbers: a batch's returns and a sheet's rows are far fewer than 2**31; half the memory of 64)
+    ret_ids = np.repeat(np.array([i for i, _ in rets], dtype=np.int32), lengths)
+    rows = np.concatenate([_worksheet_rows(e.rows) for _, e in rets]) if rets else np.empty(0, np.int32)
     arrow = [n for n in names if any(isinstance(e.columns[n], pyarrow.Array) for _, e in rets)]
     coded = {n: c for n in names if n not in arrow and (c := _categories(e.columns[n] for _, e in rets)) is not None}
     texts = [n for n in names if n not in arrow and n not in coded]
@@ -61,8 +62,8 @@ def list_frame(current: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
 
 def _worksheet_rows(rows) -> np.ndarray:
     if isinstance(rows, range):  # (numpy would read a range number by number)
-        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
-    return np.asarray(rows, dtype=np.int64)
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int32)
+    return np.asarray(rows, dtype=np.int32)
 
 
 def _categories(columns) -> pd.Categorical | None:
@@ -301,7 +302,7 @@ def _keyed(lists: pd.DataFrame, bad_code: set, spec: EnterpriseList) -> _Keyed:
     cat_code, cat_id = _category_ids(lists[columns["category"]], kept)
     valid = pd.DataFrame({"ret": ret, "row": kept(lists["row"].to_numpy()), "key_id": key_id, "cat_id": cat_id},
                          index=index, copy=False)
-    pair = ret * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
+    pair = ret.astype(np.int64) * max(n_codes + n_names, 1) + key_id  # every key below n_codes + n_names
     return _Keyed(valid, columns, code_ok, cat_code, pair, lists, max(n_codes + n_names, 1))
 
 
@@ -309,14 +310,14 @@ def _category_ids(column: pd.Series, kept) -> tuple[dict[str, int], np.ndarray]:
     """Each kept row's category as a number, and the numbers of the categories: a Categorical's own codes, or
     for texts a dict of the few distinct ones (no hash table of the rows, nor their texts as a copy)."""
     if isinstance(column.dtype, pd.CategoricalDtype):  # its categories are the batch's whole table: those used,
-        codes = kept(column.cat.codes.to_numpy()).astype(np.int64)  # numbered from 0 (they multiply in _duplicates)
+        codes = kept(column.cat.codes.to_numpy()).astype(np.intp)  # numbered from 0 (they multiply in _duplicates)
         used = np.flatnonzero(np.bincount(codes, minlength=len(column.cat.categories)))
-        number = np.zeros(len(column.cat.categories), dtype=np.int64)
+        number = np.zeros(len(column.cat.categories), dtype=np.int32)
         number[used] = np.arange(len(used))
         return {column.cat.categories[c]: i for i, c in enumerate(used.tolist())}, number[codes]
     category = kept(column.to_numpy())
     cat_code = {c: i for i, c in enumerate(dict.fromkeys(category))}  # first seen first (texts or not)
-    return cat_code, np.fromiter(map(cat_code.__getitem__, category), np.int64, len(category))
+    return cat_code, np.fromiter(map(cat_code.__getitem__, category), np.int32, len(category))
 
 
 def _positions(index: pd.Index, labels: np.ndarray) -> np.ndarray:

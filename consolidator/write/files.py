@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..read.sources import OUTPUT_MARKER
@@ -23,7 +24,11 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync: bool = True) -> P
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             if sync:
                 os.fsync(fh.fileno())
@@ -100,13 +105,18 @@ class OutputSet:
             marker.write_text(MARKER_TEXT, encoding="utf-8")
         return self
 
-    def add(self, name: str, data: bytes) -> None:
+    def add(self, name: str, data: bytes | Iterable[bytes]) -> None:
+        """Stage an output: its bytes, or its pieces one after another (none of them kept)."""
         final = self.folder / name
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=final.suffix, dir=self.folder)
         self.pending.append((Path(tmp), final))
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
 

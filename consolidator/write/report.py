@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from importlib import resources
 
 import jinja2
@@ -49,11 +50,34 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _json_for_script(data) -> str:
     """JSON that is safe inside <script>: no "</script>", no "<!--", no U+2028 surprises."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _script_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def _script_safe(text: str) -> str:
     for ch in "<>&\u2028\u2029":  # replaced only where present: a national round's report is hundreds of MB
         if ch in text:
             text = text.replace(ch, f"\\u{ord(ch):04x}")
     return text
+
+
+def _json_pieces(data: dict) -> list[bytes]:
+    """_json_for_script(data) in UTF-8, made a top-level item at a time and each item of a list value: the
+    same bytes, but never the whole as one text (at a national round ~10 MB, and its escaped copy)."""
+    if not isinstance(data, dict) or not all(k.__class__ is str for k in data):  # (json's own way with keys)
+        return [_json_for_script(data).encode("utf-8", "replace")]
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    pieces, sep = [], "{"
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            pieces.append((sep + _script_safe(dumps(key)) + ":[").encode("utf-8", "replace"))
+            pieces.extend((("," if k else "") + _script_safe(dumps(v))).encode("utf-8", "replace")
+                          for k, v in enumerate(value))
+            sep = "],"
+        else:
+            pieces.append((sep + _script_safe(dumps(key) + ":" + dumps(value))).encode("utf-8", "replace"))
+            sep = ","
+    pieces.append(b"]}" if sep == "]," else b"}" if data else b"{}")
+    return pieces
 
 
 def report_data(result: BatchResult, *, title: str, source: str, generated: dt.datetime) -> dict:
@@ -246,11 +270,25 @@ def _title(f: Finding) -> str:
 
 def render_html(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告",
                 source: str = "", generated: dt.datetime | None = None) -> str:
+    return b"".join(html_bytes(result, title=title, source=source, generated=generated)).decode("utf-8")
+
+
+def html_bytes(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告", source: str = "",
+               generated: dt.datetime | None = None) -> Iterator[bytes]:
+    """The report page in UTF-8, in pieces: its data (most of the page at a national round) made and encoded
+    an item at a time (_json_pieces) and let go before the template is rendered around a mark of it."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("consolidator.write").joinpath("report.html.j2").read_text("utf-8"))
-    data = report_data(result, title=title, source=source, generated=generated or dt.datetime.now())
-    return template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_json_for_script(data)))
+    data = _json_pieces(report_data(result, title=title, source=source, generated=generated or dt.datetime.now()))
+    head, tail = template.render(title=title, data_json=jinja2.utils.markupsafe.Markup(_DATA_HERE)).split(_DATA_HERE)
+    # "replace": a name that is not UTF-8 was made readable when found (read.sources.readable_name); any
+    # left over (the returns folder's own name, say) must not cost the outputs
+    yield head.encode("utf-8", "replace")
+    yield from data
+    yield tail.encode("utf-8", "replace")
 
+
+_DATA_HERE = "\x00report-data\x00"  # where the page's data goes in the rendered template (no text of it has NUL)
 
 
 def safe_cell(value: str) -> str:
@@ -333,8 +371,6 @@ def indented_json(obj: Any, level: int = 0) -> str:
 def outputs(result: BatchResult, *, source: str = ""):
     """The check's outputs, by file name, made one at a time (each can be written and let go before the
     next is made: a national round's report is most of what the command holds)."""
-    # "replace": a name that is not UTF-8 was made readable when found (read.sources.readable_name); any
-    # left over (the returns folder's own name, say) must not cost the outputs
-    yield "report.html", render_html(result, source=source).encode("utf-8", "replace")
+    yield "report.html", html_bytes(result, source=source)
     yield "findings.csv", findings_csv(result)
     yield "findings.json", findings_json(result)
