@@ -416,3 +416,29 @@ def test_the_list_is_read_column_by_column_as_row_by_row(forms, green_file, tmp_
     assert columns["credit_code"][at[first + 3]] == 0 and columns["name"][at[first + 3]] is None
     assert columns["name"][at[first + 4]] == " 名称前后有空格 "
     assert raw.enterprises.notes == {first + 4: "已核实"}
+
+
+def test_short_texts_are_one_object_across_the_batch(forms, green_file, tmp_path):
+    """In the main process the cells' short texts (a choice, a region) of every return are one object each,
+    in the cells and the typed values alike; long texts and what differs stay each return's own."""
+    import pickle
+
+    from consolidator.read.workers import read_one
+
+    other = tmp_path / "other.xlsx"
+    other.write_bytes(green_file.read_bytes())
+    raws = [read_one(Source(p.name, dt.datetime(2026, 11, 20), p), forms) for p in (green_file, other)]
+    before = [{f: c.raw for f, c in r.cells.items()} for r in raws]
+    pool: dict = {}
+    back = [pickle.loads(pickle.dumps(r)).share(pool) for r in raws]
+    short = [f for f, v in before[0].items() if isinstance(v, str) and len(v) <= 10]
+    assert short
+    for f in short:
+        assert back[0].cells[f].raw is back[1].cells[f].raw
+        if isinstance(back[0].values.get(f), str) and back[0].values.get(f) == back[0].cells[f].raw:
+            assert back[0].values[f] is back[1].values[f] is back[0].cells[f].raw
+    assert back[0].category is back[1].category
+    long = [f for f, v in before[0].items() if isinstance(v, str) and len(v) > 10]
+    assert long and all(back[0].cells[f].raw is not back[1].cells[f].raw for f in long)
+    assert [{f: c.raw for f, c in r.cells.items()} for r in back] == before
+    assert [dict(b.values) for b in back] == [dict(r.values) for r in raws]
