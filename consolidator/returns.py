@@ -9,8 +9,9 @@ import datetime as dt
 import threading
 from array import array
 from contextlib import contextmanager
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol
 
 from .findings import Finding, make_finding
@@ -128,19 +129,18 @@ class Values(MutableMapping):
     def __contains__(self, fid) -> bool:
         return self.get(fid, _ABSENT) is not _ABSENT
 
-    def picked(self, fids: Sequence[str], positions: tuple | None) -> list:
+    def picked(self, fids: Sequence[str], getter: Callable | None) -> list:
         """The values of `fids` in their order, None where there is none: list(map(self.get, fids)) in C.
-        `positions`: the fields' positions in this return's index (Values.positions), None to look them up."""
-        if positions is None or self.extra:
+        `getter`: Values.positions of this return's index and `fids`; None to look each field up."""
+        if getter is None or self.extra:
             return list(map(self.get, fids))
-        row = positions(self.column)
+        row = getter(self.column)
         return [None if v is _ABSENT else v for v in row] if _ABSENT in row else list(row)
 
     @staticmethod
-    def positions(index: dict[str, int], fids: Sequence[str]):
-        """A getter of the fields' values from a column of `index` (picked), or None where a field is not in it."""
-        from operator import itemgetter
-
+    def positions(index: dict[str, int], fids: Sequence[str]) -> Callable | None:
+        """A getter of the fields' values, as a tuple, from a column of `index` (for picked); None where a field is
+        not in the index, or for fewer than two fields (itemgetter of one gives its value, not a tuple)."""
         at = [index.get(f) for f in fids]
         if None in at or len(at) < 2:
             return None
@@ -331,8 +331,9 @@ class RawReturn:
     readable: bool = True
 
     def share(self, pool: dict, coded: bool = True) -> "RawReturn":
-        """Make equal sheet names, cell references and list texts one object each, across every
-        return given the same pool: at 10,000 returns this saves a few hundred MB, and a return
+        """Make equal sheet names, cell references, list texts and (in the main process) the cells' short texts and
+        the layout's index one object each, across every return given the same pool: at 10,000 returns this saves
+        a few hundred MB, and a return
         pickled by a worker carries each of its sheet names once. `coded`: the list's repeated texts
         as TextCodes (the main process); a reading worker pools them as lists (pickle sends each once)."""
         if not self.unreadable:
@@ -343,7 +344,7 @@ class RawReturn:
                                                                                    cells.coords))
             index = pool.get(("index", fids)) or pool.setdefault(("index", fids), cells.index)
             self.cells = PackedCells(fids, sheets, coords, cells.raws, index)
-            if isinstance(self.values, Values):
+            if isinstance(self.values, Values):  # (the main process: a worker's typed values are its dict)
                 if self.values.index is not index:
                     self.values.index = index  # (the same positions: the index of equal field ids)
                 self._pool_short_texts(pool)

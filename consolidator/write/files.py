@@ -24,11 +24,7 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync: bool = True) -> P
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                fh.write(data)
-            else:
-                for piece in data:
-                    fh.write(piece)
+            fh.write(data)
             fh.flush()
             if sync:
                 os.fsync(fh.fileno())

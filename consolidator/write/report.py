@@ -268,12 +268,15 @@ def _title(f: Finding) -> str:
     return entry.title if entry else f.message.split("。")[0][:30]
 
 
-def render_html(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告",
-                source: str = "", generated: dt.datetime | None = None) -> str:
+REPORT_TITLE = "2026年工业园区高质量发展创新实践 报送检查报告"
+
+
+def render_html(result: BatchResult, *, title: str = REPORT_TITLE, source: str = "",
+                generated: dt.datetime | None = None) -> str:
     return b"".join(html_bytes(result, title=title, source=source, generated=generated)).decode("utf-8")
 
 
-def html_bytes(result: BatchResult, *, title: str = "2026年工业园区高质量发展创新实践 报送检查报告", source: str = "",
+def html_bytes(result: BatchResult, *, title: str = REPORT_TITLE, source: str = "",
                generated: dt.datetime | None = None) -> Iterator[bytes]:
     """The report page in UTF-8, in pieces: its data (most of the page at a national round) made and encoded
     an item at a time (_json_pieces) and let go before the template is rendered around a mark of it."""
