@@ -8,7 +8,9 @@ fifth with planted problems, some with enterprise lists of a few hundred rows), 
 same files, in the same run:
 
 1. the floor, as a whole process (start-up included): read every file's bytes and parse each of its XML
-   parts (expat), nothing else; and the tight floor: only the parts the reader opens;
+   parts (expat), nothing else; and the tight floor: only the parts the reader opens (the package parts it
+   and its workbook reader read, and the sheets it asks for, recorded while it reads a return of each
+   category: benchmarks/floor.py);
 2. a naive baseline: openpyxl load plus one pandera validation per file (on a sample of the files
    when N is large: it is measured, then reported per file);
 3. `consolidator check` (with its HTML report) and `consolidator summarize`, run as the office runs
@@ -238,10 +240,37 @@ def floor(files: list[Path]) -> float:
     return time.perf_counter() - t
 
 
-def floor_process(folder: Path, tight: bool) -> float:
-    """The floor as a whole process (interpreter start-up included, as for the command): benchmarks/floor.py."""
+def floor_process(folder: Path, sheets: list[str] | None) -> float:
+    """The floor as a whole process (interpreter start-up included, as for the command): benchmarks/floor.py;
+    tight when given the sheets the reader reads."""
     return run_timed([sys.executable, str(Path(__file__).with_name("floor.py")), str(folder)]
-                     + (["--tight"] if tight else []))
+                     + (["--tight", *sheets] if sheets is not None else []))
+
+
+def reader_sheets(folder: Path) -> list[str]:
+    """The sheets the reader asks its workbook reader for, recorded while it reads the first return of each
+    category in the folder (every return of a category comes from one template)."""
+    from consolidator.read import workbook
+    from consolidator.read.sources import discover
+    from consolidator.read.workers import read_one
+
+    forms, asked, seen = load_forms(), [], set()
+    rows = workbook._Grid.rows
+
+    def recorded(grid, sheet):
+        if sheet not in asked:
+            asked.append(sheet)
+        return rows(grid, sheet)
+
+    workbook._Grid.rows = recorded
+    try:
+        for source in discover(folder)[0]:
+            seen.add(read_one(source, forms).category)
+            if seen >= set(forms):
+                break
+    finally:
+        workbook._Grid.rows = rows
+    return asked
 
 
 
@@ -412,9 +441,11 @@ def measure(args, exe: str, n: int) -> dict:
     files = sorted(folder.glob("*.xlsx"))
     out = args.workdir / f"out_{n}"
     times: dict[str, list[float]] = {"floor": [], "tight": [], "check": [], "summarize": []}
+    sheets = reader_sheets(folder)
+    print(f"  the tight floor parses the sheets the reader reads: {'、'.join(sheets)}")
     for _ in range(args.rounds):
-        times["floor"].append(floor_process(folder, tight=False))
-        times["tight"].append(floor_process(folder, tight=True))
+        times["floor"].append(floor_process(folder, None))
+        times["tight"].append(floor_process(folder, sheets))
         shutil.rmtree(out, ignore_errors=True)
         times["check"].append(run_timed([exe, "check", str(folder), "--out", str(out)]))
         times["summarize"].append(run_timed([exe, "summarize", str(folder), "--out", str(out)]))
