@@ -36,6 +36,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 import xml.parsers.expat
@@ -109,12 +110,12 @@ def _make_listed(args) -> None:
 
 def make_listed_corpus(folder: Path, n: int, shared: bool) -> None:
     global _FORMS
-    if folder.exists() and len(list(folder.glob("*.xlsx"))) == n:
+    _FORMS = load_forms()
+    if _reusable(folder, n, lambda i, d: _make_listed((i, d, shared))):
         print(f"  reusing {n} returns in {folder}")
         return
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    _FORMS = load_forms()
     with mp.get_context("fork").Pool(CPUS) as pool:
         pool.map(_make_listed, [(i, str(folder), shared) for i in range(n)], chunksize=20)
 
@@ -191,6 +192,29 @@ def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
           f"{copies:,} annotated copies)")
 
 
+def _reusable(folder: Path, n: int, make) -> bool:
+    """A corpus made before is reused only when it has its n returns and its first two (one of each category)
+    are what this code makes now, part for part (all but the time stamp of docProps/core.xml): a corpus made
+    from an earlier template measures a workbook parks no longer fill."""
+    files = sorted(folder.glob("*.xlsx")) if folder.exists() else []
+    if len(files) != n:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(min(n, 2)):
+            make(i, tmp)
+            if _parts(Path(tmp) / files[i].name) != _parts(files[i]):
+                print(f"  {folder} was made from an earlier template: made again")
+                return False
+    return True
+
+
+def _parts(path: Path) -> dict[str, int]:
+    if not path.exists():
+        return {}
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: i.CRC for i in zf.infolist() if i.filename != "docProps/core.xml"}
+
+
 def _roster(path: Path, n: int, name: str, categories: tuple[str, str]) -> Path:
     """A roster of n parks named name.format(i), of the two categories in turn."""
     import csv
@@ -206,14 +230,13 @@ def _roster(path: Path, n: int, name: str, categories: tuple[str, str]) -> Path:
 
 def make_corpus(folder: Path, n: int) -> None:
     global _FORMS
-    have = len(list(folder.glob("*.xlsx"))) if folder.exists() else 0
-    if have == n:
+    _FORMS = load_forms()
+    if _reusable(folder, n, lambda i, d: _make((i, d))):
         print(f"  reusing {n} returns in {folder}")
         return
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    _FORMS = load_forms()
     t = time.perf_counter()
     with mp.get_context("fork").Pool(CPUS) as pool:
         pool.map(_make, [(i, str(folder)) for i in range(n)], chunksize=20)
