@@ -338,3 +338,26 @@ def test_more_than_1023_comments_on_a_sheet_take_vml_blocks_of_their_own(forms, 
     back = libreoffice_resave(soffice, tmp_path / "copy.xlsx", tmp_path / "lo")
     assert sum(1 for ws in _open(back.read_bytes()).worksheets for row in ws.iter_rows() for c in row
                if c.comment) == commented
+
+
+@pytest.mark.parametrize("head, views, after, selected", [
+    ("", '<sheetView tabSelected="1" workbookViewId="0"/>', "", True),
+    ("", '<sheetView tabSelected="true" workbookViewId="0"/>', "", True),
+    ("", '<sheetView workbookViewId="0"/>', "", False),
+    # views after a head longer than one read, a selection far into them
+    ('<sheetPr codeName="' + "x" * 40000 + '"/>', '<sheetView workbookViewId="0"' + " " * 30000 + 'tabSelected="1"/>',
+     "", True),
+    # the word in the sheet's cells, after its views: not a view's
+    ("", '<sheetView workbookViewId="0"/>', '<c r="A1" t="inlineStr"><is><t>tabSelected="1"</t></is></c>', False),
+])
+def test_a_selected_tab_is_found_in_the_sheet_views_alone(head, views, after, selected):
+    """Only a sheet's head is expanded to see whether it is the selected tab (its views come before its cells)."""
+    from consolidator.write.annotate_direct import _selected
+
+    xml = (f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{head}'
+           f"<sheetViews>{views}</sheetViews><sheetData><row r=\"1\">{after}</row>{'<row/>' * 20000}</sheetData>"
+           "</worksheet>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", xml)
+    assert _selected(zipfile.ZipFile(out), "xl/worksheets/sheet1.xml") is selected
