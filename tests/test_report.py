@@ -166,3 +166,16 @@ def test_an_output_is_staged_from_its_pieces(tmp_path):
         out.commit()
     assert (tmp_path / "out" / "report.html").read_bytes() == "<html>中文</html>".encode()
     assert (tmp_path / "out" / "findings.csv").read_bytes() == b"a,b\r\n"
+
+
+def test_findings_files_are_made_in_pieces_of_about_a_megabyte(result, monkeypatch):
+    """findings.csv and findings.json come in pieces (a national round's whole text was the command's peak): cut
+    small, the pieces are many and together the same bytes as made in one piece."""
+    from consolidator.write import report
+
+    whole_csv, whole_json = report.findings_csv(result), report.findings_json(result)
+    monkeypatch.setattr(report, "_PIECE", 200)
+    csv_pieces, json_pieces = list(report.findings_csv_pieces(result)), list(report.findings_json_pieces(result))
+    assert len(csv_pieces) > 3 and len(json_pieces) > 3
+    assert b"".join(csv_pieces) == whole_csv and b"".join(json_pieces) == whole_json
+    assert whole_csv.startswith(b"\xef\xbb\xbf") and json.loads(whole_json)["findings"]

@@ -306,9 +306,17 @@ def safe_cell(value: str) -> str:
 
 
 def findings_csv(result: BatchResult) -> bytes:
-    """Written straight into bytes (not a string first): a national round has hundreds of thousands of rows."""
-    buf = io.BytesIO()
-    text = io.TextIOWrapper(buf, encoding="utf-8-sig", errors="replace", newline="")  # BOM: Excel reads it as UTF-8
+    return b"".join(findings_csv_pieces(result))
+
+
+_PIECE = 1 << 20  # characters of an output made at a time
+
+
+def findings_csv_pieces(result: BatchResult) -> Iterator[bytes]:
+    """findings.csv in pieces of about a MB: a national round has hundreds of thousands of rows, and the whole
+    text, made last, was the command's peak."""
+    yield "\ufeff".encode("utf-8")  # BOM: Excel reads it as UTF-8
+    text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     cols = FINDING_COLUMNS
     writer.writerow([COLUMNS_ZH[c] for c in cols])
@@ -316,13 +324,20 @@ def findings_csv(result: BatchResult) -> bytes:
         row = f.as_dict()
         row["severity"] = SEVERITY_ZH[f.severity]
         writer.writerow([safe_cell(str(row[c])) for c in cols])
-    text.flush()
-    return buf.getvalue()
+        if text.tell() > _PIECE:
+            yield text.getvalue().encode("utf-8", "replace")
+            text.seek(0)
+            text.truncate()
+    yield text.getvalue().encode("utf-8", "replace")
 
 
 def findings_json(result: BatchResult) -> bytes:
-    """As json.dumps(indent=1) of the whole would write it, the findings one at a time into bytes (a list
-    of a few hundred thousand dicts and its text would hold most of the command's memory)."""
+    return b"".join(findings_json_pieces(result))
+
+
+def findings_json_pieces(result: BatchResult) -> Iterator[bytes]:
+    """As json.dumps(indent=1) of the whole would write it, the findings one at a time, in pieces of about a MB
+    (a list of a few hundred thousand dicts and its text would hold most of the command's memory)."""
     data = {
         "statuses": result.status_counts(),
         "returns": [{"file": r.file, "park": r.park_name, "city": r.city,
@@ -331,15 +346,22 @@ def findings_json(result: BatchResult) -> bytes:
         "findings": [],
     }
     head = indented_json(data)  # ends with ' "findings": []\n}'
+    del data
     findings = (*result.skipped, *result.findings)
     if not findings:
-        return head.encode("utf-8", "replace")
-    buf = io.BytesIO()
-    buf.write((head[: -len("]\n}")]).encode("utf-8", "replace"))
+        yield head.encode("utf-8", "replace")
+        return
+    piece = [head[: -len("]\n}")]]
+    size = len(piece[0])
     for k, f in enumerate(findings):  # each as the whole's dump indents it: two levels down
-        buf.write((("," if k else "") + "\n  " + indented_json(f.as_dict(), 2)).encode("utf-8", "replace"))
-    buf.write(b"\n ]\n}")
-    return buf.getvalue()
+        item = ("," if k else "") + "\n  " + indented_json(f.as_dict(), 2)
+        piece.append(item)
+        size += len(item)
+        if size > _PIECE:
+            yield "".join(piece).encode("utf-8", "replace")
+            piece, size = [], 0
+    piece.append("\n ]\n}")
+    yield "".join(piece).encode("utf-8", "replace")
 
 
 _CONTAINERS = (dict, list, tuple)
@@ -375,5 +397,5 @@ def outputs(result: BatchResult, *, source: str = ""):
     """The check's outputs, by file name, made one at a time (each can be written and let go before the
     next is made: a national round's report is most of what the command holds)."""
     yield "report.html", html_bytes(result, source=source)
-    yield "findings.csv", findings_csv(result)
-    yield "findings.json", findings_json(result)
+    yield "findings.csv", findings_csv_pieces(result)
+    yield "findings.json", findings_json_pieces(result)
