@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 
-from consolidator.check import batch
 from consolidator.check.batch import check_batch
 from consolidator.check.explain import is_explanation
 from consolidator.check.results import (
@@ -356,40 +355,11 @@ def test_the_batch_is_validated_once_per_category(forms, monkeypatch):
         return original(self, frame, *args, **kwargs)
 
     monkeypatch.setattr(pa.DataFrameSchema, "validate", counting)
-    monkeypatch.setattr(batch, "SIDE_BY_SIDE_RETURNS", 0)  # all here, where the calls are counted
     g, o = forms["green_safety"], forms["open_cooperation"]
     returns = [raw_return(g, sample(g, i, park_name=f"园区{i}").values, file=f"g{i}.xlsx") for i in range(5)]
     returns += [raw_return(o, sample(o, i, park_name=f"开放园区{i}").values, file=f"o{i}.xlsx") for i in range(4)]
     run(forms, *returns)
     assert sorted(calls)[-2:] == [4, 5] and len([c for c in calls if c in (4, 5)]) == 2
-
-
-def test_categories_checked_side_by_side_find_what_one_after_the_other_finds(forms, monkeypatch):
-    """A small batch's categories are validated on the cores (one on a forked worker, its findings and recomputed
-    values sent back); a large one's here: the same findings, in the same order, and the same values."""
-    g, o = forms["green_safety"], forms["open_cooperation"]
-
-    def batch_of():
-        rets = [raw_return(g, sample(g, i, park_name=f"园区{i}", lead_revenue_2025=9e9 if i % 2 else None,
-                                     contact_email="wrong" if i == 1 else sample(g, i).values["contact_email"]).values,
-                           file=f"g{i}.xlsx") for i in range(6)]
-        rets += [raw_return(o, sample(o, i, park_name=f"开放园区{i}", revenue_2024="1,234.5").values, file=f"o{i}.xlsx")
-                 for i in range(5)]
-        return rets
-
-    calls = []
-    forked = batch.map_forked
-    monkeypatch.setattr(batch, "map_forked", lambda fn, jobs: calls.append(len(jobs)) or forked(fn, jobs))
-    side = run(forms, *batch_of())
-    assert calls == [2]
-    monkeypatch.setattr(batch, "SIDE_BY_SIDE_RETURNS", 0)
-    serial = run(forms, *batch_of())
-    assert calls == [2]
-    assert [f for f in side.findings] == [f for f in serial.findings] and len(side.findings) > 11
-    validated = {(f.code, f.category) for f in side.findings}  # found by each category's schema
-    assert {("lead_revenue_le_revenue", g.category_name), ("format_email", g.category_name),
-            ("lead_revenue_le_revenue", o.category_name), ("revenue_yoy", o.category_name)} <= validated
-    assert [dict(r.values) for r in side.returns] == [dict(r.values) for r in serial.returns]
 
 
 def test_formulas_saved_without_values_are_recomputed_and_reported(forms):

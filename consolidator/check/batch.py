@@ -17,7 +17,6 @@ from operator import attrgetter
 import pandas as pd
 import pandera.pandas as pa
 
-from ..cores import map_forked
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
@@ -52,8 +51,10 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
-    _check_forms([(form, rets) for form in forms.values() if (rets := [(i, r) for i, r in current if r.form is form])],
-                 len(current))
+    for form in forms.values():  # (each form's frame goes when its returns are checked: nothing reads it after)
+        rets = [(i, r) for i, r in current if r.form is form]
+        if rets:
+            _check_form(form, rets)
     _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
@@ -88,36 +89,6 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
         ret.status = STATUS_UNREADABLE
     ret.findings = list(raw.findings)
     return ret
-
-
-# Up to this many current returns the categories are validated side by side, one on a forked worker: a small
-# batch's check is mostly pandera's cost a check, whatever the rows, while the workers that read it are done. A
-# larger one is validated here (a forked worker keeps its own copy of every page it touches: its category's
-# returns, some 100 MB at 10,000), where the reading took the time anyway.
-SIDE_BY_SIDE_RETURNS = 3_000
-
-
-def _check_forms(by_form: list[tuple[Form, list[tuple[int, CheckedReturn]]]], n_current: int) -> None:
-    """Each category's current returns validated (_check_form); on the cores where the batch is small
-    (SIDE_BY_SIDE_RETURNS) and the system forks (cores.map_forked), the findings and recomputed values of a
-    category checked on the worker then given to its returns here. Each form's frame goes when its returns are
-    checked: nothing reads it after."""
-    if len(by_form) < 2 or n_current > SIDE_BY_SIDE_RETURNS:
-        for form, rets in by_form:
-            _check_form(form, rets)
-        return
-    outcomes = map_forked(lambda job: _checked(*job), by_form)
-    for (_, rets), outcome in zip(by_form, outcomes):
-        for (_, ret), (derived, findings) in zip(rets, outcome):
-            ret.values.update(derived)  # (the same values again for the category checked here)
-            ret.findings = findings
-
-
-def _checked(form: Form, rets: list[tuple[int, CheckedReturn]]) -> list[tuple[dict, list[Finding]]]:
-    """_check_form, its outcome as data: each return's recomputed values and findings, in order."""
-    _check_form(form, rets)
-    derived = [f.id for f in form.derived_fields()]
-    return [({fid: ret.values.get(fid) for fid in derived}, ret.findings) for _, ret in rets]
 
 
 def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
