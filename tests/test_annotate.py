@@ -361,3 +361,13 @@ def test_a_selected_tab_is_found_in_the_sheet_views_alone(head, views, after, se
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/worksheets/sheet1.xml", xml)
     assert _selected(zipfile.ZipFile(out), "xl/worksheets/sheet1.xml") is selected
+
+
+def test_a_tab_unselected_keeps_a_cell_that_reads_like_a_selection():
+    """Only the sheet's views are changed: a park's cell whose text reads tabSelected="1" stays as written."""
+    from consolidator.write.annotate_direct import _unselected
+
+    cell = '<c r="A1" t="inlineStr"><is><t>tabSelected="1"</t></is></c>'
+    xml = (f'<worksheet><sheetViews><sheetView tabSelected="true" workbookViewId="0"/></sheetViews>'
+           f'<sheetData><row r="1">{cell}</row></sheetData></worksheet>')
+    assert _unselected(xml) == xml.replace('tabSelected="true"', 'tabSelected="0"')
