@@ -29,7 +29,7 @@ The corpus is kept in --workdir and reused when it is already there.
 from __future__ import annotations
 
 import argparse
-import io
+import hashlib
 import multiprocessing as mp
 import os
 import random
@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import warnings
-import xml.parsers.expat
 import zipfile
 from pathlib import Path
 
@@ -220,8 +219,6 @@ def office_command(workdir: Path) -> Path:
     is now) into a virtual environment of its own in workdir, without the test dependencies. The development
     environment has them, and pandera's first validation loads hypothesis (with pytest and trio) wherever it is
     installed: some 0.35 s of CPU at every start that no office pays. Made again when pyproject.toml changes."""
-    import hashlib
-
     venv, repo = workdir / "office-venv", Path(__file__).resolve().parent.parent
     stamp = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()
     scripts = venv / ("Scripts" if os.name == "nt" else "bin")
@@ -264,25 +261,6 @@ def make_corpus(folder: Path, n: int) -> None:
 
 
 # ---- 1. the floor --------------------------------------------------------------------------------------
-def _floor_one(path: str) -> int:
-    data = Path(path).read_bytes()
-    parts = 0
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            if info.filename.endswith((".xml", ".rels")):
-                parser = xml.parsers.expat.ParserCreate()
-                parser.Parse(zf.read(info), True)
-                parts += 1
-    return parts
-
-
-def floor(files: list[Path]) -> float:
-    t = time.perf_counter()
-    with mp.get_context("fork").Pool(CPUS) as pool:
-        pool.map(_floor_one, [str(f) for f in files], chunksize=50)
-    return time.perf_counter() - t
-
-
 def floor_process(folder: Path, sheets: list[str] | None) -> float:
     """The floor as a whole process (interpreter start-up included, as for the command): benchmarks/floor.py;
     tight when given the sheets the reader reads."""

@@ -306,6 +306,7 @@ def safe_cell(value: str) -> str:
 
 
 def findings_csv(result: BatchResult) -> bytes:
+    """findings.csv whole (outputs() writes it in pieces)."""
     return b"".join(findings_csv_pieces(result))
 
 
@@ -332,6 +333,7 @@ def findings_csv_pieces(result: BatchResult) -> Iterator[bytes]:
 
 
 def findings_json(result: BatchResult) -> bytes:
+    """findings.json whole (outputs() writes it in pieces)."""
     return b"".join(findings_json_pieces(result))
 
 
