@@ -233,3 +233,36 @@ def test_the_sheets_show_their_checks_and_counts_on_screen(forms, built):
         for ws in wb.worksheets:
             if ws.sheet_state == "visible":
                 assert ws.page_setup.blackAndWhite, ws.title
+
+
+def test_the_templates_text_is_utf8_as_excel_writes_it(forms):
+    """openpyxl writes every Chinese character as a reference (&#19977;): the package holds the characters
+    themselves, and reads back cell for cell as openpyxl wrote it."""
+    from consolidator.write.template.build import build_workbook
+
+    form = forms["green_safety"]
+    data = workbook_bytes(form)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = {n: z.read(n) for n in z.namelist() if n.endswith(".xml")}
+    refs = [int(h, 16) if h else int(d) for body in sheets.values() for h, d in re.findall(rb"&#(?:x([0-9a-fA-F]+)|(\d+));", body)]
+    assert all(n < 0xA0 for n in refs)
+    assert "三、发展情况".encode() in b"".join(sheets.values())
+    wb, _ = build_workbook(form)
+    plain = io.BytesIO()
+    wb.save(plain)
+    assert len(data) < len(plain.getvalue())
+    ours, theirs = openpyxl.load_workbook(io.BytesIO(data)), openpyxl.load_workbook(plain)
+    for ws in theirs.worksheets:
+        assert [[c.value for c in row] for row in ws.iter_rows()] == \
+               [[c.value for c in row] for row in ours[ws.title].iter_rows()]
+
+
+def test_utf8_text_keeps_what_must_stay_a_reference():
+    from consolidator.write.xlsx import utf8_text
+
+    body = '<t a="x&#10;y">&#19977;&#x4E09;&#127981;&#65535;&#55296;&#150;&#38;&amp;#19977;</t>'.encode()
+    assert utf8_text("xl/worksheets/sheet1.xml", body) == \
+        '<t a="x&#10;y">三三🏭&#65535;&#55296;&#150;&#38;&amp;#19977;</t>'.encode()
+    png = b"\x89PNG&#19977;"
+    assert utf8_text("xl/media/image1.png", png) == png
+    assert utf8_text("a.xml", b"&#" + b"9" * 5000 + b";") == b"&#" + b"9" * 5000 + b";"

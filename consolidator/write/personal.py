@@ -53,12 +53,10 @@ def personal_bytes(form: Form, *, park_id: str, park_name: str, city: str, count
 
 
 def _filled(body: bytes, values: dict[str, str]) -> bytes:
-    """Tokens replaced as the XML writer writes text: escaped, and non-ASCII as character references where
-    the part is written so (openpyxl's lxml writer does for the sheets)."""
-    refs = body.isascii()
+    """Tokens replaced as the template's text is written: escaped, in UTF-8 (write/template/ writes no
+    character references to non-ASCII text: xlsx.utf8_text)."""
     for key, token in TOKENS.items():
-        text = escape(xml_text(values[key]))
-        body = body.replace(token.encode(), text.encode("ascii", "xmlcharrefreplace") if refs else text.encode("utf-8"))
+        body = body.replace(token.encode(), escape(xml_text(values[key])).encode("utf-8"))
     return body
 
 

@@ -47,6 +47,28 @@ def xml_text(text: str) -> str:
     return NOT_XML.sub("", text) if NOT_XML.search(text) else text
 
 
+# A numeric character reference (&#19977; or &#x4e09;); XML escapes a literal "&" as &amp;, so no text matches.
+_CHAR_REF = re.compile(rb"&#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}));")
+
+
+def _as_utf8(m: re.Match) -> bytes:
+    n = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    if 0xA0 <= n <= 0x10FFFF and not 0xD800 <= n <= 0xDFFF and n not in (0xFFFE, 0xFFFF):
+        return chr(n).encode("utf-8")
+    return m.group(0)  # ASCII, C1 controls and what XML cannot hold stay references
+
+
+def utf8_text(name: str, body: bytes) -> bytes:
+    """An XML part (in UTF-8) with its character references to non-ASCII text written as the characters
+    themselves, as Excel and WPS write them. openpyxl writes every Chinese character as a reference (&#19977;,
+    eight bytes for three): a sheet of the form is then some twice as long, and every reader (ours, Excel's) parses
+    the references one by one. ASCII ones stay: a line feed in an attribute must remain &#10;. A member that is
+    not XML (a picture) is returned as it is."""
+    if not name.endswith((".xml", ".rels", ".vml")) or b"&#" not in body:
+        return body
+    return _CHAR_REF.sub(_as_utf8, body)
+
+
 def sheet_title(text: str, limit: int = 31) -> str:
     """Text as a sheet may be named: what no workbook holds, and []:*?/\\' removed; at most `limit` characters."""
     return SHEET_NAME_FORBIDDEN.sub("", xml_text(text)).strip()[:limit]

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from ...rules import Form
 from ...rules.layout import Layout
+from ..xlsx import utf8_text
 from .build import build_workbook
 
 
@@ -51,7 +52,7 @@ def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: It
         edit(wb, layout)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return _in_utf8(buf.getvalue())
 
 
 def write_templates(forms: Iterable[Form], out_dir: Path) -> list[Path]:
@@ -68,14 +69,25 @@ def write_templates(forms: Iterable[Form], out_dir: Path) -> list[Path]:
     return paths
 
 
-def _normalise_zip(data: bytes, stamp: str) -> bytes:
-    """Rewrite the package with fixed member times and creation/modification dates, so that the
-    same rules always give the same bytes (the committed templates are compared in a test)."""
+def _in_utf8(data: bytes) -> bytes:
+    """The package with its text in UTF-8 rather than character references (xlsx.utf8_text), as Excel saves it."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            body = src.read(info.filename)
+            dst.writestr(info, utf8_text(info.filename, src.read(info)))
+    return out.getvalue()
+
+
+def _normalise_zip(data: bytes, stamp: str) -> bytes:
+    """Rewrite the package with fixed member times and creation/modification dates, so that the
+    same rules always give the same bytes (the committed templates are compared in a test), and its text in
+    UTF-8 (xlsx.utf8_text)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = utf8_text(info.filename, src.read(info.filename))
             if info.filename == "docProps/core.xml":
                 body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
                               rb"\g<1>" + stamp.encode() + rb"\2", body)
