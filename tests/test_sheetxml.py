@@ -31,6 +31,8 @@ def test_crc32_of_pieces_joins_into_the_crc32_of_the_whole():
     for _ in range(200):
         a, b = os.urandom(rng.randint(0, 5000)), os.urandom(rng.randint(0, 5000))
         assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+    a, b = os.urandom(100), os.urandom(3 * 2**20 + 12345)  # the operators of the high bits of the length, too
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
 
 
 ROWS = [["甲园区", " 前后有空格 ", 12.5, None, "a<b&c>"],

@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import io
 import math
+from math import isfinite
 import re
 import struct
 import zipfile
@@ -354,7 +355,13 @@ def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int
             return cell_xml(f"{letter}{r}", v, sids[t])
 
         head, mid = f'<c r="{letter}', f'" s="{sid}" t="inlineStr"><is><t>'
-        columns.append([head + r + mid + v + "</t></is></c>"
+        if any(type(v) is float for v in values):  # a column of numbers: its cells as cell_xml writes a float
+            fsid = sids[float] = style_of(start, i, 0.0)
+            fmid = f'" s="{fsid}"><v>' if fsid else '"><v>'
+            columns.append([f"{head}{r}{fmid}{str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)}</v></c>"
+                            if type(v) is float and isfinite(v) else other(r, v) for r, v in zip(refs, values)])
+            continue
+        columns.append([f"{head}{r}{mid}{v}</t></is></c>"  # (an f-string: a quarter faster than +)
                         if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n"
                         else other(r, v) for r, v in zip(refs, values)])
     return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(refs, *columns))
@@ -460,31 +467,44 @@ def _joined(pieces: list[tuple[bytes, int, int]]) -> tuple[bytes, int, int]:
     return b"".join(p for p, _, _ in pieces), crc, size
 
 
+def _times(mat: list[int], vec: int) -> int:
+    s, i = 0, 0
+    while vec:
+        if vec & 1:
+            s ^= mat[i]
+        vec >>= 1
+        i += 1
+    return s
+
+
+def _zero_operators() -> list[list[int]]:
+    """The operators that apply 1, 2, 4 … 2**63 zero bytes to a CRC-32 (zlib's crc32_combine squares them anew at
+    every call; they are the same every time)."""
+    op = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    ops = []
+    for k in range(3 + 64):  # 2, 4 zero bits, then 1, 2, 4 … zero bytes
+        op = [_times(op, op[n]) for n in range(32)]
+        if k >= 2:
+            ops.append(op)
+    return ops
+
+
+_ZERO_OPERATORS: list[list[int]] = []
+
+
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """The CRC-32 of a + b from crc32(a), crc32(b) and len(b) (zlib's crc32_combine, which Python's zlib does not
     offer): pieces of a part are compressed on different cores, each with its own CRC."""
     if len2 <= 0:
         return crc1
-
-    def times(mat: list[int], vec: int) -> int:
-        s, i = 0, 0
-        while vec:
-            if vec & 1:
-                s ^= mat[i]
-            vec >>= 1
-            i += 1
-        return s
-
-    def square(mat: list[int]) -> list[int]:
-        return [times(mat, mat[n]) for n in range(32)]
-
-    op = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
-    op = square(square(op))  # four zero bits
+    if not _ZERO_OPERATORS:
+        _ZERO_OPERATORS.extend(_zero_operators())
+    k = 0
     while len2:  # apply len2 zero bytes to crc1: the operators of 1, 2, 4 … zero bytes, by the bits of len2
-        op = square(op)
         if len2 & 1:
-            crc1 = times(op, crc1)
+            crc1 = _times(_ZERO_OPERATORS[k], crc1)
         len2 >>= 1
+        k += 1
     return crc1 ^ crc2
 
 
