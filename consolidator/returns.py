@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 from array import array
 from contextlib import contextmanager
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Protocol
@@ -154,6 +154,21 @@ class Values(MutableMapping):
 
     def __repr__(self) -> str:
         return f"Values({self.copy()!r})"
+
+
+def value_rows(values: Iterable, fids: list[str]) -> list[list]:
+    """The values of `fids` of each return's values (a Values or a dict), None where it has none: row by row, the
+    getter of each layout made once (Values.positions)."""
+    getters: dict[int, Any] = {}  # id of a layout's index -> its getter (every index is alive meanwhile: its id names it)
+    rows = []
+    for v in values:
+        if not isinstance(v, Values):
+            rows.append(list(map(v.get, fids)))
+            continue
+        key = id(v.index)
+        getter = getters[key] if key in getters else getters.setdefault(key, Values.positions(v.index, fids))
+        rows.append(v.picked(fids, getter))
+    return rows
 
 
 class TextCodes(Sequence):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ..returns import TextCodes, Values
+from ..returns import TextCodes, value_rows
 from ..rules.model import Field, Form, Rule
 from .checks import RowCheck, format_check, interval_checks
 from .derive import recompute
@@ -139,8 +139,7 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     float64, everything else as Python objects) and per list category (its number of rows)."""
     index = [i for i, _ in rets]
     fids = list(form.fields)
-    getters: dict[int, Any] = {}  # id of a layout's index -> its getter of the form's fields (Values.positions)
-    table = zip(*[_row(r.values, fids, getters) for _, r in rets])  # read row by row (each return once), then turned
+    table = zip(*value_rows([r.values for _, r in rets], fids))  # read row by row (each return once), then turned
     cols: dict[str, Any] = {}
     for f, col in zip(form.fields.values(), table):
         if f.is_numeric:
@@ -156,15 +155,6 @@ def frame_of(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
     for c in form.enterprise_list.categories:
         cols[f"list_count__{c.id}"] = counts[c.id]
     return pd.DataFrame(cols, index=index)
-
-
-def _row(values, fids: list[str], getters: dict) -> list:
-    """The values of the form's fields, None where a return has none."""
-    if not isinstance(values, Values):
-        return list(map(values.get, fids))
-    key = id(values.index)  # (every index is alive while the frame is made: its id names it)
-    getter = getters[key] if key in getters else getters.setdefault(key, Values.positions(values.index, fids))
-    return values.picked(fids, getter)
 
 
 def _counted(columns: list, ids: list[str]) -> dict[str, np.ndarray]:
