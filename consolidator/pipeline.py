@@ -88,6 +88,7 @@ def run_check(returns_dir: Path, forms: dict[str, Form], roster: list[Park] | No
         from .check.parks import split_attachments
 
         returns, attachments = split_attachments(raws, roster, forms)
+        gc.freeze()  # the batch read, out of the collector's sight: check_batch collects only what it makes
         result = check_batch(returns, forms, roster, skipped + attachments)
         if attachments:  # the keys of the files checked, in their order
             kept = {id(r) for r in returns}

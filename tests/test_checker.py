@@ -370,3 +370,34 @@ def test_formulas_saved_without_values_are_recomputed_and_reported(forms):
     assert [(f.code, f.severity) for f in ret.findings if f.severity != "info"] == [("formula_not_calculated", "warning")]
     assert ret.values["tax_per_mu_2025"] == pytest.approx(
         s.values["tax_paid_2025"] / (s.values["developed_area_total"] * 15))
+
+
+def test_the_validated_frames_do_not_outlive_the_check(forms, monkeypatch):
+    """Each form's validated frame is in reference cycles (closures of pandas and pandera); the command checks with
+    the cyclic collector paused and then freezes what is left, so check_batch collects them itself."""
+    import gc
+    import weakref
+
+    import consolidator.check.batch as batch
+    from consolidator.pipeline import gc_paused
+
+    made = []
+    recompute = batch.with_recomputed
+
+    def kept(form, entered):
+        frame = recompute(form, entered)
+        made.append(weakref.ref(frame))
+        return frame
+
+    monkeypatch.setattr(batch, "with_recomputed", kept)
+    raws = []
+    for cid in ("green_safety", "open_cooperation"):
+        s = sample(forms[cid])
+        s.values["lead_revenue_2025"] = s.values["revenue_2025"] * 1.2  # a failure: pandera raises its errors
+        raws.append(raw_return(forms[cid], s.values, s.enterprises, file=f"{cid}.xlsx", cached_formulas=False))
+    with gc_paused():
+        gc.freeze()  # as pipeline.run_check does
+        result = check_batch(raws, forms)
+    assert len(made) == 2 and all(r.findings for r in result.returns)
+    assert all(ref() is None for ref in made)
+    gc.unfreeze()
