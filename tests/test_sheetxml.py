@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import os
 import random
+import zipfile
 import zlib
 
 import openpyxl
@@ -64,6 +65,26 @@ def test_a_large_table_written_in_pieces_reads_back_as_given(table, forked, monk
     assert got == EXPECTED * 20
     assert back.cell(row=3, column=4).data_type == "s"  # "=SUM(A1)" is text
     assert back.cell(row=2, column=1).font.b and back.cell(row=4, column=5).font.b
+
+
+def test_a_large_book_is_the_same_bytes_however_its_pieces_are_shared_out(monkeypatch):
+    """Beyond FORKED_CELLS only the tables held as columns (the list's, of Arrow arrays and shared texts) are written
+    on forked workers, the others here: the same bytes as all on the workers."""
+    monkeypatch.setattr(xlsx, "CHUNK_CELLS", 5)
+
+    def book() -> bytes:
+        wb = Workbook(write_only=True)
+        for title, data in (("行", ROWS * 20), ("列", ColumnRows([list(c) for c in zip(*ROWS * 20)]))):
+            ws = wb.create_sheet(title)
+            ws.append(["名称", "说明", "数值", "其他", "备注"])
+            defer_rows(ws, 2, data, lambda k, i, v: 0, by_type=True)
+        with zipfile.ZipFile(io.BytesIO(workbook_to_bytes(wb))) as z:  # (but the time in core.xml)
+            return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+    monkeypatch.setattr(xlsx, "FORKED_CELLS", 3_000_000)
+    everywhere = book()
+    monkeypatch.setattr(xlsx, "FORKED_CELLS", 0)
+    assert book() == everywhere
 
 
 def test_cells_as_text():
