@@ -346,12 +346,11 @@ def test_typed_values_travel_as_a_column_beside_the_cells(forms, green_file):
 def test_typed_values_arrive_as_a_column_that_behaves_as_the_dict(forms, green_file, tmp_path):
     """In the main process a return's typed values are a list beside its layout's index, which every return of
     the layout shares: get, [], in, len, iteration, setting (the check's recomputed values, a field outside
-    the layout), deleting and pickling as the dict they were; the check's frame picks them as get() does."""
+    the layout), deleting and pickling as the dict they were; the check's frame (returns.value_rows) picks them as get() does."""
     import pickle
 
-    from consolidator.check.schema import _row
     from consolidator.read.workers import read_one
-    from consolidator.returns import Values
+    from consolidator.returns import Values, value_rows
 
     other = tmp_path / "other.xlsx"
     other.write_bytes(green_file.read_bytes())
@@ -368,15 +367,15 @@ def test_typed_values_arrive_as_a_column_that_behaves_as_the_dict(forms, green_f
     with pytest.raises(KeyError):
         v[missing]
     fields = list(next(iter(forms.values())).fields) + ["not_a_field"]
-    assert _row(v, fields, {}) == [as_dicts[0].get(f) for f in fields]
+    assert value_rows([v], fields)[0] == [as_dicts[0].get(f) for f in fields]
     some = [f for f in fields if f in v.index][:30]
-    assert _row(v, some, {}) == [as_dicts[0].get(f) for f in some]
+    assert value_rows([v], some)[0] == [as_dicts[0].get(f) for f in some]
 
     v[missing] = 2.5  # the check sets a value of the layout's
     v["recomputed_elsewhere"] = 1.0  # and one outside it
     as_dicts[0][missing], as_dicts[0]["recomputed_elsewhere"] = 2.5, 1.0
     assert v == as_dicts[0] and "recomputed_elsewhere" in v and w == as_dicts[1]  # the other return untouched
-    assert _row(v, some + ["recomputed_elsewhere"], {}) == [as_dicts[0].get(f) for f in some + ["recomputed_elsewhere"]]
+    assert value_rows([v, w], some + ["recomputed_elsewhere"])[0] == [as_dicts[0].get(f) for f in some + ["recomputed_elsewhere"]]
     del v["recomputed_elsewhere"], v[missing]
     del as_dicts[0]["recomputed_elsewhere"], as_dicts[0][missing]
     assert v == as_dicts[0] and len(v) == len(as_dicts[0])
