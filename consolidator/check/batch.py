@@ -58,8 +58,8 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
             _check_form(form, rets)
     _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     # each form's validated frame is garbage now, but in reference cycles (closures of pandas and pandera refer to
-    # it): with the cyclic collector paused for the batch (pipeline.gc_paused, which freezes the returns read
-    # before checking), the youngest generation holds only what the check made, and collecting it frees them
+    # it): with the cyclic collector paused for the batch (pipeline.gc_paused) and the returns read frozen before
+    # checking (pipeline.run_check), the youngest generation holds only what the check made, and collecting it frees them
     # before the list frame is built (~11 MB at 10,000 returns, which would otherwise stay to the end)
     gc.collect(0)
     lists = list_frame(current)

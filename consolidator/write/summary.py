@@ -414,12 +414,6 @@ def _groups_row(prefix: int, cols: list[Column]) -> list[str]:
 
 
 # ---- totals ------------------------------------------------------------------------------------
-def totals(rets: list[CheckedReturn], form: Form, by: str | None) -> pd.DataFrame:
-    """Sum of the additive fields of `rets` (per city when by="city"), derived fields recomputed from
-    the summed parts; fields that cannot be added up (and ratios that need them) are NaN."""
-    return totals_of(numeric_frame(rets, form), form, by)
-
-
 def numeric_frame(rets: list[CheckedReturn], form: Form) -> pd.DataFrame:
     """A row per return: its numeric fields as floats (NaN where not a number) and its city; what totals_of adds
     up, made once for the totals by city and for the province."""
@@ -440,7 +434,8 @@ def _numeric(form: Form) -> list[str]:
 
 
 def totals_of(frame: pd.DataFrame, form: Form, by: str | None) -> pd.DataFrame:
-    """totals() of the returns of numeric_frame(rets, form)."""
+    """Sum of the additive fields of the returns of `frame` (numeric_frame; per city when by="city"), derived
+    fields recomputed from the summed parts; fields that cannot be added up (and ratios that need them) are NaN."""
     if frame.empty:
         return frame
     numeric = _numeric(form)

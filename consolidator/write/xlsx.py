@@ -11,7 +11,6 @@ import copy
 import datetime as dt
 import io
 import math
-from math import isfinite
 import re
 import struct
 import zipfile
@@ -356,6 +355,7 @@ def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int
 
         head, mid = f'<c r="{letter}', f'" s="{sid}" t="inlineStr"><is><t>'
         if any(type(v) is float for v in values):  # a column of numbers: its cells as cell_xml writes a float
+            isfinite = math.isfinite
             fsid = sids[float] = style_of(start, i, 0.0)
             fmid = f'" s="{fsid}"><v>' if fsid else '"><v>'
             columns.append([f"{head}{r}{fmid}{str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)}</v></c>"

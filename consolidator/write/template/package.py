@@ -25,7 +25,7 @@ def workbook_bytes(form: Form, *, park: dict[str, str] | None = None) -> bytes:
     wb, _ = build_workbook(form, park=park)
     buf = io.BytesIO()
     wb.save(buf)
-    return _normalise_zip(buf.getvalue(), form.created.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _repacked(buf.getvalue(), form.created.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: Iterable[dict[str, str]] = (),
@@ -52,7 +52,7 @@ def filled_workbook_bytes(form: Form, values: dict[str, object], enterprises: It
         edit(wb, layout)
     buf = io.BytesIO()
     wb.save(buf)
-    return _in_utf8(buf.getvalue())
+    return _repacked(buf.getvalue())
 
 
 def write_templates(forms: Iterable[Form], out_dir: Path) -> list[Path]:
@@ -69,25 +69,18 @@ def write_templates(forms: Iterable[Form], out_dir: Path) -> list[Path]:
     return paths
 
 
-def _in_utf8(data: bytes) -> bytes:
-    """The package with its text in UTF-8 rather than character references (xlsx.utf8_text), as Excel saves it."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info, utf8_text(info.filename, src.read(info)))
-    return out.getvalue()
-
-
-def _normalise_zip(data: bytes, stamp: str) -> bytes:
-    """Rewrite the package with fixed member times and creation/modification dates, so that the
-    same rules always give the same bytes (the committed templates are compared in a test), and its text in
-    UTF-8 (xlsx.utf8_text)."""
+def _repacked(data: bytes, stamp: str | None = None) -> bytes:
+    """The package with its text in UTF-8 rather than character references (xlsx.utf8_text), as Excel saves it;
+    with a `stamp`, also fixed member times and creation/modification dates, so that the same rules always give
+    the same bytes (the committed templates are compared in a test)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             body = utf8_text(info.filename, src.read(info.filename))
+            if stamp is None:
+                dst.writestr(info, body)
+                continue
             if info.filename == "docProps/core.xml":
                 body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
                               rb"\g<1>" + stamp.encode() + rb"\2", body)
