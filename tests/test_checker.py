@@ -401,3 +401,47 @@ def test_the_validated_frames_do_not_outlive_the_check(forms, monkeypatch):
     assert len(made) == 2 and all(r.findings for r in result.returns)
     assert all(ref() is None for ref in made)
     gc.unfreeze()
+
+
+def test_forms_checked_at_once_on_forked_workers_give_what_one_after_the_other_gives(forms, monkeypatch, tmp_path):
+    """Above FORK_LEAST returns a form, the forms are checked at once, one in a forked worker: the findings and
+    recomputed values are those of checking them one after the other."""
+    import multiprocessing
+    import os
+
+    import consolidator.check.batch as batch
+
+    def batch_of():
+        raws = []
+        for cid in ("green_safety", "open_cooperation"):
+            form = forms[cid]
+            for i in range(6):
+                s = sample(form, 30 + i, park_name=f"{form.category_name}园区{i}")
+                if i % 3 == 0:
+                    s.values["lead_revenue_2025"] = s.values["revenue_2025"] * 1.2
+                if i % 3 == 1:
+                    s.values["revenue_2025"] = s.values["revenue_2025"] * 100  # a plausibility warning
+                raws.append(raw_return(form, s.values, s.enterprises, file=f"{cid}{i}.xlsx",
+                                       cached_formulas=i != 2))
+        return raws
+
+    def outcome(result):
+        return [(r.file, r.status, r.findings, dict(r.values)) for r in result.returns]
+
+    monkeypatch.setattr(batch, "FORK_LEAST", 10**9)
+    serial = outcome(check_batch(batch_of(), forms))
+    pids = tmp_path / "pids"
+    judged = batch._outcome
+
+    def recorded(group):
+        with pids.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return judged(group)
+
+    monkeypatch.setattr(batch, "FORK_LEAST", 1)
+    monkeypatch.setattr(batch, "_outcome", recorded)
+    forked = outcome(check_batch(batch_of(), forms))
+    assert forked == serial
+    assert any(f.severity == "error" for _, _, fs, _ in serial for f in fs)
+    seen = set(pids.read_text().split())
+    assert len(seen) == 2 if "fork" in multiprocessing.get_all_start_methods() else seen == {str(os.getpid())}

@@ -18,6 +18,7 @@ from operator import attrgetter
 import pandas as pd
 import pandera.pandas as pa
 
+from ..cores import map_forked
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
@@ -52,10 +53,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
-    for form in forms.values():  # (each form's frame goes when its returns are checked: nothing reads it after)
-        rets = [(i, r) for i, r in current if r.form is form]
-        if rets:
-            _check_form(form, rets)
+    _check_forms([(form, rets) for form in forms.values() if (rets := [(i, r) for i, r in current if r.form is form])])
     _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     # each form's validated frame is garbage now, but in reference cycles (closures of pandas and pandera refer to
     # it): with the cyclic collector paused for the batch (pipeline.gc_paused) and the returns read frozen before
@@ -95,6 +93,34 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
         ret.status = STATUS_UNREADABLE
     ret.findings = list(raw.findings)
     return ret
+
+
+FORK_LEAST = 200  # returns of each form below which the forms are checked one after the other: forking costs more
+
+
+def _check_forms(groups: list[tuple[Form, list[tuple[int, CheckedReturn]]]]) -> None:
+    """Each form's current returns checked (_check_form), the forms at once on the machine's cores where the
+    system forks and each has FORK_LEAST returns: a forked worker checks its own copy of a form's returns and sends
+    back what the check gave them (their findings and recomputed values), which are then theirs here. Nothing
+    else the check does is kept, so the outcome is the same as one after the other (each form's frame goes when its
+    returns are checked: nothing reads it after)."""
+    if len(groups) < 2 or min(len(rets) for _, rets in groups) < FORK_LEAST:
+        for form, rets in groups:
+            _check_form(form, rets)
+        return
+    for (form, rets), outcome in zip(groups, map_forked(_outcome, groups)):
+        derived = [f.id for f in form.derived_fields()]
+        for (_, ret), (values, findings) in zip(rets, outcome):
+            ret.values.update(zip(derived, values))
+            ret.findings = findings
+
+
+def _outcome(group: tuple[Form, list[tuple[int, CheckedReturn]]]) -> list[tuple[list, list[Finding]]]:
+    """What _check_form gives each return of a form: its recomputed values and its findings."""
+    form, rets = group
+    _check_form(form, rets)
+    derived = [f.id for f in form.derived_fields()]
+    return [([ret.values.get(fid) for fid in derived], ret.findings) for _, ret in rets]
 
 
 def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
