@@ -88,3 +88,42 @@ def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1) -> li
             return results
     finally:
         _SHARED.pop()
+
+
+def fork_call(fn: Callable[[T], R], job: T) -> Callable[[], R]:
+    """fn(job) started now in one worker forked from this process, which goes on with other work; the function
+    returned waits for the result (an exception of fn's is raised there). As with map_forked, fn and job are not
+    sent (the worker has this process's memory as it was); only the result comes back, pickled. Where the system
+    does not fork (Windows), fn(job) runs here and now."""
+    if "fork" not in get_all_start_methods():
+        value = fn(job)
+        return lambda: value
+    ctx = get_context("fork")
+    here, there = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_forked_call, args=(there, fn, job), daemon=True)
+    process.start()  # forked now: what fn reads is this process's memory at this moment
+    there.close()
+
+    def result() -> R:
+        try:
+            ok, value = here.recv()
+        except EOFError:  # it died (killed, say, or its result could not be pickled)
+            ok, value = False, None
+        finally:
+            here.close()
+        process.join()
+        if not ok:
+            raise value or RuntimeError(f"the worker forked for {getattr(fn, '__name__', fn)} ended without a "
+                                        f"result (exit code {process.exitcode})")
+        return value
+
+    return result
+
+
+def _forked_call(conn, fn, job) -> None:
+    try:
+        out = (True, fn(job))
+    except BaseException as exc:  # (sent back as it is, raised by the caller)
+        out = (False, exc)
+    conn.send(out)
+    conn.close()

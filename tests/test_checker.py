@@ -403,45 +403,53 @@ def test_the_validated_frames_do_not_outlive_the_check(forms, monkeypatch):
     gc.unfreeze()
 
 
-def test_forms_checked_at_once_on_forked_workers_give_what_one_after_the_other_gives(forms, monkeypatch, tmp_path):
-    """Above FORK_LEAST returns a form, the forms are checked at once, one in a forked worker: the findings and
-    recomputed values are those of checking them one after the other."""
+
+def test_the_forms_checked_in_a_forked_worker_beside_the_lists_give_what_one_after_the_other_gives(
+        forms, monkeypatch, tmp_path):
+    """In a batch of FORK_LEAST to FORK_MOST returns the forms are checked in a forked worker while the lists are
+    checked here: the findings (of reading, the form and the list, explained or not) and the recomputed values are
+    those of checking one after the other, in the same order."""
     import multiprocessing
     import os
 
     import consolidator.check.batch as batch
 
     def batch_of():
-        raws = []
+        raws, shared = [], None
         for cid in ("green_safety", "open_cooperation"):
             form = forms[cid]
             for i in range(6):
                 s = sample(form, 30 + i, park_name=f"{form.category_name}园区{i}")
+                shared = shared or dict(s.enterprises[0])
+                s.enterprises[0] = dict(shared)  # one enterprise in every park's list: a warning on each
                 if i % 3 == 0:
                     s.values["lead_revenue_2025"] = s.values["revenue_2025"] * 1.2
                 if i % 3 == 1:
                     s.values["revenue_2025"] = s.values["revenue_2025"] * 100  # a plausibility warning
-                raws.append(raw_return(form, s.values, s.enterprises, file=f"{cid}{i}.xlsx",
-                                       cached_formulas=i != 2))
+                raw = raw_return(form, s.values, s.enterprises, file=f"{cid}{i}.xlsx", cached_formulas=i != 2)
+                if i % 2:  # the row's 情况说明 explains it
+                    raw.enterprises.notes[raw.enterprises.rows[0]] = "该企业在两个园区均有生产基地，分别统计各自产值。"
+                raws.append(raw)
         return raws
 
     def outcome(result):
-        return [(r.file, r.status, r.findings, dict(r.values)) for r in result.returns]
+        return [(r.file, r.status, r.findings, dict(r.values)) for r in result.returns], result.shared
 
     monkeypatch.setattr(batch, "FORK_LEAST", 10**9)
     serial = outcome(check_batch(batch_of(), forms))
     pids = tmp_path / "pids"
-    judged = batch._outcome
+    checked = batch._forms_checked
 
-    def recorded(group):
-        with pids.open("a") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return judged(group)
+    def recorded(groups):
+        pids.write_text(str(os.getpid()))
+        return checked(groups)
 
     monkeypatch.setattr(batch, "FORK_LEAST", 1)
-    monkeypatch.setattr(batch, "_outcome", recorded)
+    monkeypatch.setattr(batch, "_forms_checked", recorded)
     forked = outcome(check_batch(batch_of(), forms))
     assert forked == serial
-    assert any(f.severity == "error" for _, _, fs, _ in serial for f in fs)
-    seen = set(pids.read_text().split())
-    assert len(seen) == 2 if "fork" in multiprocessing.get_all_start_methods() else seen == {str(os.getpid())}
+    codes = {(f.code, f.severity) for _, _, fs, _ in serial[0] for f in fs}
+    assert {("enterprise_in_two_parks", "explained"), ("enterprise_in_two_parks", "warning"),
+            ("formula_not_calculated", "warning")} <= codes and any(s == "error" for _, s in codes)
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert pids.read_text() != str(os.getpid())

@@ -13,12 +13,13 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import replace
+from multiprocessing import get_all_start_methods
 from operator import attrgetter
 
 import pandas as pd
 import pandera.pandas as pa
 
-from ..cores import map_forked
+from ..cores import fork_call
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
@@ -26,7 +27,7 @@ from ..returns import PackedCells, RawReturn
 from ..rules.model import Form
 from .cascade import group_cascades
 from .checks import learn
-from .explain import explain
+from .explain import explain, explain_list
 from .failures import by_return, findings_of
 from .lists import check_lists, list_frame, list_schema
 from .parks import attach_parks, newest_wins, park_statuses, roster_findings
@@ -53,15 +54,23 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
-    _check_forms([(form, rets) for form in forms.values() if (rets := [(i, r) for i, r in current if r.form is form])])
+    # (the superseded returns first: checked after the current ones, the last form's frame outlived the collection
+    # below, held from where nothing in Python shows)
     _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
-    # each form's validated frame is garbage now, but in reference cycles (closures of pandas and pandera refer to
-    # it): with the cyclic collector paused for the batch (pipeline.gc_paused) and the returns read frozen before
-    # checking (pipeline.run_check), the youngest generation holds only what the check made, and collecting it frees them
-    # before the list frame is built (~11 MB at 10,000 returns, which would otherwise stay to the end)
-    gc.collect(0)
-    lists = list_frame(current)
-    shared = check_lists(lists, dict(current), forms)
+    groups = [(form, rets) for form in forms.values() if (rets := [(i, r) for i, r in current if r.form is form])]
+    if FORK_LEAST <= len(current) <= FORK_MOST and "fork" in get_all_start_methods():
+        lists, shared = _forms_beside_lists(groups, current, forms)
+    else:
+        for form, rets in groups:
+            _check_form(form, rets)
+        # each form's validated frame is garbage now, but in reference cycles (closures of pandas and pandera refer
+        # to it): with the cyclic collector paused for the batch (pipeline.gc_paused) and the returns read frozen
+        # before checking (pipeline.run_check), the youngest generation holds only what the check made, and
+        # collecting it frees them before the list frame is built (~11 MB at 10,000 returns, which would otherwise
+        # stay to the end)
+        gc.collect(0)
+        lists = list_frame(current)
+        shared = check_lists(lists, dict(current), forms)
     batch_findings = roster_findings(checked, roster, forms)
     group_cascades(checked)  # one finding on the cell that causes many
     for ret in checked:
@@ -95,32 +104,41 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
     return ret
 
 
-FORK_LEAST = 200  # returns of each form below which the forms are checked one after the other: forking costs more
+# The forms' checks and the lists' at once, on two cores, for a batch of FORK_LEAST to FORK_MOST current returns: below,
+# forking costs more than it saves; above, the check is a small part of the command's time (most of it is reading),
+# while the forked worker's copy of the pages it touches grows with the batch (memory twice, at the moment the lists
+# make the main process's peak).
+FORK_LEAST, FORK_MOST = 200, 4000
 
 
-def _check_forms(groups: list[tuple[Form, list[tuple[int, CheckedReturn]]]]) -> None:
-    """Each form's current returns checked (_check_form), the forms at once on the machine's cores where the
-    system forks and each has FORK_LEAST returns: a forked worker checks its own copy of a form's returns and sends
-    back what the check gave them (their findings and recomputed values), which are then theirs here. Nothing
-    else the check does is kept, so the outcome is the same as one after the other (each form's frame goes when its
-    returns are checked: nothing reads it after)."""
-    if len(groups) < 2 or min(len(rets) for _, rets in groups) < FORK_LEAST:
-        for form, rets in groups:
-            _check_form(form, rets)
-        return
-    for (form, rets), outcome in zip(groups, map_forked(_outcome, groups)):
+def _forms_beside_lists(groups: list, current: list[tuple[int, CheckedReturn]], forms: dict[str, Form]):
+    """The forms' checks (_check_form) in a worker forked from this process, on its copy of the returns, while this
+    process checks the lists; then each return's findings are the worker's (what it read, and the form's) followed
+    by its list findings, as when one follows the other: the list checks read nothing the form checks make, and
+    explain_list, which explains a list row's warnings, changes each finding on its own and none twice."""
+    read = {id(ret): len(ret.findings) for _, ret in current}  # the findings of reading, which both start from
+    outcomes = [fork_call(_forms_checked, [group]) for group in groups]
+    lists = list_frame(current)
+    shared = check_lists(lists, dict(current), forms)
+    for (form, rets), outcome in zip(groups, outcomes):
+        (checked,) = outcome()
         derived = [f.id for f in form.derived_fields()]
-        for (_, ret), (values, findings) in zip(rets, outcome):
+        for (_, ret), (values, findings) in zip(rets, checked):
             ret.values.update(zip(derived, values))
-            ret.findings = findings
+            ret.findings = findings + ret.findings[read[id(ret)]:]
+            if not lists.empty:  # (check_lists explains nothing when no return has a list)
+                explain_list(ret)
+    return lists, shared
 
 
-def _outcome(group: tuple[Form, list[tuple[int, CheckedReturn]]]) -> list[tuple[list, list[Finding]]]:
-    """What _check_form gives each return of a form: its recomputed values and its findings."""
-    form, rets = group
-    _check_form(form, rets)
-    derived = [f.id for f in form.derived_fields()]
-    return [([ret.values.get(fid) for fid in derived], ret.findings) for _, ret in rets]
+def _forms_checked(groups: list) -> list[list[tuple[list, list[Finding]]]]:
+    """What _check_form gives each return of each form: its recomputed values and its findings."""
+    out = []
+    for form, rets in groups:
+        _check_form(form, rets)
+        derived = [f.id for f in form.derived_fields()]
+        out.append([([ret.values.get(fid) for fid in derived], ret.findings) for _, ret in rets])
+    return out
 
 
 def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
