@@ -24,6 +24,7 @@ from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
 from ..returns import PackedCells, RawReturn
+from ..rules.formats import uscc_check_char
 from ..rules.model import Form
 from .cascade import group_cascades
 from .checks import learn
@@ -88,6 +89,7 @@ def warm_up(forms: dict[str, Form]) -> None:
         form_schema(form)
         list_schema(form.enterprise_list, form.rules_dir)
     pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.filled()])}).validate(pd.DataFrame({"x": ["x"]}))
+    uscc_check_char("0" * 17)  # (python-stdnum, loaded when a code's check character is named)
 
 
 def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:

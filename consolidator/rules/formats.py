@@ -12,7 +12,6 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 import yaml
-from stdnum.cn import uscc as stdnum_uscc
 
 from ..resources import industry_reference
 from .load import DEFAULT_RULES_DIR, YAML_LOADER
@@ -30,7 +29,10 @@ _WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31, i = 1..17
 def uscc_check_char(first17: str) -> str:
     """The 18th character for the first 17 (ISO 7064 MOD 31-3), by python-stdnum. Its `validate` is not
     used: it rejects codes whose first eight characters are not digits, and codes of 机关 (1…), 社会团体
-    (5…), 民办非企业 (5…) and others legitimately start with letters such as A, N or Y."""
+    (5…), 民办非企业 (5…) and others legitimately start with letters such as A, N or Y. Imported here: python-stdnum
+    loads pydoc and ssl (some 25 ms), which the reading workers never need (the check imports it while they read)."""
+    from stdnum.cn import uscc as stdnum_uscc
+
     return stdnum_uscc.calc_check_digit(first17)
 
 
