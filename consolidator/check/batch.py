@@ -55,9 +55,6 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         ret.findings = [replace(f, **whose) for f in ret.findings]
     newest_wins(checked)
     current = [(i, r) for i, r in enumerate(checked) if r.raw.readable and r.status != STATUS_SUPERSEDED]
-    # (the superseded returns first: checked after the current ones, the last form's frame outlived the collection
-    # below, held from where nothing in Python shows)
-    _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     groups = [(form, rets) for form in forms.values() if (rets := [(i, r) for i, r in current if r.form is form])]
     if FORK_LEAST <= len(current) <= FORK_MOST and "fork" in get_all_start_methods():
         lists, shared = _forms_beside_lists(groups, current, forms)
@@ -72,6 +69,7 @@ def check_batch(raws: list[RawReturn], forms: dict[str, Form], roster: list[Park
         gc.collect(0)
         lists = list_frame(current)
         shared = check_lists(lists, dict(current), forms)
+    _check_versions(forms, [(i, r) for i, r in enumerate(checked) if r.status == STATUS_SUPERSEDED and r.form])
     batch_findings = roster_findings(checked, roster, forms)
     group_cascades(checked)  # one finding on the cell that causes many
     for ret in checked:
@@ -106,18 +104,18 @@ def _adopt(raw: RawReturn, forms: dict[str, Form]) -> CheckedReturn:
     return ret
 
 
-# The forms' checks and the lists' at once, on two cores, for a batch of FORK_LEAST to FORK_MOST current returns: below,
-# forking costs more than it saves; above, the check is a small part of the command's time (most of it is reading),
-# while the forked worker's copy of the pages it touches grows with the batch (memory twice, at the moment the lists
-# make the main process's peak).
+# The forms' checks and the lists' at once, on the machine's cores, for a batch of FORK_LEAST to FORK_MOST current
+# returns: below, forking costs more than it saves; above, the check is a small part of the command's time (most of
+# it is reading), while a forked worker's copy of the pages it touches grows with the batch (at 1,000 returns the
+# two workers add some 40 MB to the peak; at 10,000 it would come when the lists make the main process's peak).
 FORK_LEAST, FORK_MOST = 200, 4000
 
 
 def _forms_beside_lists(groups: list, current: list[tuple[int, CheckedReturn]], forms: dict[str, Form]):
-    """The forms' checks (_check_form) in a worker forked from this process, on its copy of the returns, while this
-    process checks the lists; then each return's findings are the worker's (what it read, and the form's) followed
-    by its list findings, as when one follows the other: the list checks read nothing the form checks make, and
-    explain_list, which explains a list row's warnings, changes each finding on its own and none twice."""
+    """Each form's checks (_check_form) in a worker forked from this process for it, on its copy of the returns,
+    while this process checks the lists; then each return's findings are the worker's (what it read, and the form's)
+    followed by its list findings, as when one follows the other: the list checks read nothing the form checks
+    make, and explain_list, which explains a list row's warnings, changes each finding on its own and none twice."""
     read = {id(ret): len(ret.findings) for _, ret in current}  # the findings of reading, which both start from
     outcomes = [fork_call(_forms_checked, [group]) for group in groups]
     lists = list_frame(current)

@@ -112,40 +112,40 @@ def bounds(node: ast.AST, name: str, value_of) -> list[tuple[str, float, ast.AST
 def number_of(node: ast.AST, get) -> float:
     """The number an arithmetic expression has for one return, `get(name)` giving each field's value
     (list_count("x") is the field "list_count__x"); NaN when a part is empty, not a number or not
-    arithmetic. One return's numbers without a frame: a finding's expectation is made per failure."""
-    def num(v) -> float:
-        try:
-            return math.nan if v is None or isinstance(v, (bool, str)) else float(v)
-        except (TypeError, ValueError):
-            return math.nan
+    arithmetic. One return's numbers without a frame: a finding's expectation is made per failure.
+    (Module-level functions, not closures: a closure that calls itself is a reference cycle, which would keep
+    `get`, and the validated frame it reads, until the cyclic collector runs.)"""
+    if isinstance(node, ast.Name):
+        return _num(get(node.id))
+    if isinstance(node, ast.Constant):
+        return _num(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = number_of(node.operand, get)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div):
+        a, b = number_of(node.left, get), number_of(node.right, get)
+        if isinstance(node.op, ast.Div):
+            return a / b if b else math.nan
+        return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+    if isinstance(node, ast.Call):
+        name = node.func.id  # type: ignore[attr-defined]
+        if name == "list_count":
+            v = _num(get(f"list_count__{node.args[0].value}"))  # type: ignore[attr-defined]
+            return 0.0 if math.isnan(v) else v
+        values = [number_of(a, get) for a in node.args]
+        if name == "abs" and values:
+            return abs(values[0])
+        if name in ("min", "max") and values:
+            present = [v for v in values if not math.isnan(v)]  # as Excel's MIN and MAX
+            return (min if name == "min" else max)(present) if present else math.nan
+    return math.nan
 
-    def ev(n: ast.AST) -> float:
-        if isinstance(n, ast.Name):
-            return num(get(n.id))
-        if isinstance(n, ast.Constant):
-            return num(n.value)
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
-            v = ev(n.operand)
-            return -v if isinstance(n.op, ast.USub) else v
-        if isinstance(n, ast.BinOp) and type(n.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div):
-            a, b = ev(n.left), ev(n.right)
-            if isinstance(n.op, ast.Div):
-                return a / b if b else math.nan
-            return a + b if isinstance(n.op, ast.Add) else a - b if isinstance(n.op, ast.Sub) else a * b
-        if isinstance(n, ast.Call):
-            name = n.func.id  # type: ignore[attr-defined]
-            if name == "list_count":
-                v = num(get(f"list_count__{n.args[0].value}"))  # type: ignore[attr-defined]
-                return 0.0 if math.isnan(v) else v
-            values = [ev(a) for a in n.args]
-            if name == "abs" and values:
-                return abs(values[0])
-            if name in ("min", "max") and values:
-                present = [v for v in values if not math.isnan(v)]  # as Excel's MIN and MAX
-                return (min if name == "min" else max)(present) if present else math.nan
+
+def _num(v) -> float:
+    try:
+        return math.nan if v is None or isinstance(v, (bool, str)) else float(v)
+    except (TypeError, ValueError):
         return math.nan
-
-    return ev(node)
 
 
 def _number(v: float) -> str:
