@@ -4,7 +4,6 @@ panel's park sheets, the rows of the summary's large tables."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 from typing import Callable, Sequence, TypeVar
 
@@ -34,6 +33,8 @@ class Started:
             context.set_forkserver_preload(list(fresh))
         else:
             context = get_context("fork" if "fork" in methods else "spawn")
+        from concurrent.futures import ProcessPoolExecutor  # (with logging, ~15 ms that a check never needs)
+
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
         self._pending = self.pool.map(fn, jobs, chunksize=chunk)  # all submitted now
 
@@ -73,6 +74,8 @@ def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1) -> li
     workers = min(os.cpu_count() or 1, max(1, len(jobs) // least)) - 1
     if workers < 1 or "fork" not in get_all_start_methods():
         return [fn(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
     _SHARED.append((fn, jobs))
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
