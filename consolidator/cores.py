@@ -93,9 +93,14 @@ def map_forked(fn: Callable[[T], R], jobs: Sequence[T], *, least: int = 1) -> li
         _SHARED.pop()
 
 
+class WorkerDied(RuntimeError):
+    """A forked worker ended without sending its result (killed, or its result could not be pickled)."""
+
+
 def fork_call(fn: Callable[[T], R], job: T) -> Callable[[], R]:
     """fn(job) started now in one worker forked from this process, which goes on with other work; the function
-    returned waits for the result (an exception of fn's is raised there). As with map_forked, fn and job are not
+    returned waits for the result (an exception of fn's is raised there; WorkerDied when the worker ended without
+    one). As with map_forked, fn and job are not
     sent (the worker has this process's memory as it was); only the result comes back, pickled. Where the system
     does not fork (Windows), fn(job) runs here and now."""
     if "fork" not in get_all_start_methods():
@@ -116,8 +121,8 @@ def fork_call(fn: Callable[[T], R], job: T) -> Callable[[], R]:
             here.close()
         process.join()
         if not ok:
-            raise value or RuntimeError(f"the worker forked for {getattr(fn, '__name__', fn)} ended without a "
-                                        f"result (exit code {process.exitcode})")
+            raise value or WorkerDied(f"the worker forked for {getattr(fn, '__name__', fn)} ended without a "
+                                      f"result (exit code {process.exitcode})")
         return value
 
     return result

@@ -19,7 +19,7 @@ from operator import attrgetter
 import pandas as pd
 import pandera.pandas as pa
 
-from ..cores import fork_call
+from ..cores import WorkerDied, fork_call
 from ..expr import is_missing
 from ..findings import ERROR, SEVERITY_ORDER, WARNING, Finding, make_finding
 from ..read.roster import Park
@@ -116,16 +116,22 @@ def _forms_beside_lists(groups: list, current: list[tuple[int, CheckedReturn]], 
     while this process checks the lists; then each return's findings are the worker's (what it read, and the form's)
     followed by its list findings, as when one follows the other: the list checks read nothing the form checks
     make, and explain_list, which explains a list row's warnings, changes each finding on its own and none twice."""
-    read = {id(ret): len(ret.findings) for _, ret in current}  # the findings of reading, which both start from
+    read = {id(ret): list(ret.findings) for _, ret in current}  # the findings of reading, which both start from
     outcomes = [fork_call(_forms_checked, [group]) for group in groups]
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
+    listed = {id(ret): ret.findings[len(read[id(ret)]):] for _, ret in current}
     for (form, rets), outcome in zip(groups, outcomes):
-        (checked,) = outcome()
+        try:
+            (checked,) = outcome()
+        except WorkerDied:  # (killed, say, by the system when memory ran out): the form is checked here instead
+            for _, ret in rets:
+                ret.findings = read[id(ret)]
+            (checked,) = _forms_checked([(form, rets)])
         derived = [f.id for f in form.derived_fields()]
         for (_, ret), (values, findings) in zip(rets, checked):
             ret.values.update(zip(derived, values))
-            ret.findings = findings + ret.findings[read[id(ret)]:]
+            ret.findings = findings + listed[id(ret)]
             if not lists.empty:  # (check_lists explains nothing when no return has a list)
                 explain_list(ret)
     return lists, shared
