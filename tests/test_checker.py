@@ -403,7 +403,6 @@ def test_the_validated_frames_do_not_outlive_the_check(forms, monkeypatch):
     gc.unfreeze()
 
 
-
 def test_the_forms_checked_in_a_forked_worker_beside_the_lists_give_what_one_after_the_other_gives(
         forms, monkeypatch, tmp_path):
     """In a batch of FORK_LEAST to FORK_MOST returns the forms are checked in a forked worker while the lists are
@@ -438,14 +437,14 @@ def test_the_forms_checked_in_a_forked_worker_beside_the_lists_give_what_one_aft
     monkeypatch.setattr(batch, "FORK_LEAST", 10**9)
     serial = outcome(check_batch(batch_of(), forms))
     pids = tmp_path / "pids"
-    checked = batch._forms_checked
+    checked = batch._form_checked
 
-    def recorded(groups):
+    def recorded(group):
         pids.write_text(str(os.getpid()))
-        return checked(groups)
+        return checked(group)
 
     monkeypatch.setattr(batch, "FORK_LEAST", 1)
-    monkeypatch.setattr(batch, "_forms_checked", recorded)
+    monkeypatch.setattr(batch, "_form_checked", recorded)
     forked = outcome(check_batch(batch_of(), forms))
     assert forked == serial
     codes = {(f.code, f.severity) for _, _, fs, _ in serial[0] for f in fs}
@@ -455,10 +454,28 @@ def test_the_forms_checked_in_a_forked_worker_beside_the_lists_give_what_one_aft
         assert pids.read_text() != str(os.getpid())
         parent = os.getpid()
 
-        def dying(groups):  # the worker of one form ends as the out-of-memory killer would end it
-            if os.getpid() != parent and groups[0][0].category_id == "green_safety":
+        def dying(group):  # the worker of one form ends as the out-of-memory killer would end it
+            if os.getpid() != parent and group[0].category_id == "green_safety":
                 os._exit(9)
-            return checked(groups)
+            return checked(group)
 
-        monkeypatch.setattr(batch, "_forms_checked", dying)
+        monkeypatch.setattr(batch, "_form_checked", dying)
         assert outcome(check_batch(batch_of(), forms)) == serial  # that form checked here instead
+
+
+def test_fork_call_gives_the_result_raises_the_error_and_says_when_its_worker_died():
+    import multiprocessing
+    import os
+
+    from consolidator.cores import WorkerDied, fork_call
+
+    def fails(n):
+        raise ValueError(f"第{n}个")
+
+    assert fork_call(lambda n: (n * 2, os.getpid()), 21)()[0] == 42
+    with pytest.raises(ValueError, match="第3个"):
+        fork_call(fails, 3)()
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert fork_call(lambda n: os.getpid(), 0)() != os.getpid()
+        with pytest.raises(WorkerDied, match="exit code 7"):
+            fork_call(lambda n: os._exit(n), 7)()

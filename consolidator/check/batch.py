@@ -115,19 +115,20 @@ def _forms_beside_lists(groups: list, current: list[tuple[int, CheckedReturn]], 
     """Each form's checks (_check_form) in a worker forked from this process for it, on its copy of the returns,
     while this process checks the lists; then each return's findings are the worker's (what it read, and the form's)
     followed by its list findings, as when one follows the other: the list checks read nothing the form checks
-    make, and explain_list, which explains a list row's warnings, changes each finding on its own and none twice."""
-    read = {id(ret): list(ret.findings) for _, ret in current}  # the findings of reading, which both start from
-    outcomes = [fork_call(_forms_checked, [group]) for group in groups]
+    make, and explain_list, which explains a list row's warnings, changes each finding on its own and none twice.
+    (Only where the system forks: fork_call elsewhere checks the form at once, before the lists.)"""
+    reading = {id(ret): list(ret.findings) for _, ret in current}  # the findings of reading, which both start from
+    outcomes = [fork_call(_form_checked, group) for group in groups]
     lists = list_frame(current)
     shared = check_lists(lists, dict(current), forms)
-    listed = {id(ret): ret.findings[len(read[id(ret)]):] for _, ret in current}
+    listed = {id(ret): ret.findings[len(reading[id(ret)]):] for _, ret in current}
     for (form, rets), outcome in zip(groups, outcomes):
         try:
-            (checked,) = outcome()
+            checked = outcome()
         except WorkerDied:  # (killed, say, by the system when memory ran out): the form is checked here instead
             for _, ret in rets:
-                ret.findings = read[id(ret)]
-            (checked,) = _forms_checked([(form, rets)])
+                ret.findings = reading[id(ret)]
+            checked = _form_checked((form, rets))
         derived = [f.id for f in form.derived_fields()]
         for (_, ret), (values, findings) in zip(rets, checked):
             ret.values.update(zip(derived, values))
@@ -137,14 +138,12 @@ def _forms_beside_lists(groups: list, current: list[tuple[int, CheckedReturn]], 
     return lists, shared
 
 
-def _forms_checked(groups: list) -> list[list[tuple[list, list[Finding]]]]:
-    """What _check_form gives each return of each form: its recomputed values and its findings."""
-    out = []
-    for form, rets in groups:
-        _check_form(form, rets)
-        derived = [f.id for f in form.derived_fields()]
-        out.append([([ret.values.get(fid) for fid in derived], ret.findings) for _, ret in rets])
-    return out
+def _form_checked(group: tuple[Form, list[tuple[int, CheckedReturn]]]) -> list[tuple[list, list[Finding]]]:
+    """What _check_form gives each return of a form: its recomputed values and its findings."""
+    form, rets = group
+    _check_form(form, rets)
+    derived = [f.id for f in form.derived_fields()]
+    return [([ret.values.get(fid) for fid in derived], ret.findings) for _, ret in rets]
 
 
 def _check_form(form: Form, rets: list[tuple[int, CheckedReturn]]) -> pd.DataFrame:
