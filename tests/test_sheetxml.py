@@ -87,6 +87,36 @@ def test_a_large_book_is_the_same_bytes_however_its_pieces_are_shared_out(monkey
     assert book() == everywhere
 
 
+def test_a_table_of_columns_is_the_same_bytes_made_by_arrow_as_cell_by_cell(monkeypatch):
+    """The list sheet's columns are made by Arrow where every text goes in as it is; a column with numbers, a
+    Formula, a text to escape or keep blanks of, or no style, cell by cell: the same bytes either way."""
+    import pyarrow as pa
+
+    rng = random.Random(11)
+    plain = [rng.choice(["甲企业", "乙有限公司", "9132059447QYFBK9MN", "C27", "a b", "回车\n换行"]) for _ in range(60)]
+    holes = [None if k % 7 == 0 else ("" if k % 5 == 0 else v) for k, v in enumerate(plain)]
+    odd = {"blank at an end": plain[:30] + [" 前有空格"] + plain[31:], "escaped": plain[:40] + ["a<b&c>"] + plain[41:],
+           "U+FFFF": plain[:9] + ["x\uffffy"] + plain[10:], "surrogate": plain[:3] + ["坏\udc80名"] + plain[4:],
+           "numbers": [float(k) / 3 if k % 2 else None for k in range(60)], "formula": plain[:59] + [Formula("A1")],
+           "mixed": [k if k % 3 else "第三" for k in range(60)], "empty": [None] * 60, "blanks": [""] * 60}
+    arrow = {"lazy": xlsx.LazyColumn(pa.chunked_array([pa.array(holes[:25]), pa.array(holes[25:])])),
+             "lazy, sliced": xlsx.LazyColumn(pa.array(["x<", *plain, "y"]).slice(1, 60))}
+    made = []
+    real = xlsx._python_cells
+    monkeypatch.setattr(xlsx, "_python_cells", lambda *a: made.append(a[0]) or real(*a))
+    for sid in (0, 3):
+        for name, column in [("plain", plain), ("holes", holes), *odd.items(), *arrow.items()]:
+            rows = ColumnRows([plain, column, holes], start=0)
+            for start, stop in ((0, 60), (7, 33), (59, 60), (5, 5)):
+                made.clear()
+                styles = (lambda k, i, v: sid if i == 1 else 2)
+                fast = xlsx._columns_xml(4, rows, styles, start, stop)
+                if sid and start < stop and name in ("plain", "holes", "lazy"):
+                    assert made == []  # all three columns by Arrow
+                assert fast == xlsx._columns_text(4, rows, styles, start, stop).encode("utf-8", "replace"), name
+    assert fast == b""
+
+
 def test_cells_as_text():
     assert cell_xml("A1", Formula('IF(A2="","",A2)'), 3) == '<c r="A1" s="3"><f>IF(A2="","",A2)</f><v></v></c>'
     assert cell_xml("B2", "=1+1", 0) == '<c r="B2" t="inlineStr"><is><t>=1+1</t></is></c>'

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -32,7 +33,8 @@ from ..findings import Finding
 from ..rules import Form, form_in, share_forms
 from ..rules.model import EvaluationSection
 from .sheetxml import AddedSheet, SheetFrame, SheetXml, with_sheets
-from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED, rows_height
+from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED
+from .styles import rows_height as _rows_height
 from .xlsx import (
     LEVEL,
     Formula,
@@ -157,6 +159,11 @@ STYLES = {
 }
 OVER_MAXIMUM = DifferentialStyle(fill=PatternFill(bgColor=ERROR_BG, fill_type="solid"))  # a score above its weight
 LETTERS = [get_column_letter(i) for i in range(1, len(WIDTHS) + 1)]
+
+
+# a park sheet's labels, headings and criteria are the same on every sheet of its category: their heights are
+# worked out once (the parks' own texts pass through too, and are soon forgotten)
+rows_height = lru_cache(maxsize=4096)(_rows_height)
 
 
 def palette(ws) -> dict[str, int]:

@@ -333,37 +333,120 @@ def _plain(v: str) -> bool:
     return v[0] not in " \t\n" and v[-1] not in " \t\n" and not _UNSAFE.search(v)
 
 
-def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int, stop: int) -> str:
-    """Rows start..stop of a table whose style depends on the column and the type of value only: a column's
-    texts are looked at together (most need nothing done to them), its cells made in one comprehension."""
+def _columns_xml(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int, stop: int) -> bytes:
+    """Rows start..stop of a table whose style depends on the column and the type of value only, as UTF-8: each
+    column's cells made at once by Arrow (`_arrow_cells`), or where a column holds more than texts, or texts that
+    need something done, in one comprehension (`_python_cells`); then each row's cells joined by Arrow. The same
+    bytes as the rows written one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     refs = [str(first_row + k) for k in range(start, stop)]
+    if not refs:
+        return b""
+    arrow_refs = pa.array(refs, pa.string())
     columns = []
     for i, column in enumerate(rows.columns):
-        letter, sids = get_column_letter(i + 1), {}
-        values = column[rows.start + start:rows.start + stop]
-        texts = [v for v in values if type(v) is str and v]
-        sid = style_of(start, i, texts[0]) if texts else 0
-        plain = bool(sid) and not _UNSAFE.search("\n".join(texts))
+        letter = get_column_letter(i + 1)
+        texts = _texts_of(column, rows.start + start, rows.start + stop)
+        cells = None if texts is None else _arrow_cells(letter, texts, arrow_refs, lambda v, i=i: style_of(start, i, v))
+        if cells is None:
+            values = column[rows.start + start:rows.start + stop] if texts is None else texts.to_pylist()
+            made = _python_cells(letter, values, refs, lambda v, i=i: style_of(start, i, v))
+            try:
+                cells = pa.array(made, pa.string())
+            except (pa.ArrowException, UnicodeError):  # a lone surrogate left in a text: written as before
+                return _columns_text(first_row, rows, style_of, start, stop).encode("utf-8", "replace")
+        columns.append(cells)
+    joined = pc.binary_join_element_wise('<row r="', arrow_refs, '">', *columns, "</row>", "")
+    _, offsets, data = joined.buffers()
+    ends = np.frombuffer(offsets, np.int32)[joined.offset:joined.offset + len(joined) + 1]
+    return data.to_pybytes()[ends[0]:ends[-1]]
 
-        def other(r: str, v) -> str:
-            if v is None or v == "":
-                return ""
-            t = type(v)
-            if t not in sids:
-                sids[t] = style_of(start, i, v)
-            return cell_xml(f"{letter}{r}", v, sids[t])
 
-        head, mid = f'<c r="{letter}', f'" s="{sid}" t="inlineStr"><is><t>'
-        if any(type(v) is float for v in values):  # a column of numbers: its cells as cell_xml writes a float
-            isfinite = math.isfinite
-            fsid = sids[float] = style_of(start, i, 0.0)
-            fmid = f'" s="{fsid}"><v>' if fsid else '"><v>'
-            columns.append([f"{head}{r}{fmid}{str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)}</v></c>"
-                            if type(v) is float and isfinite(v) else other(r, v) for r, v in zip(refs, values)])
-            continue
-        columns.append([f"{head}{r}{mid}{v}</t></is></c>"  # (an f-string: a quarter faster than +)
-                        if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n"
-                        else other(r, v) for r, v in zip(refs, values)])
+def _texts_of(column: Sequence, a: int, b: int):
+    """Rows a..b of a column as an Arrow string array when it holds only texts and blanks (None), else None."""
+    import pyarrow as pa
+
+    if isinstance(column, LazyColumn):
+        texts = column.array.slice(a, b - a)
+        texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+        return texts if pa.types.is_string(texts.type) else None
+    values = column[a:b]
+    if not set(map(type, values)) <= {str, type(None)}:  # numbers, dates, a Formula (a str of its own type)
+        return None
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate: the Python cells decide what is written
+        return None
+
+
+# the UTF-8 bytes that keep a text from going into a cell as it is (_plain): what _UNSAFE finds but U+FFFE and
+# U+FFFF (looked for as byte triples), and the blanks that must not begin or end one (xml:space)
+_UNSAFE_BYTE = _NOT_PLAIN.copy()
+_UNSAFE_BYTE[[ord("&"), ord("<"), ord(">")]] = True
+_BLANK_BYTE = np.zeros(256, bool)
+_BLANK_BYTE[[ord(" "), ord("\t"), ord("\n")]] = True
+
+
+def _arrow_cells(letter: str, texts, refs, style: Callable[[Any], int]):
+    """A column of texts as its cells' XML (an empty string where the cell is blank), when every text of it goes
+    into its cell as it is (nothing to escape or remove, no blank at either end) and its style is not the default,
+    or when it has no text; else None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts, starts, data = utf8_buffers(texts)
+    filled = np.diff(starts) > 0
+    if texts.null_count:
+        filled &= np.asarray(texts.is_valid())
+    at = np.flatnonzero(filled)
+    if not len(at):  # no cell of it written
+        return pa.repeat("", len(texts))
+    sid = style(texts[int(at[0])].as_py())
+    b = data[starts[0]:starts[-1]]
+    if not sid or _UNSAFE_BYTE[b].any() or ((b[:-2] == 0xEF) & (b[1:-1] == 0xBF) & (b[2:] >= 0xBE)).any():
+        return None
+    if _BLANK_BYTE[data[starts[:-1][at]]].any() or _BLANK_BYTE[data[starts[1:][at] - 1]].any():
+        return None
+    cells = pc.binary_join_element_wise(f'<c r="{letter}', refs, f'" s="{sid}" t="inlineStr"><is><t>', texts,
+                                        "</t></is></c>", "")
+    return pc.if_else(pa.array(filled), cells, "")
+
+
+def _python_cells(letter: str, values: list, refs: list[str], style: Callable[[Any], int]) -> list[str]:
+    """A column's cells' XML, one at a time (an empty string where the cell is blank): a column's texts are
+    looked at together (most need nothing done to them), its cells made in one comprehension."""
+    sids: dict = {}
+    texts = [v for v in values if type(v) is str and v]
+    sid = style(texts[0]) if texts else 0
+    plain = bool(sid) and not _UNSAFE.search("\n".join(texts))
+
+    def other(r: str, v) -> str:
+        if v is None or v == "":
+            return ""
+        t = type(v)
+        if t not in sids:
+            sids[t] = style(v)
+        return cell_xml(f"{letter}{r}", v, sids[t])
+
+    head, mid = f'<c r="{letter}', f'" s="{sid}" t="inlineStr"><is><t>'
+    if any(type(v) is float for v in values):  # a column of numbers: its cells as cell_xml writes a float
+        isfinite = math.isfinite
+        fsid = sids[float] = style(0.0)
+        fmid = f'" s="{fsid}"><v>' if fsid else '"><v>'
+        return [f"{head}{r}{fmid}{str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)}</v></c>"
+                if type(v) is float and isfinite(v) else other(r, v) for r, v in zip(refs, values)]
+    return [f"{head}{r}{mid}{v}</t></is></c>"  # (an f-string: a quarter faster than +)
+            if plain and type(v) is str and v and v[0] not in " \t\n" and v[-1] not in " \t\n"
+            else other(r, v) for r, v in zip(refs, values)]
+
+
+def _columns_text(first_row: int, rows: ColumnRows, style_of: StyleOf, start: int, stop: int) -> str:
+    """_columns_xml as text, every column made by _python_cells (for a table Arrow cannot hold)."""
+    refs = [str(first_row + k) for k in range(start, stop)]
+    columns = [_python_cells(get_column_letter(i + 1), column[rows.start + start:rows.start + stop], refs,
+                             lambda v, i=i: style_of(start, i, v)) for i, column in enumerate(rows.columns)]
     return "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(refs, *columns))
 
 
@@ -377,7 +460,7 @@ def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, heig
     """Rows start..stop (offsets into `rows`) as XML."""
     stop = len(rows) if stop is None else stop
     if isinstance(rows, ColumnRows) and height is None and by_type:
-        return _columns_xml(first_row, rows, style_of, start, stop)
+        return _columns_text(first_row, rows, style_of, start, stop)
     letters: list[str] = []
     out: list[str] = []
     for k in range(start, stop):
@@ -397,6 +480,14 @@ def _rows_xml(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, heig
                 out.append(cell_xml(f"{letters[i]}{r}", v, sid))
         out.append("</row>")
     return "".join(out)
+
+
+def _rows_utf8(first_row: int, rows: Sequence[list[Any]], style_of: StyleOf, height: HeightOf | None,
+               by_type: bool, start: int, stop: int) -> bytes:
+    """_rows_xml in UTF-8 (a lone surrogate as "?"); a table held as columns made so by Arrow."""
+    if isinstance(rows, ColumnRows) and height is None and by_type:
+        return _columns_xml(first_row, rows, style_of, start, stop)
+    return _rows_xml(first_row, rows, style_of, height, by_type, start, stop).encode("utf-8", "replace")
 
 
 Packed = tuple[bytes, int, int]  # a part deflated: (data, CRC-32, size)
@@ -533,7 +624,7 @@ def workbook_to_bytes(wb) -> bytes:
     cells = sum((b - a) * max(1, len(deferred[t][1][a])) for t, a, b in jobs if b > a)
 
     def piece(job):
-        return _deflate(_rows_xml(*deferred[job[0]], job[1], job[2]).encode("utf-8", "replace"), last=False)
+        return _deflate(_rows_utf8(*deferred[job[0]], job[1], job[2]), last=False)
 
     # a forked worker copies every page of the tables it reads or this process writes: beyond FORKED_CELLS the
     # memory (a national round's, at most 1 GiB) counts more than the seconds, but for the tables held as columns
