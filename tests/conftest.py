@@ -2,13 +2,18 @@ import os
 import random
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
-import openpyxl
-import pytest
+# The compiled rules' cache of this test run (and of the commands it starts): a folder of its own, not the
+# user's, set before anything loads rules. Tests of the cache itself give each test a folder of its own.
+os.environ["CONSOLIDATOR_CACHE"] = tempfile.mkdtemp(prefix="consolidator-test-cache-")
 
-from consolidator.rules import DEFAULT_RULES_DIR, load_forms
+import openpyxl  # noqa: E402
+import pytest  # noqa: E402
+
+from consolidator.rules import DEFAULT_RULES_DIR, load_forms  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"

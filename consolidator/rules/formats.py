@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import phonenumbers
 import pyarrow as pa
-import yaml
 
 from ..resources import industry_reference
-from .load import DEFAULT_RULES_DIR, YAML_LOADER
+from .load import DEFAULT_RULES_DIR, yaml_loader
 
 
 def nfkc(text: str) -> str:
@@ -119,8 +118,10 @@ def email_ok(text: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _industry_table(rules_dir: str) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    import yaml
+
     path = industry_reference(rules_dir)
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)["sections"]
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml_loader())["sections"]
     division_section = {}
     names = set()
     for letter, sec in data.items():

@@ -6,9 +6,6 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Annotated
-
-from pydantic import BeforeValidator
 
 from ..expr.excel import literal, number_literal
 
@@ -90,7 +87,5 @@ def parse_interval(value) -> Interval:
         raise ValueError(f"区间“{value}”的下限大于上限")
     return Interval(low, m.group(1) == "[", high, m.group(4) == "]", value.strip())
 
-
-IntervalField = Annotated[Interval, BeforeValidator(parse_interval)]
 
 

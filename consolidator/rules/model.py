@@ -11,10 +11,55 @@ from typing import Any
 
 from .. import expr as expr_mod
 from .interval import Interval
-from .schema import Footnote, TextParagraph
 
 
 # ---- the compiled model ------------------------------------------------------------------------
+# Parts of a rule file the Form keeps as written (validated by the pydantic models of schema.py, then
+# copied into these: a Form needs no pydantic to be used or unpickled from the cache of compiled rules).
+@dataclass(frozen=True)
+class Footnote:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Trap:
+    """A known mistake: a computed value entered as `factor` times the value its parts give."""
+
+    factor: float
+    message: str
+
+
+@dataclass(frozen=True)
+class TextParagraph:
+    text: str
+    style: str = "normal"  # normal, heading or note
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """A column of the enterprise list (rules: enterprise_list.columns[])."""
+
+    id: str
+    label: str
+    type: str  # text or choice
+    required: bool = False
+    format: str | None = None  # uscc, industry
+    source: str = "form"  # form, added
+    hint: str | None = None
+    role: str | None = None  # category, name or key: what the checker and the summary know the column as
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion of the expert panel's sheet."""
+
+    id: str
+    label: str
+    weight: float
+    description: str
+
+
 @dataclass(frozen=True)
 class Field:
     id: str
@@ -34,7 +79,7 @@ class Field:
     range: Interval | None = None
     plausible: Interval | None = None
     plausible_hints: tuple[tuple[str, str], ...] = ()
-    traps: tuple = ()
+    traps: tuple[Trap, ...] = ()
     formula: expr_mod.Expr | None = None
     tolerance: float | None = None
     part_of: str | None = None
@@ -121,7 +166,7 @@ class EnterpriseList:
     sheet_title: str
     title: str
     rows: int
-    columns: tuple
+    columns: tuple[ListColumn, ...]
     categories: tuple[ListCategory, ...]
     exclusive: tuple[tuple[str, str], ...]
     expected_subset: tuple[tuple[str, str], ...]
@@ -161,7 +206,7 @@ class EvaluationSection:
 class Evaluation:
     title: str
     instructions: str
-    criteria: tuple  # schema.Criterion: id, label, weight, description
+    criteria: tuple[Criterion, ...]
     identifying: tuple[str, ...]  # field ids hidden in blind mode
     sections: tuple[EvaluationSection, ...]
 

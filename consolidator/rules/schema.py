@@ -1,7 +1,7 @@
 """The schema of the rule files in rules/, as pydantic models.
 
 These models describe the YAML as written (families of fields, rules with repetitions); the loader
-in load.py expands them into the concrete fields and rules that everything else uses. Unknown
+in compile.py expands them into the concrete fields and rules that everything else uses. Unknown
 keys are rejected so that a typo in a rule file is reported instead of silently ignored.
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from .interval import IntervalField
+from .interval import Interval, parse_interval
+
+IntervalField = Annotated[Interval, BeforeValidator(parse_interval)]
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN)]

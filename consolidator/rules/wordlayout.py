@@ -34,8 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .model import Block, Field, Form, Sheet
-from .schema import Footnote
+from .model import Block, Field, Footnote, Form, Sheet
 
 # the grid, mm: block title, label, value, label, value (A4 with 25 mm margins leaves 160 mm)
 WIDTHS_MM = (26, 38, 30, 36, 30)
