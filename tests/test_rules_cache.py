@@ -101,13 +101,41 @@ def test_a_broken_cache_entry_is_compiled_over(cache, compiles, rules_copy, dama
     assert _shape(load_forms(rules_copy)) == good and len(compiles) == 2
 
 
-def test_a_cache_that_cannot_be_written_is_passed_over(tmp_path, monkeypatch, compiles, rules_copy):
+def test_a_cache_that_cannot_be_made_is_passed_over(tmp_path, monkeypatch, compiles, rules_copy):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("CONSOLIDATOR_CACHE", str(blocker / "cache"))
     good = _shape(load_forms(rules_copy))
     assert _shape(load_forms(rules_copy)) == good and len(compiles) == 2
-    assert not list(tmp_path.glob(".rules-*.tmp"))
+
+
+def test_an_entry_that_cannot_be_replaced_leaves_no_half_written_file(cache, compiles, rules_copy):
+    entry = load._entry(cache, load._cache_key(rules_copy))
+    entry.mkdir(parents=True)  # a folder where the entry goes: the written file cannot take its place
+    good = _shape(load_forms(rules_copy))
+    assert _shape(load_forms(rules_copy)) == good and len(compiles) == 2
+    assert sorted(p.name for p in cache.iterdir()) == [entry.name]
+
+
+def test_without_the_source_to_key_it_by_the_cache_is_not_used(cache, compiles, rules_copy, monkeypatch):
+    monkeypatch.setattr(load, "_code_digest", lambda: None)  # a frozen or bytecode-only install
+    load_forms(rules_copy)
+    load_forms(rules_copy)
+    assert len(compiles) == 2 and not cache.exists()
+
+
+def test_another_version_of_the_program_is_another_key(cache, rules_copy, monkeypatch):
+    import consolidator
+
+    key = load._cache_key(rules_copy)
+    monkeypatch.setattr(consolidator, "__version__", consolidator.__version__ + ".1")
+    load._code_digest.cache_clear()
+    try:
+        assert load._cache_key(rules_copy) != key
+    finally:
+        monkeypatch.undo()
+        load._code_digest.cache_clear()
+    assert load._cache_key(rules_copy) == key
 
 
 def test_off_compiles_every_time_and_writes_nothing(tmp_path, monkeypatch, compiles, rules_copy):

@@ -86,6 +86,3 @@ def parse_interval(value) -> Interval:
     if low is not None and high is not None and low > high:
         raise ValueError(f"区间“{value}”的下限大于上限")
     return Interval(low, m.group(1) == "[", high, m.group(4) == "]", value.strip())
-
-
-

@@ -60,7 +60,7 @@ def load_forms(rules_dir: Path | str = DEFAULT_RULES_DIR) -> dict[str, Form]:
     """Every category in rules_dir, compiled, in the order the category files give: from the cache when
     it holds this compilation, else compiled (and then cached)."""
     rules_dir = Path(rules_dir)
-    cache = cache_dir()
+    cache = cache_dir() if _code_digest() is not None else None
     key = _cache_key(rules_dir) if cache is not None else None
     forms = _cached(cache, key) if key is not None else None
     if forms is None:
@@ -114,13 +114,23 @@ def cache_dir() -> Path | None:
 
 
 @lru_cache(maxsize=1)
-def _code_digest() -> bytes:
-    """The source of the code that compiles and defines a Form, and the Python that pickles it."""
-    h = hashlib.sha256(f"{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0".encode())
+def _code_digest() -> bytes | None:
+    """The source of the code that compiles and defines a Form, the program's version and the Python that
+    pickles it; None where the source is not there to read (a frozen or bytecode-only install): the cache
+    could not tell one version's compilation from another's there, so it is not used."""
+    from .. import __version__
+
+    h = hashlib.sha256(f"{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0".encode())
     package = Path(__file__).resolve().parent.parent
     for name in _CODE:
-        for path in sorted((package / name).glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        sources = sorted((package / name).glob("*.py"))
+        if not sources:
+            return None
+        try:
+            for path in sources:
+                h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            return None
     return h.digest()
 
 
