@@ -390,6 +390,91 @@ def test_park_sheets_from_workers_of_their_own_memory_are_the_same(batch, forms,
     assert parts(evaluation.build_evaluation(rets, forms)[0]) == forked
 
 
+def _workbook_parts(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {i.filename: z.read(i) for i in z.infolist() if i.filename != "docProps/core.xml"}
+
+
+@pytest.mark.parametrize("blind", [False, True])
+def test_what_every_park_sheet_shares_made_once_is_what_each_sheet_made_afresh(batch, forms, monkeypatch, blind):
+    """A park sheet's labels, headings and criteria are made into XML once (_Sheet.fixed); the workbook is the
+    same bytes as when every cell of every sheet is made as it comes (put), on a cold cache and a warm one."""
+    import consolidator.write.evaluation as evaluation
+
+    rets = included(batch, True)
+    evaluation._FIXED.clear()
+    cold = _workbook_parts(build_evaluation(rets, forms, blind=blind)[0])
+    assert evaluation._FIXED  # the cache was used
+    warm = _workbook_parts(build_evaluation(rets, forms, blind=blind)[0])
+    monkeypatch.setattr(evaluation._Sheet, "fixed", evaluation._Sheet.put)
+    afresh = _workbook_parts(build_evaluation(rets, forms, blind=blind)[0])
+    assert cold == afresh and warm == afresh
+
+
+def _park_sheet(park: str, secrets=()):
+    """A park sheet being written, for a park of this name whose texts hide `secrets`."""
+    from types import SimpleNamespace
+
+    import consolidator.write.evaluation as evaluation
+    from consolidator.write.sheetxml import SheetFrame
+
+    def redact(text):
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    styles = {name: k + 1 for k, name in enumerate(evaluation.STYLES)}
+    ret = SimpleNamespace(file=f"{park}.xlsx", park_name=park)
+    return evaluation._Sheet(SheetFrame.of(evaluation._frame_setup), styles, TextGuard(), ret, redact)
+
+
+def _rows(sheet) -> str:
+    sheet.flush()
+    return "".join(sheet.out.rows)
+
+
+def test_a_shared_text_is_redacted_on_a_blind_sheet_after_a_sheet_that_shows_it():
+    """The blind sheet's text is redacted before its XML is looked up: the plain text another park's sheet
+    made first does not come back on it."""
+    import consolidator.write.evaluation as evaluation
+
+    evaluation._FIXED.clear()
+    plain, blind = _park_sheet("甲园区"), _park_sheet("乙园区", secrets=["乙园区"])
+    plain.fixed(1, "乙园区以外的园区", "label")
+    blind.fixed(1, "乙园区以外的园区", "label")
+    assert "乙园区以外的园区" in _rows(plain)
+    assert "乙园区" not in _rows(blind) and f"{REDACTED}以外的园区" in _rows(blind)
+
+
+def test_a_shared_text_the_guard_cleans_is_cleaned_and_reported_on_every_sheet():
+    """What the text guard has to change is never kept: each sheet cleans it and reports it for its own park."""
+    import consolidator.write.evaluation as evaluation
+
+    evaluation._FIXED.clear()
+    sheets = [_park_sheet("甲园区"), _park_sheet("乙园区")]
+    for s in sheets:
+        assert s.fixed(1, "标签\x07文字", "label", label="评分项") == "标签文字"
+    for s, park in zip(sheets, ["甲园区", "乙园区"]):
+        assert "标签文字" in _rows(s) and "\x07" not in _rows(s)
+        assert [(f.code, f.park) for f in s.guard.findings] == [("text_cleaned", park)]
+
+
+def test_shared_values_equal_in_python_keep_their_own_types():
+    """1, 1.0 and True are equal (and hash alike) in Python; their cells are not all alike."""
+    import consolidator.write.evaluation as evaluation
+    from consolidator.write.xlsx import Formula
+
+    evaluation._FIXED.clear()
+    s = _park_sheet("甲园区")
+    s.fixed(1, 1, "weight")
+    s.fixed(2, True, "weight")
+    s.fixed(3, 1.5, "weight")
+    row = _rows(s)
+    assert '<c r="A1" s="11"><v>1</v></c>' in row and '<c r="B1" s="11" t="b"><v>1</v></c>' in row
+    with pytest.raises(TypeError):
+        s.fixed(4, Formula("SUM(E1:E2)"))
+
+
 def test_an_enterprise_name_no_workbook_holds_is_cleaned_in_the_list_and_reported(forms):
     """The list's texts are looked at a column at a time (most need nothing done); one that does is cleaned
     and reported like any other text."""

@@ -198,6 +198,15 @@ def _frame_setup(ws) -> None:
     ws.protection.formatColumns = False
 
 
+# A cell's XML after its reference ('" s="4" t="inlineStr">…</c>'): a row writes '<c r="B7' + tail. The tails of
+# what every sheet of a category shares, by (value, style index); a worker's sheets make each once.
+_FIXED: dict[tuple, str] = {}
+
+
+def _tail(value, sid: int) -> str:
+    return cell_xml("", value, sid)[6:]
+
+
 class _Sheet:
     """Writes a park sheet's rows top to bottom on an A4-wide grid of six columns, as XML text (SheetXml):
     the cells of the current row are kept until the row changes, then written with the row's height."""
@@ -235,7 +244,7 @@ class _Sheet:
     def _write(self, r: int, cells: dict) -> None:
         pt = self.heights.get(r, ROW_PT)
         self.printed.append(pt)
-        self.out.row(r, [cell_xml(f"{LETTERS[c - 1]}{r}", v, sid) for c, (v, sid) in sorted(cells.items())], pt)
+        self.out.row(r, [f'<c r="{LETTERS[c - 1]}{r}{tail}' for c, tail in sorted(cells.items())], pt)
         self.written += 1
 
     def keep_together(self, first: int, last: int) -> None:
@@ -257,7 +266,27 @@ class _Sheet:
         """A cell of the current row in one of STYLES; returns what it holds (text cleaned and redacted)."""
         if isinstance(value, str) and not isinstance(value, Formula):
             value = self.text(value, label)
-        self.pending[col] = (value, self.styles[style])
+        self.pending[col] = _tail(value, self.styles[style])
+        return value
+
+    def fixed(self, col: int, value, style: str = "cell", label: str = ""):
+        """put() for what is the same on every sheet of a category (a label, a heading or a criterion of the rules,
+        a weight, an empty bordered cell): its XML is made once per worker. What the text guard would change (and
+        report, naming this park) is never kept, and a blind sheet's text is still redacted first."""
+        if isinstance(value, Formula):
+            raise TypeError("a formula names its own rows: put() it")
+        if isinstance(value, str):
+            value = self.redact(value)
+        key = (type(value), value, self.styles[style])  # 1, 1.0 and True are one key otherwise
+        tail = _FIXED.get(key)
+        if tail is None:
+            shown = self.guard.clean(value, label=label, file=self.ret.file, park=self.ret.park_name)
+            tail = _tail(shown, key[2])
+            if shown is not value:  # cleaned (and reported): made again on every sheet
+                self.pending[col] = tail
+                return shown
+            _FIXED[key] = tail
+        self.pending[col] = tail
         return value
 
     def ref(self, col: int) -> str:
@@ -269,12 +298,13 @@ class _Sheet:
         self.out.merge(f"{LETTERS[first - 1]}{self.row}:{LETTERS[last - 1]}{self.row}")
         if border:
             for col in range(first + 1, last + 1):
-                self.put(col, None)
+                self.fixed(col, None)
 
-    def merged(self, value, style: str = "text", *, first=1, last=6, height=None, label=""):
-        """A row's columns first..last merged, holding `value` (unbordered), as tall as its text needs."""
+    def merged(self, value, style: str = "text", *, first=1, last=6, height=None, label="", fixed=False):
+        """A row's columns first..last merged, holding `value` (unbordered), as tall as its text needs; `fixed`:
+        a text of the rules (see fixed())."""
         self.merge(first, last, border=False)
-        shown = self.put(first, value, style, label=label)
+        shown = (self.fixed if fixed else self.put)(first, value, style, label=label)
         width = sum(WIDTHS[first - 1:last])
         self.height(height or max(18, rows_height(str(shown or ""), width, STYLES[style][0].sz or 11)))
         self.row += 1
@@ -282,7 +312,7 @@ class _Sheet:
     def heading(self, text):
         self.row += 1
         self.keep.add(self.row)
-        self.merged(text, "heading", height=22)
+        self.merged(text, "heading", height=22, fixed=True)
 
     def paragraphs(self, text, label):
         """Long text, one row per paragraph and per ~13 lines of it (a row cannot be split across pages:
@@ -358,7 +388,7 @@ def _rows_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
                     for k in range(len(form.families[r.families[0]]))]
             value = r.join.join(r.format.format_map({fam: "" if x is None else x for fam, x in row.items()})
                                 for row in rows if row[r.families[0]])
-        s.put(1, r.label, "head_cell")
+        s.fixed(1, r.label, "head_cell")
         s.merge(2, 6)
         s.put(2, value, label=r.label)
         s.height(max(18, rows_height(str(value or ""), sum(WIDTHS[1:]))))
@@ -372,7 +402,7 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
     s.heading(section.title)
     heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
     for i, h in enumerate(heads[:5], start=1):
-        s.put(i, h, "column_head")
+        s.fixed(i, h, "column_head")
     s.merge(5, 6)
     s.keep.add(s.row)
     s.row += 1
@@ -382,7 +412,7 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         if f.part_of or f.explains:
             continue
         by_year = {m.year: v.get(m.id) for m in members}
-        s.put(1, f.label, "label")
+        s.fixed(1, f.label, "label")
         for i, y in enumerate(years, start=2):
             s.put(i, by_year.get(y), _number_style(f))
         s.merge(5, 6)
@@ -405,7 +435,7 @@ def _blocks_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         heights = [30.0]
         for j, f in enumerate(pairs[k:k + 2]):
             col = 1 + j * 3
-            s.put(col, f.display_label, "label_head")
+            s.fixed(col, f.display_label, "label_head")
             s.merge(col + 1, col + 2)
             s.put(col + 1, v.get(f.id), _number_style(f) if f.is_numeric else "text_left")
             heights.append(rows_height(f.display_label, WIDTHS[col - 1], 10))  # in its own column's width
@@ -413,7 +443,7 @@ def _blocks_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         s.row += 1
     for f in texts:
         s.keep.add(s.row)
-        s.merged(f.display_label, "text_head")
+        s.merged(f.display_label, "text_head", fixed=True)
         s.paragraphs(v.get(f.id), f.display_label)
 
 
@@ -428,33 +458,33 @@ def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[
     start = s.row + 1
     s.heading(section.title)
     if ev.instructions:
-        s.merged(ev.instructions, "small")
+        s.merged(ev.instructions, "small", fixed=True)
     for i, h in enumerate(["评分项", "评分要点", "", "满分", "得分", "备注"], start=1):
-        s.put(i, h, "score_head")
+        s.fixed(i, h, "score_head")
     s.merge(2, 3)
     s.row += 1
     cells, first = {}, s.row
     for c in ev.criteria:
-        s.put(1, c.label, "centered")
+        s.fixed(1, c.label, "centered")
         s.merge(2, 3)
-        s.put(2, c.description, "label")
-        s.put(4, c.weight, "weight")
-        s.put(5, None, "score")
-        s.put(6, None, "remark")
+        s.fixed(2, c.description, "label")
+        s.fixed(4, c.weight, "weight")
+        s.fixed(5, None, "score")
+        s.fixed(6, None, "remark")
         s.out.decimal_between(s.ref(5), 0, c.weight, "分数超出范围", f"{c.label}的得分应在0到{c.weight}之间")
         s.height(max(30, rows_height(c.description, WIDTHS[1] + WIDTHS[2], 10)))
         cells[c.id] = s.ref(5)
         s.row += 1
     last = s.row - 1
-    s.put(1, "总分", "total_label")
+    s.fixed(1, "总分", "total_label")
     s.merge(2, 3)
-    s.put(2, "")
-    s.put(4, sum(c.weight for c in ev.criteria), "total_weight")
+    s.fixed(2, "")
+    s.fixed(4, sum(c.weight for c in ev.criteria), "total_weight")
     s.put(5, Formula(f'IF(COUNT(E{first}:E{last})=0,"",SUM(E{first}:E{last}))'), "total")
-    s.put(6, "")
+    s.fixed(6, "")
     cells["total"] = s.ref(5)
     s.row += 2
-    s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24)
+    s.merged("评审专家（签名）：　　　　　　　　　　　　评审日期：　　　　年　　月　　日", height=24, fixed=True)
     s.keep_together(start, s.row - 1)
     s.out.formula_rule(f"E{first}:E{last}", f"AND(ISNUMBER(E{first}),E{first}>D{first})", s.styles["over_maximum"])
     return cells
@@ -468,7 +498,7 @@ def _park_sheet(s: _Sheet, number: str, form: Form, blind: bool, show_region: bo
     """Fill one park's sheet with the sections of rules/common.yaml (evaluation.sections); returns
     criterion id -> score cell ("D40") and "total" -> the total's cell."""
     ret = s.ret
-    s.merged(form.evaluation.title, "title", height=28)
+    s.merged(form.evaluation.title, "title", height=28, fixed=True)
     who = f"评审编号：{number}" if blind else f"园区：{ret.park_name}　评审编号：{number}"
     region = f"　所在地区：{ret.city}" if show_region or not blind else ""
     s.merged(f"{who}　类别：{form.category_name}{region}", "small")
