@@ -339,6 +339,22 @@ def test_the_enterprise_list_is_appended(forms, sample_returns):
     assert names == {r[spec.column("name")] for r in records}
 
 
+@pytest.mark.parametrize("text", ["", "华为技术有限公司", " 前有空格", "后有空格 ", "  ", "制表\t符", "换\n行", "回\r车",
+                                  "\t", "a&b<c>", "91320000MA1XXXXX0Q"])
+def test_a_run_made_directly_is_the_run_python_docx_makes(text):
+    """write.word.document.text_run makes a run's text without python-docx's pass a character at a time; the XML
+    is what p.add_run(text) makes, spaces to keep, tabs and line breaks included."""
+    from lxml import etree
+
+    from consolidator.write.word.document import text_run
+
+    doc = docx.Document()
+    theirs, ours = doc.add_paragraph(), doc.add_paragraph()
+    theirs.add_run(text)
+    assert text_run(ours, text).text == theirs.runs[0].text
+    assert etree.tostring(ours._p) == etree.tostring(theirs._p)
+
+
 # ---- blind -------------------------------------------------------------------------------------------
 def test_blind_hides_the_park_the_unit_and_every_contact(forms, long_return):
     ret = long_return
