@@ -21,6 +21,7 @@ from docx.shared import Pt
 from docx.table import _Cell, _Row
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
+from lxml.etree import SubElement
 
 from ...expr import is_missing
 from ...rules.model import Field, Form
@@ -125,9 +126,15 @@ def text_run(p: Paragraph, text: str) -> Run:
     goes python-docx's way."""
     if not text or "\t" in text or "\n" in text or "\r" in text:
         return p.add_run(text)
-    r = p._p.add_r()
-    r.add_t(text)
+    r = SubElement(p._p, _W_R)  # where add_r puts it: a paragraph's runs come last
+    t = SubElement(r, _W_T)
+    t.text = text
+    if len(text.strip()) < len(text):
+        t.set(_XML_SPACE, "preserve")
     return Run(r, p)
+
+
+_W_R, _W_T, _XML_SPACE = qn("w:r"), qn("w:t"), qn("xml:space")
 
 
 class _Filler:
