@@ -51,6 +51,20 @@ def test_chinese_attachment_name_is_encoded_for_common_clients():
     assert parse(msg)["To"] == "王伟 <wang@sipac.gov.cn>"
 
 
+@pytest.mark.parametrize("body", ["正文", "第一行\r\n第二行\n第三行\r", "", "x" * 5000 + "\n\n"])
+@pytest.mark.parametrize("sizes", [(), (0,), (1, 57, 58), (100_000,), (3, 300_001)])
+def test_a_message_is_the_bytes_the_standard_library_makes(body, sizes):
+    """message_bytes writes a part's lines in one piece; what it writes is BytesGenerator's, byte for byte."""
+    import random
+
+    from consolidator.mail.compose import WIRE
+
+    rnd = random.Random(len(body) * 7 + sum(sizes))
+    files = [(f"附件{k}.xlsx", bytes(rnd.randrange(256) for _ in range(n))) for k, n in enumerate(sizes)]
+    msg = build_message(Outgoing("k", "feedback", park(), "关于报送问题的反馈", body, files), "office@gov.cn", "省工信厅")
+    assert message_bytes(msg) == msg.as_bytes(policy=WIRE)
+
+
 def test_bad_addresses_are_refused():
     with pytest.raises(ValueError, match="电子邮箱"):
         build_message(Outgoing("k", "distribute", park(email="wang#sipac"), "s", "b"), "office@gov.cn")

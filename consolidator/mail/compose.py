@@ -9,9 +9,11 @@ Chinese attachment name is encoded both as RFC 2231 (filename*=) and as an RFC 2
 from __future__ import annotations
 
 import base64
+import io
 import re
 from dataclasses import dataclass, field
 from email import encoders
+from email.generator import NLCRE, BytesGenerator
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -134,8 +136,26 @@ def build_message(out: Outgoing, sender: str, sender_name: str = "") -> MIMEMult
     return msg
 
 
+class _Generator(BytesGenerator):
+    """The standard library's BytesGenerator, writing a part's lines in one piece: its own writes each line and
+    each line end apart (an attachment of 100 KB is some 1,800 lines in base64; feedback to 1,000 parks spent most
+    of its main process so). The same bytes: tests/test_mail.py holds it to BytesGenerator's."""
+
+    def _write_lines(self, lines):
+        if not lines:
+            return
+        lines = NLCRE.split(lines)
+        if len(lines) > 1:
+            self.write(self._NL.join(lines[:-1]) + self._NL)
+        if lines[-1]:
+            self.write(lines[-1])
+
+
 def message_bytes(msg) -> bytes:
-    return msg.as_bytes(policy=WIRE)
+    """msg.as_bytes(policy=WIRE), made faster."""
+    out = io.BytesIO()
+    _Generator(out, mangle_from_=False, policy=WIRE).flatten(msg, unixfrom=False)
+    return out.getvalue()
 
 
 def safe_filename(text: str, suffix: str = "", limit: int = 80) -> str:
