@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from multiprocessing import get_all_start_methods, get_context
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,6 +37,17 @@ class Started:
 
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
         self._pending = self.pool.map(fn, jobs, chunksize=chunk)  # all submitted now
+
+    def each(self) -> Iterator:
+        """The results one by one in the jobs' order, as they come (the workers end after the last): a caller
+        that writes each away never holds them all."""
+        if self._results is not None:
+            yield from self._results
+            return
+        try:
+            yield from self._pending
+        finally:
+            self.pool.shutdown(cancel_futures=True)
 
     def results(self) -> list:
         if self._results is None:

@@ -129,3 +129,50 @@ def test_feedback_never_names_another_park(forms):
         text = out.subject + out.body
         assert "另有 2 个园区也填报了该企业" in text
         assert not any(name in text for name in others)
+
+
+def _drafts(folder):
+    """Each .eml file's bytes without its Date, Message-ID and part boundary (made anew for every message), by name."""
+    import re
+
+    out = {}
+    for path in sorted(folder.rglob("*.eml")):
+        data = path.read_bytes()
+        boundary = re.search(rb'boundary="([^"]+)"', data).group(1)
+        lines = data.replace(boundary, b"BOUNDARY").split(b"\r\n")
+        out[path.name] = b"\r\n".join(line for line in lines if not line.startswith((b"Date:", b"Message-ID:")))
+    return out
+
+
+def test_eml_files_composed_on_all_cores_are_those_composed_here(tmp_path, monkeypatch):
+    """From EML_PER_WORKER messages a worker, the .eml files are composed on all cores and written here in order:
+    the same files as composed one by one in this process, each with the Message-ID the ledger records."""
+    import consolidator.mail.send as send
+    from consolidator.ledger import Ledger
+
+    outgoing = [Outgoing(f"k{i}", "feedback", park(park_id=f"P{i}", name=f"园区{i:03d}", email=f"p{i}@park.gov.cn"),
+                         f"关于园区{i:03d}报送的反馈", f"正文{i}\n第二行", [(f"园区{i:03d}_问题标注.xlsx", bytes([i % 256]) * (i * 300))])
+                for i in range(2 * send.EML_PER_WORKER + 5)]
+    made = {}
+    for how, per_worker in (("cores", send.EML_PER_WORKER), ("here", 10**6)):
+        monkeypatch.setattr(send, "EML_PER_WORKER", per_worker)
+        with Ledger.open(tmp_path / f"{how}.sqlite") as book:
+            results = send.deliver(outgoing, tmp_path / how, "office@gov.cn", book, sender_name="省工信厅")
+            ids = [r["message_id"] for r in book.sent_rows()]
+        assert [r.park for r in results] == [o.park.name for o in outgoing]
+        made[how] = _drafts(tmp_path / how)
+        headers = [email.message_from_bytes(open(r.detail, "rb").read())["Message-ID"] for r in results]
+        assert headers == ids and len(set(ids)) == len(outgoing)
+    assert made["cores"] == made["here"] and len(made["here"]) == len(outgoing)
+
+
+def test_a_bad_address_is_refused_before_any_eml_file_is_written(tmp_path):
+    import consolidator.mail.send as send
+    from consolidator.ledger import Ledger
+
+    outgoing = [Outgoing(f"k{i}", "feedback", park(park_id=f"P{i}", name=f"园区{i}", email=f"p{i}@park.gov.cn"), "主题",
+                         "正文") for i in range(2 * send.EML_PER_WORKER)]
+    outgoing[-1] = Outgoing("bad", "feedback", park(email="p#park.gov.cn"), "主题", "正文")
+    with Ledger.open(tmp_path / "l.sqlite") as book, pytest.raises(ValueError, match="电子邮箱"):
+        send.deliver(outgoing, tmp_path / "out", "office@gov.cn", book)
+    assert not list((tmp_path / "out").rglob("*.eml"))

@@ -113,12 +113,17 @@ def _encoded_word(text: str) -> str:
     return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
 
 
-def build_message(out: Outgoing, sender: str, sender_name: str = "") -> MIMEMultipart:
-    """The message, ready for smtplib or an .eml file (serialise with as_bytes(policy=WIRE))."""
+def check_addresses(out: Outgoing, sender: str) -> None:
+    """ValueError, said in Chinese, when the sender's or the park's address is not one."""
     if not email_ok(sender):
         raise ValueError(f"发件人地址“{sender}”格式不对")
     if not email_ok(out.park.email):
         raise ValueError(f"{out.park.name} 的电子邮箱“{out.park.email}”格式不对")
+
+
+def build_message(out: Outgoing, sender: str, sender_name: str = "") -> MIMEMultipart:
+    """The message, ready for smtplib or an .eml file (serialise with as_bytes(policy=WIRE))."""
+    check_addresses(out, sender)
     msg = MIMEMultipart()
     msg["From"] = formataddr((one_line(sender_name), sender), charset="utf-8") if sender_name else sender
     msg["To"] = formataddr((one_line(out.park.contact or out.park.name), out.park.email.strip()), charset="utf-8")
