@@ -441,3 +441,26 @@ def test_short_texts_are_one_object_across_the_batch(forms, green_file, tmp_path
     assert long and all(back[0].cells[f].raw is not back[1].cells[f].raw for f in long)
     assert [{f: c.raw for f, c in r.cells.items()} for r in back] == before
     assert [dict(b.values) for b in back] == [dict(r.values) for r in raws]
+
+
+def test_sheet_parts_are_named_by_each_workbook_s_own_parts():
+    """sheet_files is kept by the bytes of the workbook and its relationships: a workbook whose sheets were
+    renamed or reordered is read as it is, not as the copy before it."""
+    from consolidator.read.package import sheet_files
+
+    def book(*titles):
+        wb = openpyxl.Workbook()
+        wb.active.title = titles[0]
+        for t in titles[1:]:
+            wb.create_sheet(t)
+        buf = io.BytesIO()
+        wb.save(buf)
+        return zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+
+    first = sheet_files(book("封面", "一、基本信息"))
+    assert first == {"xl/worksheets/sheet1.xml": "封面", "xl/worksheets/sheet2.xml": "一、基本信息"}
+    assert sheet_files(book("封面", "一、基本信息")) == first
+    assert sheet_files(book("封面", "基本信息（改）")) == {"xl/worksheets/sheet1.xml": "封面",
+                                                           "xl/worksheets/sheet2.xml": "基本信息（改）"}
+    first["xl/worksheets/sheet1.xml"] = "changed by a caller"
+    assert sheet_files(book("封面", "一、基本信息"))["xl/worksheets/sheet1.xml"] == "封面"
