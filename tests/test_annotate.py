@@ -371,3 +371,22 @@ def test_a_tab_unselected_keeps_a_cell_that_reads_like_a_selection():
     xml = (f'<worksheet><sheetViews><sheetView tabSelected="true" workbookViewId="0"/></sheetViews>'
            f'<sheetData><row r="1">{cell}</row></sheetData></worksheet>')
     assert _unselected(xml) == xml.replace('tabSelected="true"', 'tabSelected="0"')
+
+
+def test_formats_added_to_one_styles_text_are_not_those_of_another():
+    """What an addition makes of a styles text is kept by the text: a copy with other styles gets its own
+    indices and counts, and the same styles give the same text whether made afresh or kept."""
+    from consolidator.write.annotate_direct import _Styles
+
+    def styles(fonts: int) -> str:
+        return ('<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                f'<fonts count="{fonts}">' + "<font/>" * fonts + '</fonts><fills count="1"><fill/></fills>'
+                '<borders count="1"><border/></borders><cellXfs count="1"><xf/></cellXfs></styleSheet>')
+
+    bold = '<font><b val="1"/></font>'
+    one, three, again = _Styles(styles(1)), _Styles(styles(3)), _Styles(styles(1))
+    assert one.add("fonts", "font", bold) == 1 and three.add("fonts", "font", bold) == 3
+    assert again.add("fonts", "font", bold) == 1 and again.text == one.text
+    assert '<fonts count="2">' in one.text and '<fonts count="4">' in three.text
+    assert one.add("fonts", "font", "<font><i/></font>") == 2 and '<fonts count="3">' in one.text
+    assert '<fonts count="2">' in again.text  # the other copy's own addition is not this one's
