@@ -136,7 +136,8 @@ def shared_case(workdir: Path, exe: str, n: int) -> None:
 def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
     """The ledger's re-check: n returns checked once with a ledger, then one of them changed (new bytes, same
     content) and checked again; the re-check's time beyond start-up (`consolidator --version`), median of
-    `repeat`, against a full check of the same folder."""
+    `repeat`, against a full check of the same folder. Then summarize with the ledger (the readings taken from
+    it, as in a workspace after a check) against summarize reading every file, interleaved."""
     import statistics
     import zipfile
 
@@ -160,6 +161,14 @@ def incremental_case(workdir: Path, exe: str, n: int, repeat: int = 3) -> None:
     print(f"  first check with the ledger {first:.2f} s; full check without it {full:.2f} s; start-up {start:.2f} s")
     print(f"  re-check after one file changed: median {med:.2f} s (min {min(again):.2f}, max {max(again):.2f}), "
           f"{med - start:.2f} s beyond start-up")
+    # summarize as the office runs it in a workspace, after a check: the returns' readings come from the ledger;
+    # against summarize reading every file (interleaved)
+    warm, cold = [], []
+    for _ in range(repeat):
+        warm.append(run_timed([exe, "summarize", str(folder), "--out", str(out) + "_sum", "--ledger", str(book)]))
+        cold.append(run_timed([exe, "summarize", str(folder), "--out", str(out) + "_sum"]))
+    print(f"  summarize after the check, readings from the ledger: {_spread(warm)} s ({n / _med(warm):,.0f} returns/s); "
+          f"reading every file: {_spread(cold)} s ({n / _med(cold):,.0f} returns/s)")
 
 
 def other_commands_case(workdir: Path, exe: str, n: int, rounds: int) -> None:
