@@ -147,6 +147,8 @@ def _drafts(folder):
 def test_eml_files_composed_on_all_cores_are_those_composed_here(tmp_path, monkeypatch):
     """From EML_PER_WORKER messages a worker, the .eml files are composed on all cores and written here in order:
     the same files as composed one by one in this process, each with the Message-ID the ledger records."""
+    import multiprocessing
+
     import consolidator.mail.send as send
     from consolidator.ledger import Ledger
 
@@ -163,6 +165,7 @@ def test_eml_files_composed_on_all_cores_are_those_composed_here(tmp_path, monke
         made[how] = _drafts(tmp_path / how)
         headers = [email.message_from_bytes(open(r.detail, "rb").read())["Message-ID"] for r in results]
         assert headers == ids and len(set(ids)) == len(outgoing)
+        assert not multiprocessing.active_children()  # the workers ended with the batch
     assert made["cores"] == made["here"] and len(made["here"]) == len(outgoing)
 
 

@@ -155,7 +155,8 @@ def deliver(outgoing: list[Outgoing], outbox: Path, sender: str, ledger: Ledger,
             check_addresses(out, sender)
         drafts = start_on_cores(_draft, [(out, sender, sender_name) for out in outgoing], least=EML_PER_WORKER,
                                 chunk=EML_CHUNK)
-        for out, (data, message_id) in zip(outgoing, drafts.each()):
+        # strict: each() is run to its end, and its workers end with it
+        for out, (data, message_id) in zip(outgoing, drafts.each(), strict=True):
             path = eml_path(outbox, out)
             replaced = _keep_earlier(path)  # a rerun: the office may have edited or sent the earlier one
             atomic_write_bytes(path, data, sync=False)

@@ -199,7 +199,7 @@ def _frame_setup(ws) -> None:
 
 
 # A cell's XML after its reference ('" s="4" t="inlineStr">…</c>'): a row writes '<c r="B7' + tail. The tails of
-# what every sheet of a category shares, by (value, style index); a worker's sheets make each once.
+# what every sheet of a category shares, by (type, value, style index); a worker's sheets make each once.
 _FIXED: dict[tuple, str] = {}
 
 
