@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import re
+import shutil
 import subprocess
 import zipfile
 
@@ -408,3 +409,23 @@ def test_libreoffice_converts_the_form_to_pdf_with_a_sane_page_count(soffice, lo
         assert pdf.exists(), result.stdout + result.stderr
         pages = _pdf_pages(pdf.read_bytes())
         assert 4 <= pages <= 15, (name, pages)
+
+
+@pytest.mark.libreoffice
+def test_every_credit_code_of_the_printed_list_stays_on_one_line(soffice, sample_returns, tmp_path):
+    """LibreOffice prints the form in its substitute font where 仿宋_GB2312 is missing (as Word does on a machine
+    without it): the 18 characters of a credit code must still fit their column, or the printed list breaks each
+    code in two (as it did at 42 mm)."""
+    require(shutil.which("pdftotext") is not None, "poppler's pdftotext", "apt-get install poppler-utils")
+    exe, profile = soffice
+    ret = sample_returns["green_safety"]
+    (tmp_path / "list.docx").write_bytes(return_document(ret))
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(tmp_path / "list.docx")], check=True, capture_output=True,
+                   timeout=240)
+    lines = subprocess.run(["pdftotext", str(tmp_path / "list.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    codes = {r[ret.form.enterprise_list.column("key")] for r in ret.raw.enterprises.records()}
+    assert len(codes) >= 20
+    broken = sorted(c for c in codes if c not in lines)
+    assert not broken, f"{len(broken)} of {len(codes)} codes broken across lines, e.g. {broken[:3]}"

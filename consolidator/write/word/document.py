@@ -328,8 +328,10 @@ def _lines(text: str) -> list[str]:
 
 
 def _list_widths(roles: list[str | None]) -> tuple[float, ...]:
-    """The list's columns over the page: the name widest, the credit code as wide as its 18 characters."""
-    fixed = {"category": 44, "name": 46, "key": 42}
+    """The list's columns over the page. The credit code keeps its 18 characters on one line even in a wide
+    substitute font (LibreOffice's where 仿宋_GB2312 is missing: 42 mm broke it in two); the industry, a code
+    such as C39 more often than a name, has what is left."""
+    fixed = {"category": 38, "name": 46, "key": 50}
     rest = sum(WIDTHS_MM) - sum(fixed[r] for r in roles if r in fixed)
     others = sum(1 for r in roles if r not in fixed)
     return tuple(fixed[r] if r in fixed else max(rest / max(others, 1), 20) for r in roles)
