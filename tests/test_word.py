@@ -6,9 +6,11 @@ import re
 import shutil
 import subprocess
 import zipfile
+from copy import deepcopy
 
 import docx
 import pytest
+from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
 from docx.oxml.ns import qn
 
 from consolidator.check.batch import check_batch
@@ -356,76 +358,73 @@ def test_a_run_made_directly_is_the_run_python_docx_makes(text):
     assert etree.tostring(ours._p) == etree.tostring(theirs._p)
 
 
-# ---- blind -------------------------------------------------------------------------------------------
-def test_blind_hides_the_park_the_unit_and_every_contact(forms, long_return):
-    ret = long_return
-    assert ret.values["contact_name"] in ret.values["report_text"]
-    plain = all_text(return_document(ret))
-    blind = all_text(return_document(ret, blind=True, number="E07"))
-    for fid in ret.form.evaluation.identifying:
-        value = str(ret.values.get(fid) or "")
-        if value:
-            assert value in plain, fid
-            assert value not in blind, fid
-    assert REDACTED in blind and "E07" in blind
-    assert ret.values["province_city"] in blind  # the city stays, as in evaluation.xlsx
+def _simple_table_through_python_docx(self, heads, rows, widths_mm) -> None:
+    """What Filler.simple_table made before it kept the framed table and made the rows as text: every table
+    framed through python-docx, every row a copy of the blank one filled a cell at a time."""
+    from docx.table import _Cell, _Row
+    from docx.text.paragraph import Paragraph
+
+    from consolidator.write.word.document import repeat_as_header, row_frame, style, table_frame, text_run
+
+    table = self.doc.add_table(rows=2, cols=len(heads))
+    table_frame(table, widths_mm)
+    head, blank = table._tbl.tr_lst
+    for tr, sid in ((head, "FormHead"), (blank, "FormText")):
+        for tc in tr.tc_lst:
+            style(_Cell(tc, table).paragraphs[0], sid)
+        row_frame(_Row(tr, table), split=False)
+    repeat_as_header(_Row(head, table))
+    blank.getparent().remove(blank)
+    for values in [heads, *rows]:
+        tr = head if values is heads else deepcopy(blank)
+        if tr is not head:
+            table._tbl.append(tr)
+        for tc, value in zip(tr.tc_lst, values):
+            if value:
+                text_run(Paragraph(tc.p_lst[0], None), value)
 
 
-def test_file_name(forms):
+def test_the_lists_made_at_once_are_the_lists_python_docx_makes(forms, long_return, monkeypatch):
+    """The 情况说明 and enterprise list tables are framed once a process and their body rows made as text and
+    parsed at once (document._framed, document._filled_rows); the documents, cold and warm, open and blind, are
+    the ones framed and filled a cell at a time through python-docx, for texts with spaces to keep, escapes,
+    tabs, line breaks and empty cells."""
+    from consolidator.write.word import document
+
     form = forms["green_safety"]
-    assert docx_name("苏州工业园区", form) == "苏州工业园区-经验总结材料（推动绿色安全发展类）.docx"
-    assert docx_name('苏州/工业:园区?', forms["open_cooperation"]) == "苏州工业园区-经验总结材料（提高开放合作水平类）.docx"
-    assert docx_name("", form).startswith("园区-")
-
-
-def test_text_a_document_cannot_hold_is_dropped(forms):
-    form = forms["open_cooperation"]
     s = sample(form, 3)
-    s.values["park_intro"] = "简介\x07含有控制字符\x1b。"
-    data = form_document(form, s.values)
-    assert "简介含有控制字符。" in all_text(data)
+    odd = ["华为技术有限公司", " 前有空格", "后有空格 ", "  ", "制表\t符", "换\n行", "回\r车", "a&b<c>\"'>", "", "&amp;"]
+    for e, name in zip(s.enterprises, odd * 3):
+        e["name"] = name
+        e["industry"] = name[::-1]
+    assert len(s.enterprises) >= len(odd)
+    s.values["report_text_note"] = "说明\t含制表符\n和换行 "
+
+    def made() -> list[str]:
+        return [part(form_document(form, s.values, enterprises=s.enterprises, **kw), "word/document.xml")
+                for kw in ({}, {"blind": True, "number": "E01"})] + [part(return_document(long_return), "word/document.xml")]
+
+    document._framed.cache_clear()
+    cold, warm = made(), made()
+    monkeypatch.setattr(document._Filler, "simple_table", _simple_table_through_python_docx)
+    reference = made()
+    assert cold == reference and warm == reference
+    assert "a&amp;b&lt;c&gt;" in reference[0] and "附：数据情况说明" in reference[0] and "附：数据情况说明" in reference[2]
 
 
-# ---- LibreOffice ---------------------------------------------------------------------------------------
-def _pdf_pages(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+def test_a_short_list_row_leaves_its_last_cells_empty():
+    from lxml import etree
 
+    from consolidator.write.word import document
 
-@pytest.mark.libreoffice
-def test_libreoffice_converts_the_form_to_pdf_with_a_sane_page_count(soffice, long_return, sample_returns, tmp_path):
-    exe, profile = soffice
-    files = {"long": return_document(long_return), "blind": return_document(long_return, blind=True, number="E01"),
-             "open": return_document(sample_returns["open_cooperation"])}
-    for name, data in files.items():
-        (tmp_path / f"{name}.docx").write_bytes(data)
-    result = subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to",
-                             "pdf", "--outdir", str(tmp_path), *(str(tmp_path / f"{n}.docx") for n in files)],
-                            check=False, capture_output=True, text=True, timeout=240)
-    if "source file could not be loaded" in result.stderr and not (tmp_path / "long.pdf").exists():
-        require(False, "LibreOffice Writer", "apt-get install libreoffice-writer")
-    assert result.returncode == 0, result.stderr
-    for name in files:
-        pdf = tmp_path / f"{name}.pdf"
-        assert pdf.exists(), result.stdout + result.stderr
-        pages = _pdf_pages(pdf.read_bytes())
-        assert 4 <= pages <= 15, (name, pages)
+    doc = docx.Document()
+    table = doc.add_table(rows=1, cols=3)
+    for cell in table.rows[0].cells:  # a paragraph with properties, as a list's (an empty one is made the slow way)
+        cell.paragraphs[0].alignment = WD_PARAGRAPH_ALIGNMENT.CENTER
+    blank = table._tbl.tr_lst[0]
+    rows = [("甲", "乙", "丙"), ("丁",), ()]
+    assert "</w:p>" in etree.tostring(blank, encoding="unicode")
+    def c14n(tr) -> bytes:
+        return etree.tostring(tr, method="c14n", exclusive=True)
 
-
-@pytest.mark.libreoffice
-def test_every_credit_code_of_the_printed_list_stays_on_one_line(soffice, sample_returns, tmp_path):
-    """LibreOffice prints the form in its substitute font where 仿宋_GB2312 is missing (as Word does on a machine
-    without it): the 18 characters of a credit code must still fit their column, or the printed list breaks each
-    code in two (as it did at 42 mm)."""
-    require(shutil.which("pdftotext") is not None, "poppler's pdftotext", "apt-get install poppler-utils")
-    exe, profile = soffice
-    ret = sample_returns["green_safety"]
-    (tmp_path / "list.docx").write_bytes(return_document(ret))
-    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(tmp_path / "list.docx")], check=True, capture_output=True,
-                   timeout=240)
-    lines = subprocess.run(["pdftotext", str(tmp_path / "list.pdf"), "-"], capture_output=True, text=True,
-                           check=True).stdout.split()
-    codes = {r[ret.form.enterprise_list.column("key")] for r in ret.raw.enterprises.records()}
-    assert len(codes) >= 20
-    broken = sorted(c for c in codes if c not in lines)
-    assert not broken, f"{len(broken)} of {len(codes)} codes broken across lines, e.g. {broken[:3]}"
+    assert [c14n(tr) for tr in document._filled_rows(blank, rows)] == [c14n(document._slow_row(blank, v)) for v in rows]
