@@ -179,3 +179,26 @@ def test_a_bad_address_is_refused_before_any_eml_file_is_written(tmp_path):
     with Ledger.open(tmp_path / "l.sqlite") as book, pytest.raises(ValueError, match="电子邮箱"):
         send.deliver(outgoing, tmp_path / "out", "office@gov.cn", book)
     assert not list((tmp_path / "out").rglob("*.eml"))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 56, 57, 58, 114, 1000, 100_001])
+def test_attachments_are_encoded_as_the_standard_library_encodes_them(n):
+    """build_message encodes an attachment in one pass (compose.base64_lines) and names the boundary itself; the
+    part is what email.encoders.encode_base64 makes of it, headers in the same order."""
+    import base64
+    import random
+    from email import encoders
+    from email.mime.base import MIMEBase
+
+    data = random.Random(n).randbytes(n)
+    msg = build_message(Outgoing("k", "feedback", park(), "主题", "正文", [("附件.xlsx", data)]), "office@gov.cn")
+    part = msg.get_payload()[1]
+    theirs = MIMEBase("application", "octet-stream")
+    theirs.set_payload(data)
+    encoders.encode_base64(theirs)
+    assert part.get_payload() == theirs.get_payload() == base64.encodebytes(data).decode("ascii")
+    assert [k for k, _ in part.items()] == ["Content-Type", "MIME-Version", "Content-Transfer-Encoding",
+                                            "Content-Disposition"]
+    assert part.get_payload(decode=True) == data
+    boundary = msg.get_boundary()
+    assert boundary and boundary.startswith("=" * 15) and f"--{boundary}" not in part.get_payload()
