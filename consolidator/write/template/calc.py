@@ -21,10 +21,7 @@ phonenumbers as rules/formats.py uses it), so the two cannot drift apart silentl
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +35,7 @@ from ...expr.text import WHITESPACE
 from ...read.normalize import APPROX_PREFIXES, COUNT_UNITS, EMPTY_MARKERS, UNIT_FACTORS
 from ...rules import Field
 from ...rules.load import cache_dir
+from ..files import atomic_write_bytes
 from .common import Build, field_name
 
 CALC_SHEET = "_calc"
@@ -388,25 +386,13 @@ def _kept(name: str, key: str, make) -> tuple[str, ...]:
     except (OSError, ValueError, UnicodeDecodeError):
         pass
     lines = make()
-    if any("\n" in line for line in lines):
-        return lines
-    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write("\n".join([key, *lines, f"end {len(lines)}"]))
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write_bytes(path, "\n".join([key, *lines, f"end {len(lines)}"]).encode("utf-8"), sync=False)
         for earlier in folder.glob(f"{name}-*.txt"):  # another version's
             if earlier != path:
                 earlier.unlink()
     except OSError:
         pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
     return lines
 
 
