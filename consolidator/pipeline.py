@@ -178,14 +178,16 @@ def _word_one(job: tuple) -> bytes:
     from .rules import form_in
     from .write.word import form_document
 
-    rules_dir, category, values, rows, blind, number = job
-    return form_document(form_in(rules_dir, category), values, blind=blind, number=number, enterprises=rows)
+    rules_dir, category, values, rows, blind, number, show_region = job
+    return form_document(form_in(rules_dir, category), values, blind=blind, number=number, enterprises=rows,
+                         show_region=show_region)
 
 
 def word_documents(result: BatchResult, rets: list, *, blind: bool = False,
-                   numbers: dict[int, str] | None = None) -> list[tuple[str, bytes]]:
+                   numbers: dict[int, str] | None = None, show_region: bool = False) -> list[tuple[str, bytes]]:
     """(file name, .docx) of the official form of each return, made on all cores. The list rows come from the
-    batch's list frame (the returns' own may have been released). Blind: named by review number, redacted."""
+    batch's list frame (the returns' own may have been released). Blind: named by review number, redacted (the
+    region too unless show_region)."""
     from .write.word import docx_name
 
     index = {id(r): i for i, r in enumerate(result.returns)}
@@ -194,7 +196,7 @@ def word_documents(result: BatchResult, rets: list, *, blind: bool = False,
     for ret in rets:
         number = (numbers or {}).get(id(ret), "")
         jobs.append((ret.form.rules_dir, ret.form.category_id, dict(ret.values), rows.get(index[id(ret)], []), blind,
-                     number))
+                     number, show_region))
         names.append(f"{number}-经验总结材料（{ret.form.category_name}）.docx" if blind
                      else docx_name(ret.park_name or Path(ret.file).stem, ret.form))
     share_forms(r.form for r in rets)

@@ -342,6 +342,41 @@ def test_the_enterprise_list_is_appended(forms, sample_returns):
     assert names == {r[spec.column("name")] for r in records}
 
 
+def test_a_blind_list_counts_the_enterprises_of_each_kind_and_names_none(forms, sample_returns):
+    """Blind, the list's identifying columns (evaluation.list_identifying: name, credit code) are left out and the
+    rows alike counted: one row per category and industry, in the order of the categories, summing to the list."""
+    ret = sample_returns["green_safety"]
+    spec, ev = ret.form.enterprise_list, ret.form.evaluation
+    records = ret.raw.enterprises.records()
+    document = opened(return_document(ret, blind=True, number="E01"))
+    table = document.tables[-1]
+    kept = [c for c in spec.columns if c.id not in ev.list_identifying]
+    assert [c.text for c in table.rows[0].cells] == [c.label for c in kept] + ["企业数量"]
+    body = [[c.text for c in r.cells] for r in table.rows[1:]]
+    labels = {c.id: c.label for c in spec.categories}
+    expected: dict[tuple, int] = {}
+    for r in records:
+        kind = tuple(labels.get(r[c.id], r[c.id]) if c.role == "category" else str(r[c.id] or "") for c in kept)
+        expected[kind] = expected.get(kind, 0) + 1
+    assert {tuple(row[:-1]): int(row[-1]) for row in body} == expected and len(body) == len(expected)
+    order = [c.label for c in spec.categories]
+    assert [order.index(row[0]) for row in body] == sorted(order.index(row[0]) for row in body)
+    text = all_text(return_document(ret, blind=True, number="E01"))
+    assert not any(r[c] and str(r[c]) in text for r in records for c in ev.list_identifying)
+    assert f"共 {len(records)} 家" in text
+    assert all(r[spec.column("name")] in all_text(return_document(ret)) for r in records)  # open: listed as they are
+
+
+def test_a_blind_form_hides_the_region_in_its_cells_unless_asked(forms, sample_returns):
+    ret = sample_returns["green_safety"]
+    region = [str(ret.values[f]) for f in ret.form.evaluation.region]
+    assert region and all(region)
+    hidden = cell_texts(opened(return_document(ret, blind=True)))
+    shown = cell_texts(opened(form_document(ret.form, ret.values, blind=True, show_region=True)))
+    assert not any(v == c for row in hidden for c in row for v in region)  # (a county such as 工业园区 is in labels)
+    assert all(any(v == c for row in shown for c in row) for v in region)
+
+
 @pytest.mark.parametrize("text", ["", "华为技术有限公司", " 前有空格", "后有空格 ", "  ", "制表\t符", "换\n行", "回\r车",
                                   "\t", "a&b<c>", "91320000MA1XXXXX0Q"])
 def test_a_run_made_directly_is_the_run_python_docx_makes(text):

@@ -189,7 +189,7 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
         if key is not None:
             keys.add("评审编号对照表.xlsx", workbook_to_bytes(key))
         if with_word:
-            written_docs = _expert_documents(result, rets, blind, out_dir)
+            written_docs = _expert_documents(result, rets, blind, show_region, out_dir)
         written = out.commit()
         key_written = keys.commit() if key is not None else []
     counts = result.status_counts()
@@ -211,14 +211,14 @@ def summarize(returns_dir: Path, roster: Path | None, out_dir: Path | None, incl
     _none_found(result, returns_dir)
 
 
-def _expert_documents(result, rets, blind: bool, out_dir: Path) -> list[Path]:
-    """The panel's Word documents, numbered as in evaluation.xlsx (and redacted when blind)."""
+def _expert_documents(result, rets, blind: bool, show_region: bool, out_dir: Path) -> list[Path]:
+    """The panel's Word documents, numbered as in evaluation.xlsx (and redacted when blind, as it is)."""
     from ..pipeline import word_documents
     from ..write.evaluation import panel_order
 
     numbers = {id(r): n for r, n in panel_order(rets)}
     with OutputSet(out_dir / "专家评审材料") as docs_out:
-        for name, data in word_documents(result, rets, blind=blind, numbers=numbers):
+        for name, data in word_documents(result, rets, blind=blind, numbers=numbers, show_region=show_region):
             docs_out.add(name, data)
         return docs_out.commit()
 
@@ -229,13 +229,16 @@ def _expert_documents(result, rets, blind: bool, out_dir: Path) -> list[Path]:
 @roster_option("园区名单（.csv 或 .xlsx）。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="输出目录，默认为报送文件夹旁边的“<文件夹名>_检查结果”（工作区中为“检查结果”）；文件写在其中的“Word表单”文件夹。")
-@click.option("--blind", is_flag=True, help="专家评审用：隐去园区名称、填写单位和联系人，按评审编号（与评审表相同）命名。")
+@click.option("--blind", is_flag=True, help="专家评审用：隐去园区名称、填写单位、联系人和所在地区，企业清单只列各类企业数量，"
+                                            "按评审编号（与评审表相同）命名。")
+@click.option("--show-region", is_flag=True,
+              help="与 --blind 一起用：仍显示所在地区（默认不显示：一个城市只有一个园区时，地区就能认出园区）。")
 @click.option("--pdf/--no-pdf", default=True, help="同时用 LibreOffice 转成 PDF（默认：装有 LibreOffice 时转换）。")
 @click.option("--include-unlisted", is_flag=True, help="名单外园区的报送也生成（默认只生成名单中的园区）。")
 @rules_option
 @ledger_option
-def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bool, pdf: bool, include_unlisted: bool,
-         rules_dir: Path, ledger: Path | None):
+def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bool, show_region: bool, pdf: bool,
+         include_unlisted: bool, rules_dir: Path, ledger: Path | None):
     """为每份通过检查的报送生成官方 Word 表单（.docx，可另附 PDF），供园区打印盖章、专家评审。
 
     版式按官方表单：封面、填写说明、承诺声明（留出盖章位置）、各部分表格和脚注，报告按格式要求排版
@@ -257,7 +260,7 @@ def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bo
         result = _checked_batch(returns_dir, forms, parks, False, ledger=book)
         rets = counted_returns(result, include_unlisted=include_unlisted)  # those evaluation.xlsx numbers
         numbers = {id(r): n for r, n in panel_order(rets)} if blind else None
-        docs = word_documents(result, rets, blind=blind, numbers=numbers)
+        docs = word_documents(result, rets, blind=blind, numbers=numbers, show_region=show_region)
         for name, data in docs:
             out.add(name, data)
         office = find_libreoffice() if pdf else None
@@ -267,6 +270,9 @@ def word(returns_dir: Path, roster: Path | None, out_dir: Path | None, blind: bo
         written = out.commit()
     say(f"已生成 {len(docs)} 份 Word 表单" + (f"和 {len(written) - len(docs)} 份 PDF" if office else "")
         + f"，在 {printable(out_dir / folder)}。" + ("" if office or not pdf else "（未找到 LibreOffice，未转换 PDF。）"))
+    if blind:
+        say("表单已隐去园区名称、填写单位、联系人" + ("，仍显示所在地区" if show_region else "和所在地区（--show-region 可显示）")
+            + "；企业清单只列各类企业数量，不列企业名称和统一社会信用代码。")
     _none_found(result, returns_dir)
 
 

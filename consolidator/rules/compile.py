@@ -276,7 +276,7 @@ class _Compiler:
             enterprise_list=enterprise_list,
             fingerprint=self.fingerprint,
             rules_dir=str(self.paths["common"].parent),
-            evaluation=self.evaluation({b.id: b for s in sheets for b in s.blocks}),
+            evaluation=self.evaluation({b.id: b for s in sheets for b in s.blocks}, enterprise_list),
             texts=dict(self.texts),
             roles=self.roles(),
             summary=self.summary(),
@@ -426,14 +426,22 @@ class _Compiler:
             out[role] = fid
         return out
 
-    def evaluation(self, blocks: dict[str, Block]) -> Evaluation:
+    def evaluation(self, blocks: dict[str, Block], enterprise_list: EnterpriseList) -> Evaluation:
         spec = self.common.evaluation
-        for i, fid in enumerate(spec.identifying):
-            self.known_field(fid, f"evaluation.identifying[{i}]")
+        for key in ("identifying", "region"):
+            for i, fid in enumerate(getattr(spec, key)):
+                self.known_field(fid, f"evaluation.{key}[{i}]")
+        columns = {c.id: c for c in enterprise_list.columns}
+        for i, cid in enumerate(spec.list_identifying):
+            if cid not in columns:
+                self.fail("common", f"evaluation.list_identifying[{i}]", f"企业清单没有编号为“{cid}”的列")
+            if columns[cid].role == "category":
+                self.fail("common", f"evaluation.list_identifying[{i}]", "企业类别列不能隐去（隐去后按类别统计企业数量）")
         sections = tuple(self.section(sec, f"evaluation.sections[{i}]", blocks) for i, sec in enumerate(spec.sections))
         return Evaluation(self.text(spec.title, "common", "evaluation.title"),
                           self.text(spec.instructions, "common", "evaluation.instructions"),
-                          tuple(_plain(Criterion, c) for c in spec.criteria), tuple(spec.identifying), sections)
+                          tuple(_plain(Criterion, c) for c in spec.criteria), tuple(spec.identifying), sections,
+                          tuple(spec.region), tuple(spec.list_identifying))
 
     def section(self, sec: EvaluationSectionSpec, path: str, blocks: dict[str, Block]) -> EvaluationSection:
         rows, ids, show = (), (), sec.show

@@ -209,6 +209,8 @@ class Evaluation:
     criteria: tuple[Criterion, ...]
     identifying: tuple[str, ...]  # field ids hidden in blind mode
     sections: tuple[EvaluationSection, ...]
+    region: tuple[str, ...] = ()  # field ids also hidden in blind mode unless the region is asked for
+    list_identifying: tuple[str, ...] = ()  # enterprise list column ids hidden in blind mode
 
 
 @dataclass(frozen=True)

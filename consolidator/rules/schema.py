@@ -273,6 +273,8 @@ class EvaluationSpec(Strict):
     criteria: list[Criterion] = Field(min_length=1)
     instructions: str = ""
     identifying: list[Id] = []  # the fields --blind hides (also wherever the texts repeat them)
+    region: list[Id] = []  # the fields --blind also hides unless --show-region (in their own cells)
+    list_identifying: list[Id] = []  # the enterprise list's columns --blind hides (the rest counted instead)
     sections: list[EvaluationSectionSpec] = Field(min_length=1)
 
     @model_validator(mode="after")

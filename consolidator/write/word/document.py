@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from copy import deepcopy
 from functools import lru_cache
@@ -59,13 +60,15 @@ def docx_name(park_name: str, form: Form) -> str:
 
 
 def form_document(form: Form, values: dict[str, Any], *, blind: bool = False, number: str = "",
-                  enterprises: Iterable[dict[str, Any]] | None = None) -> bytes:
+                  enterprises: Iterable[dict[str, Any]] | None = None, show_region: bool = False) -> bytes:
     """The official form of `form` filled with `values` (field id -> typed value, computed indicators
     included, as CheckedReturn.values holds them; missing fields stay blank, so `{}` gives the blank
     form), as .docx bytes. `blind`: the park's name, the filling unit and every contact are hidden, also
-    inside the texts (as in the expert panel's workbook); `number` (E01) is printed in the header.
+    inside the texts (as in the expert panel's workbook), the park's region too unless `show_region`
+    (evaluation.region), and the enterprise list shows the count of each kind instead of the enterprises
+    (evaluation.list_identifying); `number` (E01) is printed in the header.
     `enterprises`: the enterprise list's rows (column id -> value), appended as the list footnote 5 asks for."""
-    w = _Filler(form, values, _redactor(form, values) if blind else None)
+    w = _Filler(form, values, _redactor(form, values) if blind else None, show_region)
     w.fill(number, list(enterprises or ()))
     out = io.BytesIO()
     w.doc.save(out)
@@ -183,9 +186,11 @@ _XMLNS = re.compile(r'\sxmlns(?::\w+)?="[^"]*"')
 
 
 class _Filler:
-    def __init__(self, form: Form, values: dict[str, Any], redact: Redact | None):
+    def __init__(self, form: Form, values: dict[str, Any], redact: Redact | None, show_region: bool = False):
         self.form, self.values, self.redact = form, values, redact
-        self.identifying = set(form.evaluation.identifying) if (redact and form.evaluation) else set()
+        ev = form.evaluation if redact else None
+        self.identifying = {*ev.identifying, *(() if show_region else ev.region)} if ev else set()
+        self.list_hidden = set(ev.list_identifying) if ev else set()
         self.skeleton = skeleton(form)
         self.doc = Document(io.BytesIO(self.skeleton.docx))
 
@@ -316,9 +321,20 @@ class _Filler:
         exact_spacing(p.paragraph_format, SECTION_PT * 2)
         _run(p, spec.title, HEI, SECTION_PT)
         labels = {c.id: c.label for c in spec.categories}  # a list as checked names its categories by id
+        columns = [c for c in spec.columns if c.id not in self.list_hidden]
         body = [tuple(self.text(labels.get(v, v) if c.role == "category" and isinstance(v, str) else _plain(v))
-                      for c in spec.columns for v in [r.get(c.id)]) for r in rows]
-        self.simple_table(tuple(c.label for c in spec.columns), body, _list_widths([c.role for c in spec.columns]))
+                      for c in columns for v in [r.get(c.id)]) for r in rows]
+        heads, roles = tuple(c.label for c in columns), [c.role for c in columns]
+        if self.list_hidden:  # blind: how many enterprises of each kind, by category, then as the list first names them
+            order, at = {self.text(c.label): i for i, c in enumerate(spec.categories)}, roles.index("category")
+            kinds = sorted(Counter(body).items(), key=lambda kind: order.get(kind[0][at], len(order)))
+            body = [(*kind, str(n)) for kind, n in kinds]
+            heads, roles = (*heads, "企业数量"), [*roles, "count"]
+            hidden = "、".join(c.label for c in spec.columns if c.id in self.list_hidden)
+            p = self.doc.add_paragraph()
+            _run(p, f"（评审用材料隐去{hidden}，按{'、'.join(heads[:-1])}列出企业数量，共 {len(rows)} 家。）",
+                 FANG, TABLE_PT)
+        self.simple_table(heads, body, _list_widths(roles))
 
     def simple_table(self, heads: tuple[str, ...], rows: list[tuple[str, ...]], widths_mm) -> None:
         """A header and a row per entry: the table framed by python-docx once a process (framing it took ~1.5 ms a
@@ -384,7 +400,7 @@ def _list_widths(roles: list[str | None]) -> tuple[float, ...]:
     """The list's columns over the page. The credit code keeps its 18 characters on one line even in a wide
     substitute font (LibreOffice's where 仿宋_GB2312 is missing: 42 mm broke it in two); the industry, a code
     such as C39 more often than a name, has what is left."""
-    fixed = {"category": 38, "name": 46, "key": 50}
+    fixed = {"category": 38 if "name" in roles else 76, "name": 46, "key": 50, "count": 24}  # (76: a label on a line)
     rest = sum(WIDTHS_MM) - sum(fixed[r] for r in roles if r in fixed)
     others = sum(1 for r in roles if r not in fixed)
     return tuple(fixed[r] if r in fixed else max(rest / max(others, 1), 20) for r in roles)
