@@ -162,6 +162,19 @@ def test_a_phone_gets_cards_and_no_sideways_scroll(browser, page):  # noqa: F811
     assert browser.execute_script("return getComputedStyle(document.getElementById('filters')).position") == "static"
 
 
+@pytest.mark.parametrize("width", [800, 1024])
+def test_a_narrow_window_shows_every_findings_column_inside_its_park(browser, page, width):  # noqa: F811
+    """A laptop's half screen: no sideways scroll, and each park's findings table (its 说明 last) fits in the park's
+    box rather than running past it (the columns' least widths gave way first: before, ~950 px at 800)."""
+    _open(browser, page, width)
+    size = browser.execute_script("return [document.scrollingElement.scrollWidth, innerWidth]")
+    assert size[0] <= size[1], size
+    over = browser.execute_script("""return Array.from(document.querySelectorAll('#parks .park')).map(function (p) {
+        var t = p.querySelector('table.findings'); if (!t) return 0;
+        return t.getBoundingClientRect().right - p.getBoundingClientRect().right; })""")
+    assert over and max(over) <= 0, over
+
+
 def test_numbers_never_break(browser, page):  # noqa: F811
     _open(browser, page, 1440)
     spans = browser.execute_script(
