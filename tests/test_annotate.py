@@ -176,8 +176,11 @@ def test_the_reasons_print(case):
     assert ws.print_title_rows == "$3:$3" or ws.print_title_rows == "3:3"
     assert ws.print_area
     marked = {f.sheet for f in _problems(case) if f.cell}
+    original = _open(case["path"].read_bytes())
     for name in marked:
         assert wb[name].page_setup.cellComments == "atEnd"
+        # in colour: the template's sheets print in black and white, which in Excel and WPS prints no marks
+        assert original[name].page_setup.blackAndWhite and not wb[name].page_setup.blackAndWhite, name
 
 
 def test_the_mail_and_the_copy_agree(case):

@@ -175,6 +175,7 @@ def _mark_cells(wb, problems: list[Finding]) -> dict[int, tuple[str, str]]:
         ws = wb[sheet]
         _drop_conditional_formats(ws, coords)
         ws.page_setup.cellComments = "atEnd"  # the reasons print too: after the sheet
+        ws.page_setup.blackAndWhite = None  # and the marks: the template prints in black and white (no fills)
     return places
 
 

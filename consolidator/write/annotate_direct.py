@@ -366,12 +366,15 @@ def _drop_conditional_formats(xml: str, covered: set[tuple[int, int]]) -> str:
 
 
 def _comments_at_end(xml: str) -> str:
-    """The sheet's own page set-up (after its custom views, which have theirs) prints the comments at the end."""
+    """The sheet's own page set-up (after its custom views, which have theirs) prints the comments at the end, and
+    in colour: the template prints in black and white (no input fills on the stamped paper), which in Excel and
+    WPS would print none of the marks either."""
     found = list(re.finditer(r"<pageSetup\b[^>]*?(/?)>", xml))
     m = found[-1] if found else None
     if m is None or m.start() < xml.rfind("</customSheetViews>"):
         raise Unhandled("a marked sheet without page set-up of its own")
-    tag = re.sub(r'\scellComments="[^"]*"', "", m.group(0)).replace("<pageSetup", '<pageSetup cellComments="atEnd"', 1)
+    tag = re.sub(r'\s(?:cellComments|blackAndWhite)="[^"]*"', "", m.group(0))
+    tag = tag.replace("<pageSetup", '<pageSetup cellComments="atEnd"', 1)
     return xml[:m.start()] + tag + xml[m.end():]
 
 
