@@ -204,6 +204,11 @@ def test_blind_evaluation_hides_names_and_keeps_the_key(batch, forms):
     keys = [tuple(c.value for c in row[:2]) for row in key.active.iter_rows(min_row=2)]
     assert sorted(n for n, _ in keys) == [f"E{i:02d}" for i in range(1, len(rets) + 1)]
     assert {p for _, p in keys} == {r.park_name for r in rets}
+    assert "交给专家" not in text and "对照表" not in text  # the experts' workbook says nothing of the key
+    ks = key.active  # the key prints: A4 upright, one page across, its header on every page, bordered, 保密
+    assert (ks.page_setup.orientation, ks.page_setup.fitToWidth, ks.print_title_rows) == ("portrait", 1, "$1:$1")
+    assert "保密" in ks.oddFooter.center.text and "&P" in ks.oddFooter.center.text
+    assert all(c.border.left.style for row in ks.iter_rows() for c in row)
     wb, key = build_evaluation(rets, forms)
     text = all_text(openpyxl.load_workbook(io.BytesIO(wb)))
     assert key is None and all(r.park_name in text for r in rets)

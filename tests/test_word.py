@@ -306,6 +306,10 @@ def test_the_report_is_typeset_to_the_forms_standard(long_return):
             assert p.runs[-1]._r.rPr.rFonts.get(qn("w:eastAsia")) == (
                 "仿宋_GB2312" if len(p.runs) > 1 else LEVEL_FONTS[level])
     assert all(levels[k] for k in levels)
+    # a heading of its own line stays on the page of what follows it (the styles': text a park adds takes them)
+    keep = {s.name: s.paragraph_format.keep_with_next for s in document.styles if s.name.startswith("报告")}
+    assert keep == {"报告正文": None, "报告一级标题": True, "报告二级标题": True, "报告三级标题": False,
+                    "报告四级标题": False}
     # the styles say the same (Word's and WPS's style list; text a park adds takes it)
     styles = part(data, "word/styles.xml")
     for sid, font in (("ReportHeading1", "黑体"), ("ReportHeading2", "楷体_GB2312"), ("ReportBody", "仿宋_GB2312")):

@@ -605,7 +605,7 @@ def blind_note(show_region: bool) -> str:
     """What the overview of a blind workbook says about what it hides."""
     region = "所在地区仍然显示" if show_region else "所在地区也未显示（一个城市只有一个园区时，地区就能认出园区）"
     return ("本评审表为盲评用：已隐去园区名称、填写单位和联系人（报告等文字中出现的也已隐去），园区按评审编号排列；"
-            f"{region}。评审编号对照表另存，不随本表交给专家。")
+            f"{region}。")  # (that the key is kept apart the command tells the office: this sheet goes to the experts)
 
 
 def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
@@ -615,15 +615,21 @@ def _key_workbook(entries: list[Entry], guard: TextGuard) -> Workbook:
     ks.title = "评审编号对照表"
     for i, h in enumerate(["评审编号", "园区名称", "所在省市", "类别", "报送文件"], start=1):
         c = ks.cell(row=1, column=i, value=h)
-        c.font = HEAD11
-        c.fill = HEAD_FILL
+        c.font, c.fill, c.border = HEAD11, HEAD_FILL, BORDER
     for r, e in enumerate(entries, start=2):
         for i, value in enumerate([e.number, e.ret.park_name, e.ret.city, e.ret.form.category_name, e.ret.file],
                                   start=1):
-            set_text(ks.cell(row=r, column=i), guard.clean(value, label="园区名称", file=e.ret.file))
-    for i, w in enumerate([10, 34, 16, 20, 40], start=1):
+            c = ks.cell(row=r, column=i)
+            set_text(c, guard.clean(value, label="园区名称", file=e.ret.file))
+            c.border, c.alignment = BORDER, KEY_ALIGNMENT
+    for i, w in enumerate([9, 30, 16, 20, 30], start=1):  # A4 upright: one page across
         ks.column_dimensions[get_column_letter(i)].width = w
+    ks.freeze_panes = "A2"
+    print_setup(ks, orientation="portrait", title_rows="1:1", footer="评审编号对照表（保密）　第 &P 页")
     return key
+
+
+KEY_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 
 
 class Panel:

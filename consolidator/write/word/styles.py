@@ -77,6 +77,8 @@ def base_document() -> bytes:
         report_format(style.paragraph_format)
         if level:
             outline_level(style, level - 1)
+            # 一、 and （一）, which stand on lines of their own: never last on a page, apart from their text
+            style.paragraph_format.keep_with_next = level <= 2
     _page_setup(doc)
     _drop_unused_styles(doc)
     out = io.BytesIO()
