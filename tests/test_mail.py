@@ -79,6 +79,23 @@ def test_templates_render_subject_and_body():
     assert body.startswith("王伟：") and "于2026年12月15日前" in body and body.rstrip().endswith("省工信厅")
 
 
+@pytest.mark.parametrize("errors, warnings", [(2, 1), (1, 0), (0, 3)])
+def test_a_return_with_only_warnings_is_asked_to_verify_not_to_correct(errors, warnings):
+    """Errors: correct and send again. Warnings alone: nothing is wrong yet, the park verifies (corrects or explains)."""
+    problems = [{"severity": "错误", "place": "三、发展情况 C5", "label": "营业收入", "message": "应大于0"}] * errors + [
+        {"severity": "需要核实", "place": "三、发展情况 C9", "label": "利润总额", "message": "请核实"}] * warnings
+    subject, body = render(DEFAULT_TEMPLATES, "feedback_problems", park=park(), title="2026年工业园区高质量发展创新实践",
+                           file="苏州.xlsx", problems=problems, errors=errors, warnings=warnings, annotated="",
+                           deadline="2026年12月15日", office="省工信厅", previous=None)
+    assert body.count("【错误】") == errors and body.count("【需要核实】") == warnings
+    if errors:
+        assert subject.startswith("请修改后重新报送") and f"有 {errors} 处错误" in body and "“错误”必须修改" in body
+        assert ("处需要核实" in body) == bool(warnings)
+    else:
+        assert subject.startswith("请核实数据") and f"没有错误，有 {warnings} 处数据需要核实" in body
+        assert "错误”必须修改" not in body and "0 处错误" not in body and "于2026年12月15日前重新发送" in body
+
+
 def test_template_mistakes_are_reported_in_chinese(tmp_path):
     (tmp_path / "distribute.txt.j2").write_text("Subject: x\n正文", encoding="utf-8")
     with pytest.raises(MailTemplateError, match="第一行应以“主题：”开头"):
