@@ -146,6 +146,17 @@ def test_field_checks(forms, fid, raw, code):
         [expect(form, code, fid)]
 
 
+@pytest.mark.parametrize("marker", ["无", "/", "——"])
+def test_a_marker_of_nothing_is_read_as_blank_and_said_so(forms, marker):
+    """"无" in an optional cell is read as not filled: the note says 空白, not empty quotes."""
+    form = forms["green_safety"]
+    s = sample(form, 4, lead_subfield_2=marker)
+    raw = raw_return(form, s.values, s.enterprises)
+    (note,) = [f for f in raw.findings if f.code == "value_normalised" and f.field == "lead_subfield_2"]
+    assert raw.values["lead_subfield_2"] is None
+    assert f"填写的“{marker}”已按“空白”读取（视为未填写）" in note.message and "“”" not in note.message
+
+
 def test_required_in_repeated_rows_applies_to_the_first_row_only(forms):
     form = forms["green_safety"]
     s = sample(form, 3, lead_industry_1=None, lead_subfield_1=None, lead_industry_2=None, lead_subfield_2=None,

@@ -196,7 +196,8 @@ def normalise_return(raw, form: Form) -> None:
             unreadable.add(fid)
             values[fid] = None
         elif got.note:
-            raw.findings.append(make_finding("value_normalised", value=display(value), read=display(got.value),
+            read = "空白" if got.value is None else display(got.value)  # ("无", "/": 已按“空白”读取（视为未填写）)
+            raw.findings.append(make_finding("value_normalised", value=display(value), read=read,
                                        how=got.note, **_located(raw, form, f)))
     raw.values, raw.unreadable = values, frozenset(unreadable)
     raw.judged = tuple((f.format, str(values[f.id]), JUDGES[f.format](str(values[f.id])))
