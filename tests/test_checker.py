@@ -124,6 +124,14 @@ def test_rule_finding_carries_values_and_a_readable_expectation(forms):
     assert (f.park, f.label) == (s.values["park_name"], "2024年主导产业营业收入（亿元）")
 
 
+def test_a_rule_finding_names_a_blank_part_as_not_filled(forms):
+    form = forms["green_safety"]
+    s = sample(form, 5, lead_subfield_2=None)
+    f = next(f for f in run(forms, raw_return(form, s.values, s.enterprises)).findings
+             if f.code == "lead_subfield_required")
+    assert f.value == f"第2个主导产业={s.values['lead_industry_2']}，第2个对应细分领域=（未填写）"
+
+
 @pytest.mark.parametrize("fid, raw, code", [
     ("county", None, "required"),
     ("revenue_2023", "待统计", "type_number"),

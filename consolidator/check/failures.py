@@ -112,7 +112,7 @@ def row_values(frame: pd.DataFrame, index) -> Callable:
 
 
 def _rule_finding(c: Failure, rule: Rule, form: Form) -> Finding:
-    values = "，".join(f"{form.fields[n].display_label}={display(c.ret.values.get(n))}"
+    values = "，".join(f"{form.fields[n].display_label}={display(c.ret.values.get(n)) or '（未填写）'}"
                       for n in rule.check.names if n in form.fields)
     expected = describe_expected(rule.check.tree, c.field.id, lambda n: form.fields[n].display_label,
                                  lambda cid: form.enterprise_list.category(cid).label, row_values(c.frame, c.ret_index))
