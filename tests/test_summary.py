@@ -291,7 +291,8 @@ def test_park_sheets_have_the_sections_of_the_rules_in_order(batch, forms):
     book = openpyxl.load_workbook(io.BytesIO(build_evaluation(rets, forms)[0]))
     for sheet, ret in zip(book.worksheets[1:], sorted(rets, key=lambda r: (r.form.order, r.park_name))):
         column_a = [c.value for c in sheet["A"]]
-        titles = [s.title for s in ret.form.evaluation.sections]
+        noted = any(f.explains and ret.values.get(f.id) for f in ret.form.fields.values())
+        titles = [s.title for s in ret.form.evaluation.sections if s.show != "notes" or noted]  # (none: left out)
         assert [t for t in column_a if t in titles] == titles
         assert f"四、{ret.form.sheets[4].blocks[-1].title}" in titles  # the category's own block
         leads = [ret.values[f"lead_industry_{i}"] for i in (1, 2, 3) if ret.values.get(f"lead_industry_{i}")]
@@ -363,6 +364,32 @@ def test_page_breaks_keep_a_heading_with_what_follows():
     assert page_breaks([100.0] * 10, {3}, 350) == [2, 5, 8]
     # a run of kept rows longer than a page is broken all the same
     assert page_breaks([100.0] * 6, {1, 2, 3, 4, 5}, 350) == [3]
+
+
+def test_a_park_sheet_shows_the_parks_explanations_beside_their_indicators(forms):
+    """The 情况说明 a park wrote are on its sheet, each beside the indicator it explains (the experts see why profit
+    rose 350 %); a park that wrote none gets no such section."""
+    form = forms["green_safety"]
+    explained = sample(form, 31, park_name="说明园区")
+    explained.values["profit_note"] = "2025年园区龙头企业一次性处置闲置资产，收益计入利润总额。"
+    silent = sample(form, 32, park_name="无说明园区")
+    for s in (explained, silent):
+        for f in form.fields.values():
+            if f.explains and f.id != "profit_note":
+                s.values[f.id] = None
+    batch = check_batch([raw_return(form, s.values, s.enterprises, file=f"{s.values['park_name']}.xlsx")
+                         for s in (explained, silent)], forms)
+    wb = openpyxl.load_workbook(io.BytesIO(build_evaluation(list(batch.returns), forms)[0]))
+    title = next(sec.title for sec in form.evaluation.sections if sec.show == "notes")
+    sheets = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets[1:]}
+    (mine,) = [rows for name, rows in sheets.items() if "说明园区" in name and "无" not in name]
+    (other,) = [rows for name, rows in sheets.items() if "无说明园区" in name]
+    at = next(i for i, row in enumerate(mine) if row[0] == title)
+    assert mine[at + 1][:2] == ["指标", "情况说明"]
+    assert mine[at + 2][:2] == ["利润总额（亿元）", explained.values["profit_note"]]
+    years = next(i for i, row in enumerate(mine) if row[0] == "二、主要指标（近三年）")
+    assert years < at < next(i for i, row in enumerate(mine) if str(row[0]).startswith("三、"))
+    assert not any(row[0] == title for row in other)
 
 
 def test_blind_workbook_hides_the_region_unless_asked(batch, forms):

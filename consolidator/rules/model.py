@@ -192,7 +192,7 @@ class EvaluationRow:
 
 @dataclass(frozen=True)
 class EvaluationSection:
-    """A section of the panel's sheet. show: rows | years | blocks | text | scoring (category_blocks is
+    """A section of the panel's sheet. show: rows | years | blocks | text | notes | scoring (category_blocks is
     compiled to blocks, the category's own)."""
 
     title: str

@@ -238,7 +238,7 @@ class EvaluationRowSpec(Strict):
         return self
 
 
-SectionShow = Literal["rows", "years", "blocks", "category_blocks", "text", "scoring"]
+SectionShow = Literal["rows", "years", "blocks", "category_blocks", "text", "notes", "scoring"]
 
 
 class EvaluationSectionSpec(Strict):
@@ -247,7 +247,8 @@ class EvaluationSectionSpec(Strict):
     rows: `rows` as label | value; years: every family of the year blocks (or of `blocks`) with its
     years and the change; blocks: the fields of `blocks` two to a row, then their long texts;
     category_blocks: the same for the blocks the category file adds; text: the long text `field`,
-    paragraph by paragraph; scoring: the criteria with their score cells (exactly one section)."""
+    paragraph by paragraph; notes: the 情况说明 the park wrote, beside the indicators they explain; scoring: the
+    criteria with their score cells (exactly one section)."""
 
     title: str  # may use {block_title}: the title of the section's first block
     show: SectionShow

@@ -32,6 +32,7 @@ from ..cores import start_on_cores
 from ..findings import Finding
 from ..rules import Form, form_in, share_forms
 from ..rules.model import EvaluationSection
+from ..rules.wordlayout import label_of
 from .sheetxml import AddedSheet, SheetFrame, SheetXml, with_sheets
 from .styles import BORDER, ERROR_BG, HEAD_FILL, INPUT_FILL, UNLOCKED
 from .styles import rows_height as _rows_height
@@ -452,6 +453,28 @@ def _text_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
     s.paragraphs(s.ret.values.get(section.field), form.fields[section.field].label)
 
 
+def _notes_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
+    """The 情况说明 the park wrote (why a figure is what it is), each beside the indicator it explains, in the form's
+    order; none written: no section."""
+    v = s.ret.values
+    notes = [f for f in form.fields.values() if f.explains and str(v.get(f.id) or "").strip()]
+    if not notes:
+        return
+    s.heading(section.title)
+    s.fixed(1, "指标", "column_head")
+    s.merge(2, 6)
+    s.fixed(2, "情况说明", "column_head")
+    s.keep.add(s.row)
+    s.row += 1
+    for f in notes:
+        label = label_of(form.fields[form.families[f.explains][0]])  # as the Word form's 附：数据情况说明 names it
+        s.fixed(1, label, "label")
+        s.merge(2, 6)
+        text = s.put(2, v.get(f.id), label=f.display_label)
+        s.height(max(18, rows_height(label, WIDTHS[0], 10), rows_height(str(text or ""), sum(WIDTHS[1:]))))
+        s.row += 1
+
+
 def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[str, str]:
     """The criteria with open score cells (limited to each weight) and the total; criterion id -> cell."""
     ev = form.evaluation
@@ -491,7 +514,7 @@ def _scoring_section(s: _Sheet, section: EvaluationSection, form: Form) -> dict[
 
 
 SECTIONS = {"rows": _rows_section, "years": _years_section, "blocks": _blocks_section, "text": _text_section,
-            "scoring": _scoring_section}
+            "notes": _notes_section, "scoring": _scoring_section}
 
 
 def _park_sheet(s: _Sheet, number: str, form: Form, blind: bool, show_region: bool = False) -> dict[str, str]:
