@@ -295,6 +295,10 @@ def test_park_sheets_have_the_sections_of_the_rules_in_order(batch, forms):
         titles = [s.title for s in ret.form.evaluation.sections if s.show != "notes" or noted]  # (none: left out)
         assert [t for t in column_a if t in titles] == titles
         assert f"四、{ret.form.sheets[4].blocks[-1].title}" in titles  # the category's own block
+        head = column_a.index("指标", column_a.index("二、主要指标（近三年）")) + 1  # the years as the forms give them
+        years = ret.form.years
+        assert [sheet.cell(row=head, column=c).value for c in range(2, 6)] == \
+            [f"{y}年" for y in years] + [f"{max(years)}年比{min(years)}年"]
         leads = [ret.values[f"lead_industry_{i}"] for i in (1, 2, 3) if ret.values.get(f"lead_industry_{i}")]
         row = column_a.index("主导产业及细分领域") + 1
         assert sheet.cell(row=row, column=2).value.count("；") == len(leads) - 1

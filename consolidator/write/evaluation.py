@@ -397,11 +397,12 @@ def _rows_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
 
 
 def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
-    """The indicators of the year blocks with their years and the change from the first to the last."""
+    """The indicators of the year blocks with their years, in the form's order (the Word form's and the workbook's:
+    the expert reads them side by side), and the change from the earliest to the latest."""
     v = s.ret.values
-    years = sorted(form.years)
+    years, first, last = form.years, min(form.years), max(form.years)
     s.heading(section.title)
-    heads = ["指标", *[f"{y}年" for y in years], f"{years[-1]}年比{years[0]}年", ""]
+    heads = ["指标", *[f"{y}年" for y in years], f"{last}年比{first}年", ""]
     for i, h in enumerate(heads[:5], start=1):
         s.fixed(i, h, "column_head")
     s.merge(5, 6)
@@ -417,7 +418,7 @@ def _years_section(s: _Sheet, section: EvaluationSection, form: Form) -> None:
         for i, y in enumerate(years, start=2):
             s.put(i, by_year.get(y), _number_style(f))
         s.merge(5, 6)
-        s.put(5, _change(f, by_year.get(years[0]), by_year.get(years[-1])), "centered")
+        s.put(5, _change(f, by_year.get(first), by_year.get(last)), "centered")
         s.height(max(18, rows_height(f.label, WIDTHS[0], 10)))
         s.row += 1
 
