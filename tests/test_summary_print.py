@@ -124,6 +124,11 @@ def test_status_colours_follow_the_status_in_tables_and_chart(plain):
                if n.startswith("xl/charts/chart") and "各市报送状态" in charts.read(n).decode())
     series = re.findall(r"<(?:c:)?ser>.*?</(?:c:)?ser>", xml, re.S)
     assert len(series) == len(STATUS_ORDER)
+    # counts of parks: whole steps, whole labels
+    assert re.search(r'<(?:c:)?majorUnit val="1(?:\.0)?"', xml) and 'formatCode="0"' in xml
+    others = [charts.read(n).decode() for n in charts.namelist() if n.startswith("xl/charts/chart")]
+    for other in (x for x in others if x != xml):  # the values' charts: grouped thousands, no title twice
+        assert 'formatCode="#,##0.##"' in other and len(re.findall(r"<(?:c:)?title>", other)) == 1
     sheet = wb["图表"]
     for s in series:
         ref = re.search(r"<(?:c:)?tx><(?:c:)?strRef><(?:c:)?f>'?图表'?!\$?([A-Z]+)\$?(\d+)</", s)

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import NumFmt
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
@@ -750,7 +751,7 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: 
             chart.legend = None
             chart.x_axis.scaling.orientation = "maxMin"  # the largest on top, as the table lists them
             chart.y_axis.crosses = "max"  # and the values' axis below the bars
-            chart.y_axis.title = c.title
+            chart.y_axis.numFmt = NumFmt(formatCode="#,##0.##", sourceLinked=False)  # (the title names the unit)
             ws.add_chart(chart, f"A{top + page * CHART_PAGE_ROWS + 1}")
             page += 1
     if cities:
@@ -766,5 +767,8 @@ def _chart_sheet(wb, result: BatchResult, counted: set[int], form: Form, guard: 
             colour = STATUS_COLOURS[status][0]
             series.graphicalProperties.solidFill = colour
             series.graphicalProperties.line.solidFill = colour
+        most = max(sum(1 for p in result.parks if _city_of(p.city) == c and p.status in statuses) for c in cities)
+        chart.y_axis.numFmt = NumFmt(formatCode="0", sourceLinked=False)  # parks: whole numbers,
+        chart.y_axis.majorUnit = max(1, math.ceil(most / 10))  # never a step of half a park
         chart.width, chart.height = CHART_CM
         ws.add_chart(chart, f"A{top + page * CHART_PAGE_ROWS + 1}")
