@@ -332,6 +332,19 @@ def test_notes_the_park_wrote_are_printed(long_return):
     assert any(long_return.values["report_text_note"] in c for r in rows for c in r)
 
 
+def test_the_documents_properties_name_the_form_not_the_library(forms, sample_returns):
+    ret = sample_returns["green_safety"]
+    for data, created in ((form_document(ret.form, {}), ret.form.created), (return_document(ret), None)):
+        props = opened(data).core_properties
+        assert (props.title, props.subject) == (f"{ret.form.title}{ret.form.subtitle}", ret.form.category_name)
+        assert (props.author, props.comments) == ("", "")
+        assert "python-docx" not in part(data, "docProps/core.xml")
+        if created is not None:  # the blank form: its date; a filled one: when it was made
+            assert props.created.replace(tzinfo=None) == created
+        else:
+            assert abs((dt.datetime.now(dt.timezone.utc) - props.created).total_seconds()) < 120
+
+
 def test_the_enterprise_list_is_appended(forms, sample_returns):
     ret = sample_returns["green_safety"]
     spec = ret.form.enterprise_list

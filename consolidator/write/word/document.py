@@ -70,9 +70,16 @@ def form_document(form: Form, values: dict[str, Any], *, blind: bool = False, nu
     `enterprises`: the enterprise list's rows (column id -> value), appended as the list footnote 5 asks for."""
     w = _Filler(form, values, _redactor(form, values) if blind else None, show_region)
     w.fill(number, list(enterprises or ()))
+    if values:  # a filled form was made now (the blank one carries the form's date)
+        w.doc.core_properties.created = w.doc.core_properties.modified = _now_utc()
     out = io.BytesIO()
     w.doc.save(out)
     return out.getvalue()
+
+
+def _now_utc() -> dt.datetime:
+    """Now in UTC without a zone (what python-docx writes as …Z), to the second."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def return_document(ret, *, blind: bool = False, number: str = "") -> bytes:
