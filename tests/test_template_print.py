@@ -128,6 +128,14 @@ def test_the_long_report_is_printed_whole_line_by_line(printed):
     assert "摘要第001句" in pdf.text(caption[0])  # the caption stands with the first line
 
 
+def test_no_page_points_at_a_cell_that_is_not_printed(printed):
+    """The report's input cell is not printed (its printed copy is): neither is the row above it, whose hint says
+    to paste below (it stood alone on a page of its own before the copy)."""
+    for key in ("filled", "blank"):
+        pdf = printed[key]
+        assert not any("粘贴到下方单元格" in pdf.text(i) for i in range(len(pdf.pages))), key
+
+
 def test_a_label_stands_on_the_page_of_its_value(printed):
     pdf, values = printed["filled"], printed["sample"].values
     for fid in ("park_name", "filler_name", "head_name", "head_email", "contact_phone", "practice_name"):

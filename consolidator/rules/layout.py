@@ -576,7 +576,9 @@ class _Planner:
         self.value(row, COL_LABEL, f, end_col=COL_NOTE)
         self.sheet.heights[row] = MAX_ROW_PT
         self.sheet.checked_rows.add(row)
-        self.sheet.print_rows[-1] = (self.sheet.print_rows[-1][0], row - 1)
+        # the label row is not printed either: its hint points at the cell below, which is not (printed, it stood
+        # alone on a page before the printed copy, whose caption names the text again)
+        self.sheet.print_rows[-1] = (self.sheet.print_rows[-1][0], row - 2)
         row += 1
         self.sheet.print_rows.append((row, row))
         row = self.note_row(row, f)
