@@ -24,7 +24,10 @@ ERROR_COLOR, ERROR_BG = "C00000", "FFC7CE"
 WARNING_COLOR, WARNING_BG = "C65911", "FFD8A8"
 PASSED_COLOR, PASSED_BG = "375623", "C6EFCE"
 ERROR_FILL = PatternFill("solid", start_color=ERROR_BG, end_color=ERROR_BG)
-WARNING_FILL = PatternFill("solid", start_color=WARNING_BG, end_color=WARNING_BG)
+# a mark on a park's copy (write/annotate*): the warning's orange a shade deeper than WARNING_BG, which beside the
+# yellow of an input cell was hard to tell from it, on screen and printed
+WARNING_MARK = "F4B183"
+WARNING_FILL = PatternFill("solid", start_color=WARNING_MARK, end_color=WARNING_MARK)
 PASSED_FILL = PatternFill("solid", start_color=PASSED_BG, end_color=PASSED_BG)
 # the same colours as conditional formats (a differential style's fill is its background colour)
 ERROR_STYLE = DifferentialStyle(fill=PatternFill(bgColor=ERROR_BG, fill_type="solid"), font=Font(color="9C0006"))
