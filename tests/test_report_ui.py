@@ -175,6 +175,17 @@ def test_a_narrow_window_shows_every_findings_column_inside_its_park(browser, pa
     assert over and max(over) <= 0, over
 
 
+def test_the_rules_line_counts_rules_and_findings_apart(browser, page, data):  # noqa: F811
+    """The rules' heading: how many rules found something, and how many errors and warnings (findings, not rules)."""
+    from selenium.webdriver.common.by import By
+
+    _open(browser, page, 1440)
+    note = browser.find_element(By.ID, "rules-note").text
+    errors = sum(r[2][0] for r in data["rules"])
+    warnings = sum(r[2][1] for r in data["rules"])
+    assert f"{len(data['rules'])} 条规则发现问题，共有错误 {errors} 处、警告 {warnings} 处" in note, note
+
+
 def test_numbers_never_break(browser, page):  # noqa: F811
     _open(browser, page, 1440)
     spans = browser.execute_script(
