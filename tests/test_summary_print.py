@@ -155,6 +155,17 @@ def test_every_roster_city_is_listed_with_what_was_not_counted(plain):
     assert rows["江苏省淮安市"]["未计入原因"] == "无法读取 1" and rows["江苏省扬州市"]["未计入原因"] == "未提交 1"
 
 
+def test_a_file_no_park_is_told_from_is_not_listed_as_a_park(plain):
+    """报送情况: a file that names no park (unreadable, outside the roster) is listed as such, under its own name in
+    the file column; an unreadable file of a listed park is named there too."""
+    rows = table(book(plain / "summary.xlsx")["报送情况"], "园区名称")
+    (lone,) = [r for r in rows if r["园区名称"] == "（未能确定园区）"]
+    assert (lone["状态"], lone["最新报送文件"]) == ("无法读取", "报送说明.xlsx")
+    assert not any(str(r["园区名称"]).endswith(".xlsx") for r in rows)
+    huaian = next(r for r in rows if r["园区名称"] == "淮安经济技术开发区")
+    assert huaian["状态"] == "无法读取" and huaian["最新报送文件"]
+
+
 def test_a_park_outside_the_roster_is_left_out_and_said_so(plain, blind):
     wb = book(plain / "summary.xlsx")
     status = {p["园区名称"]: p for p in table(wb["报送情况"], "园区名称")}

@@ -677,6 +677,9 @@ def _shared_sheet(wb, result: BatchResult, guard: TextGuard) -> None:
                  note="同一企业（统一社会信用代码相同）出现在多个园区的企业清单中；请核实企业所在园区。")
 
 
+UNPLACED = "（未能确定园区）"
+
+
 def _status_sheet(wb, result: BatchResult, counted: set[int], include_unlisted: bool, guard: TextGuard) -> None:
     """The roster against what arrived: a row per park, whether it is counted and, if not, why; the note
     above names the parks outside the roster that were left out."""
@@ -687,8 +690,11 @@ def _status_sheet(wb, result: BatchResult, counted: set[int], include_unlisted: 
         cur = p.current
         counts = cur.counts() if cur else {"error": "", "warning": ""}
         county = p.park.county if p.park else (cur.values.get(cur.form.roles["county"]) if cur else "")
-        row = [p.name, p.city, county, p.category, p.status, "是" if cur is not None and id(cur) in counted else "否",
-               not_counted_reason(p, counted), cur.fill_date if cur else None, cur.file if cur else "", len(p.files),
+        # a file no park could be told from (unreadable, outside the roster) is not a park: its name is the file's
+        name = p.name if p.park is not None or cur is not None else UNPLACED
+        latest = cur.file if cur else "、".join(r.file for r in p.files)  # (unreadable: the files that could not be)
+        row = [name, p.city, county, p.category, p.status, "是" if cur is not None and id(cur) in counted else "否",
+               not_counted_reason(p, counted), cur.fill_date if cur else None, latest, len(p.files),
                counts["error"], counts["warning"], "、".join(r.file for r in p.files if r.status == STATUS_SUPERSEDED)]
         rows.append([guard.clean(v, label=headers[i], park=p.name) for i, v in enumerate(row)])
     outside = [p for p in result.parks if p.current is not None and unlisted(p.current)]
