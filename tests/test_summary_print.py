@@ -155,6 +155,13 @@ def test_every_roster_city_is_listed_with_what_was_not_counted(plain):
     assert rows["江苏省淮安市"]["未计入原因"] == "无法读取 1" and rows["江苏省扬州市"]["未计入原因"] == "未提交 1"
 
 
+def test_each_category_sheet_says_what_it_holds(plain):
+    wb = book(plain / "summary.xlsx")
+    for name in ("推动绿色安全发展类", "提高开放合作水平类"):
+        title = wb[name]["A1"].value
+        assert f"报送汇总：{name}（本类别园区" in title and "不计入的以灰色显示" in title, title
+
+
 def test_a_file_no_park_is_told_from_is_not_listed_as_a_park(plain):
     """报送情况: a file that names no park (unreadable, outside the roster) is listed as such, under its own name in
     the file column; an unreadable file of a listed park is named there too."""

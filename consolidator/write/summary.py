@@ -509,8 +509,9 @@ def build_summary(result: BatchResult, forms: dict[str, Form], *, include_errors
         rows = [_identity(n, r, id(r) in counted, guard) + _row_values(r, cols, guard) for n, r in enumerate(rets, start=1)]
         fonts = [None if id(r) in counted else EXCLUDED_FONT for r in rets]
         formats = [None] * len(IDENTITY) + [number_format(c.field) if c.field.is_numeric else None for c in cols]
+        own = f"{first.title}报送汇总：{form.category_name}（本类别园区，含本类别特有的栏目）。{left_out}，不计入的以灰色显示。"
         _write_table(wb, form.category_name[:31], _groups_row(len(IDENTITY), cols), _name_columns(IDENTITY, cols),
-                     rows, formats, freeze_cols=2, fonts=fonts, colour_col=STATUS_COL, colours=STATUS_COLOURS)
+                     rows, formats, freeze_cols=2, fonts=fonts, note=own, colour_col=STATUS_COL, colours=STATUS_COLOURS)
 
     _city_sheet(wb, result, forms, counted, shared_cols)
     _list_sheet(wb, result, guard)
