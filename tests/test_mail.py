@@ -96,6 +96,19 @@ def test_a_return_with_only_warnings_is_asked_to_verify_not_to_correct(errors, w
         assert "错误”必须修改" not in body and "0 处错误" not in body and "于2026年12月15日前重新发送" in body
 
 
+def test_a_list_row_is_placed_once_in_the_mail():
+    """企业清单 C17, not 企业清单 C17（企业清单第17行）; a field keeps its label beside its cell."""
+    from consolidator.findings import Finding
+    from consolidator.mail.plan import _problem_rows
+
+    rows = _problem_rows([Finding("list_duplicate", "warning", "重复", sheet="企业清单", cell="C17", label="企业清单第17行"),
+                          Finding("range", "error", "应大于0", sheet="三、发展情况", cell="C5", label="营业收入（亿元）")])
+    assert [(r["place"], r["label"]) for r in rows] == [("三、发展情况 C5", "营业收入（亿元）"), ("企业清单 C17", "")]
+    _, body = render(DEFAULT_TEMPLATES, "feedback_problems", park=park(), title="t", file="f.xlsx", problems=rows,
+                     errors=1, warnings=1, annotated="", office="省工信厅", previous=None, deadline="")
+    assert "企业清单 C17：重复" in body and "企业清单第17行" not in body
+
+
 def test_template_mistakes_are_reported_in_chinese(tmp_path):
     (tmp_path / "distribute.txt.j2").write_text("Subject: x\n正文", encoding="utf-8")
     with pytest.raises(MailTemplateError, match="第一行应以“主题：”开头"):

@@ -103,8 +103,10 @@ def _problem_rows(findings: list[Finding]) -> list[dict]:
     for f in findings:
         if f.severity not in (ERROR, WARNING):
             continue
+        # a list row's label is a place (企业清单第17行): beside 企业清单 C17 it would say the place twice
+        label = "" if f.sheet and f.cell and f.label.startswith(f.sheet) else f.label
         rows.append({"severity": "错误" if f.severity == ERROR else "需要核实",
-                     "place": f"{f.sheet} {f.cell}".strip(), "label": f.label, "value": f.value, "message": f.message})
+                     "place": f"{f.sheet} {f.cell}".strip(), "label": label, "value": f.value, "message": f.message})
     rows.sort(key=lambda r: r["severity"] != "错误")
     return rows
 
