@@ -149,7 +149,7 @@ _CODES = [
          OFFICE, "核对报送名单：园区名称写法不同的，请园区按名单改正；确属应报园区的，将其补入名单。"),
     Code("category_mismatch", WARNING, "类别与名单不符", "名单中该园区的类别为“{expected}”，报送的是“{value}”模板。",
          OFFICE, "与园区确认类别：名单有误的改正名单，用错模板的请园区用名单类别的模板重新填报。"),
-    Code("not_submitted", WARNING, "未提交", "名单中的园区“{value}”尚未报送。",
+    Code("not_submitted", WARNING, "未提交", "名单中的园区“{name}”尚未报送。",
          OFFICE, "催报：联系园区尽快报送。"),
 ]
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}

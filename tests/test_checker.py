@@ -353,6 +353,8 @@ def test_roster_statuses(forms):
     assert ("category_mismatch", "b.xlsx") in codes
     assert ("park_not_in_roster", "c.xlsx") in codes
     assert ("not_submitted", "丙园区") in codes
+    missing = next(f for f in result.findings if f.code == "not_submitted")
+    assert missing.message == "名单中的园区“丙园区”尚未报送。" and missing.value == ""  # nothing was filled in
     assert result.status_counts()[STATUS_MISSING] == 1
 
 

@@ -75,7 +75,7 @@ def roster_findings(checked: list[CheckedReturn], roster: list[Park] | None, for
     seen = {r.park.park_id for r in checked if r.park}
     for park in roster:
         if park.park_id not in seen:
-            out.append(make_finding("not_submitted", value=park.name, park=park.name, city=park.city,
+            out.append(make_finding("not_submitted", name=park.name, park=park.name, city=park.city,
                               category=forms[park.category].category_name if park.category in forms else ""))
     return out
 
