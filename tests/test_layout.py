@@ -79,3 +79,24 @@ def test_reading_a_return_loads_neither_openpyxl_nor_pandas():
             "print(sorted(m for m in ('openpyxl', 'pandas', 'pandera') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_block_title_breaks_neither_a_number_nor_leaves_a_character_alone():
+    """Column A's block titles are broken by hand: "2025年" and "31日" stay whole on a line ("日、20" / "25年" was
+    printed), and no line holds one character alone ("承诺声" / "明")."""
+    import re
+
+    from consolidator.rules import load_forms
+    from consolidator.rules.layout import COL_BLOCK, WIDTHS, text_width, wrapped
+
+    titles = {b.title for f in load_forms().values() for s in f.sheets for b in s.blocks if b.title}
+    titles |= {"企业培育情况（截至2025年12月31日、2025年）", "承诺声明", "所在地区"}
+    for title in titles:
+        lines = wrapped(title, WIDTHS[COL_BLOCK]).split("\n")
+        assert "".join(lines) == title
+        assert not any(a[-1].isdigit() and b[0].isdigit() for a, b in zip(lines, lines[1:])), lines
+        assert not any(a[-1].isdigit() and b[0] in "年月日" for a, b in zip(lines, lines[1:])), lines
+        assert len(lines) == 1 or len(lines[-1]) > 1, lines
+        assert all(text_width(line) <= WIDTHS[COL_BLOCK] - 2 or re.fullmatch(r"\d+[年月日）]*", line)
+                   for line in lines[:-1]), lines
+    assert wrapped("承诺声明", WIDTHS[COL_BLOCK]) == "承诺\n声明"

@@ -102,17 +102,29 @@ CLOSING = "）」』】》〉”’，。、；：？！%)"  # no line starts wi
 
 def wrapped(text: str, width_units: float) -> str:
     """`text` broken into lines that fit `width_units` (a narrow column's block title), no line starting
-    with a closing bracket or punctuation mark: the cell then never breaks it itself ("…日" / "）")."""
+    with a closing bracket or punctuation mark: the cell then never breaks it itself ("…日" / "）"); nor a
+    number broken in two ("20" / "25年"): it goes to the next line whole."""
     lines: list[str] = []
     for part in text.split("\n"):
         line = ""
         for ch in part:
             if line and text_width(line + ch) > width_units - 2 and ch not in CLOSING:
-                lines.append(line)
-                line = ""
+                digits = len(line) - len(line.rstrip("0123456789"))
+                if (ch.isascii() and ch.isdigit() or ch in NUMBER_UNITS) and 0 < digits < len(line):
+                    lines.append(line[:-digits])
+                    line = line[-digits:]
+                else:
+                    lines.append(line)
+                    line = ""
             line += ch
+        if lines and len(line) == 1 and len(lines[-1]) >= 3 and not lines[-1][-1].isdigit() \
+                and lines[-1][-1] not in CLOSING:  # no character alone on the last line ("承诺声" / "明")
+            lines[-1], line = lines[-1][:-1], lines[-1][-1] + line
         lines.append(line)
     return "\n".join(lines)
+
+
+NUMBER_UNITS = "年月日号个"  # what stays on the line of the number before it ("31日", not "31" / "日")
 
 
 def seal_lines(text: str) -> list[str]:
