@@ -106,3 +106,49 @@ def test_check_runs_with_a_roster_row_without_an_address(tmp_path, capsys):
     code, out, err = run(["check", str(ROOT / "sample_data" / "returns"), "--roster", str(roster),
                           "--out", str(tmp_path / "o")], capsys)
     assert code == 1 and "名单" not in err  # the returns' own errors, not a refused roster
+
+
+# ---- the installed command ends without the interpreter's teardown (cli._leave) ------------------------------
+def _installed(args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "consolidator.cli", *args], capture_output=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_the_installed_command_says_everything_and_closes_its_outputs(tmp_path):
+    """Ended by os._exit: what it printed still arrives whole through a pipe, its outputs are in place and the
+    output folder's claim is gone (every with block closed before the exit)."""
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    out = tmp_path / "结果"
+    done = _installed(["summarize", str(sample / "returns"), "--roster", str(sample / "roster.csv"),
+                       "--out", str(out)], tmp_path)
+    text = done.stdout.decode("utf-8")
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert text.rstrip().splitlines()[-1].startswith("已生成：") and "evaluation.xlsx" in text.rstrip().splitlines()[-1]
+    assert (out / "summary.xlsx").stat().st_size > 0 and (out / "evaluation.xlsx").stat().st_size > 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and "输出目录" not in p.name) == []
+
+    checked = _installed(["check", str(sample / "returns"), "--roster", str(sample / "roster.csv"),
+                          "--out", str(tmp_path / "检查")], tmp_path)
+    assert checked.returncode == 1  # the sample has errors: check's own exit code, through SystemExit
+    assert "问题清单：" in checked.stdout.decode("utf-8").rstrip().splitlines()[-1]
+
+
+def test_the_installed_command_keeps_its_exit_codes(tmp_path):
+    done = _installed(["check", str(tmp_path / "没有这个文件夹")], tmp_path)
+    assert done.returncode == 2 and "用法错误" in done.stderr.decode("utf-8")
+
+
+def test_leave_says_a_message_and_exits_1(monkeypatch, capsys):
+    from consolidator import cli
+
+    codes = []
+    monkeypatch.setattr("os._exit", codes.append)
+    cli._leave("无法继续")
+    cli._leave(None)
+    cli._leave(4)
+    assert codes == [1, 0, 4] and "无法继续" in capsys.readouterr().err
