@@ -67,6 +67,27 @@ def test_a_recheck_reads_only_what_changed_and_finds_the_same(returns, tmp_path,
     assert again.lists.astype(object).equals(full.lists.astype(object))
 
 
+def test_readings_are_unpickled_without_the_cyclic_collector(returns, tmp_path, forms, monkeypatch):
+    """It would walk the readings unpickled so far again and again (10,000: 3.6 s with it, 0.8 s without); it runs
+    again once they are frozen."""
+    import gc
+
+    seen = []
+    loads = ledger_mod.pickle.loads
+
+    def watched(blob):
+        seen.append(gc.isenabled())
+        return loads(blob)
+
+    with Ledger.open(tmp_path / "台账.sqlite") as book:
+        run_check(returns, forms, ledger=book)
+        monkeypatch.setattr(ledger_mod.pickle, "loads", watched)
+        assert gc.isenabled()
+        run_check(returns, forms, ledger=book)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
 def test_a_reading_that_no_longer_loads_is_read_again(returns, tmp_path, forms):
     """A cached reading holds pyarrow's arrays: one that this program cannot unpickle (a library changed
     under it) is read again, not a crash; pyarrow's version is part of the program's version."""
