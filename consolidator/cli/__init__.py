@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> None:
 
     The installed command ends as soon as its work is done: what it wrote is closed and its output flushed, and
     the process then exits without freeing its objects one by one (the batch of a national round is millions
-    of them: 0.1 s at 1,000 returns, over a second at 10,000, for memory the system takes back at once)."""
+    of them: from the last line printed to the exit 0.13 s -> 0.03 s at 1,000 returns, 0.53 s -> 0.16 s at
+    10,000, for memory the system takes back at once)."""
     import sys
 
     if argv is not None:  # a test calling in
