@@ -68,8 +68,8 @@ def test_a_recheck_reads_only_what_changed_and_finds_the_same(returns, tmp_path,
 
 
 def test_readings_are_unpickled_without_the_cyclic_collector(returns, tmp_path, forms, monkeypatch):
-    """It would walk the readings unpickled so far again and again (10,000: 3.6 s with it, 0.8 s without); it runs
-    again once they are frozen."""
+    """It would walk the readings unpickled so far again and again (10,000 in a re-check: 1.6-3.3 s with it,
+    1.0-1.7 s without); it runs again once they are frozen."""
     import gc
 
     seen = []

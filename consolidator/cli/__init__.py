@@ -200,7 +200,7 @@ def _checked_batch(returns_dir: Path, forms, parks, verbose: bool, preload: tupl
                                     ledger=ledger)
     # the batch lives until the command ends: keep the garbage collector from walking it again and again
     gc.freeze()
-    if _KEPT:  # the installed command: never freed (main)
+    if _INSTALLED:  # never freed (main)
         _KEPT.append(result)
     return result
 
@@ -274,7 +274,8 @@ def _usage_message(exc: click.UsageError) -> str:
     return message
 
 
-_KEPT: list = []  # what the installed command keeps to its end, never freed (see main)
+_INSTALLED = False  # run as the installed command (main), which ends without the interpreter's teardown
+_KEPT: list = []  # what it keeps to its end, never freed: the batch
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     10,000, for memory the system takes back at once)."""
     import sys
 
+    global _INSTALLED
     if argv is not None:  # a test calling in
         _main(argv)
         return
@@ -293,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     # pandera loads its data-synthesis strategies when hypothesis is installed (a test tool):
     # 0.3-0.5 s of every run, for nothing the command uses
     sys.modules.setdefault("hypothesis", None)
-    _KEPT.append(True)  # from now on _checked_batch keeps its batch here
+    _INSTALLED = True  # from now on _checked_batch keeps its batch in _KEPT
     try:
         _main(None)
         code = 0
